@@ -1,0 +1,501 @@
+/*
+ * snn.h — the public C ABI of libsnn, a spiking neural network runtime.
+ *
+ * This header is the whole public interface and its manual. It compiles as C99
+ * and as C++, and stays parseable by simple tools (plain declarations, integer
+ * #defines only) because the Python, Rust and C# bindings are generated from it.
+ *
+ * Conventions (docs/conventions.md has the long form):
+ *  - Everything is prefixed snn_ / SNN_. Functions are snn_<object>_<verb>.
+ *  - Functions that can fail return snn_status: SNN_OK (0) or a negative code.
+ *    The message of the last failure on the calling thread is snn_last_error().
+ *    Functions that cannot fail (version, last error, destroy) return their
+ *    value or void. Nothing here aborts, prints, or lets an exception escape.
+ *  - Ownership: an object returned through an `out` pointer by a *_create or
+ *    *_load call is owned by the caller and freed with its own *_destroy
+ *    (destroy(NULL) is a no-op). A `const char*` returned by a query is borrowed
+ *    from its parent and valid until the parent changes or is destroyed.
+ *  - Populations and connections are int32 ids inside a network, assigned from
+ *    0 in creation order. A stale or foreign id is an error, never a crash.
+ *  - Options structs begin with `uint32_t struct_size` and have an *_init
+ *    function that fills defaults for the size the caller was compiled with;
+ *    fields are only ever added at the end.
+ *  - Variable-size results use the two-call pattern: call with capacity 0 (the
+ *    buffer may be NULL) to learn the count, then again with a buffer.
+ *  - Per-neuron arrays are laid out [batch][neurons]; whole-run arrays
+ *    [steps][batch][neurons]. Dense weights are [pre][post].
+ *  - Threads: a context is thread-safe; a network is used by one thread at a
+ *    time. Callbacks run on the thread that called snn_network_step/run.
+ *  - Units are SI (seconds, volts, hertz) unless a model's page says otherwise.
+ *
+ * ABI stability: symbols and struct layouts below are append-only within a
+ * major version; status codes are never renumbered.
+ */
+#ifndef SNN_SNN_H
+#define SNN_SNN_H
+
+#include <stdint.h>
+
+#define SNN_VERSION_MAJOR 0
+#define SNN_VERSION_MINOR 1
+#define SNN_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH, the value snn_version() returns. */
+#define SNN_VERSION_NUMBER 100
+
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(SNN_BUILDING_LIBRARY)
+#    define SNN_API __declspec(dllexport)
+#  elif defined(SNN_STATIC)
+#    define SNN_API
+#  else
+#    define SNN_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && defined(SNN_BUILDING_LIBRARY)
+#  define SNN_API __attribute__((visibility("default")))
+#else
+#  define SNN_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status codes, errors, version                                            */
+/* ------------------------------------------------------------------------ */
+
+/* The result of every fallible call. Values are stable forever. */
+typedef int32_t snn_status;
+
+enum snn_status_code {
+    SNN_OK = 0,
+    SNN_INVALID_ARGUMENT = -1, /* a NULL pointer, a bad value, an unknown name */
+    SNN_NOT_FOUND = -2,        /* a name that matches no population, variable, ... */
+    SNN_OUT_OF_RANGE = -3,     /* an id or index outside its range */
+    SNN_SHAPE = -4,            /* an array of the wrong size or shape */
+    SNN_STATE = -5,            /* the object cannot do this now (e.g. build after run) */
+    SNN_FORMAT = -6,           /* a file or buffer that is not a valid .snn */
+    SNN_IO = -7,               /* the operating system refused a file operation */
+    SNN_NO_MEMORY = -8,        /* the allocator returned NULL */
+    SNN_UNSUPPORTED = -9,      /* valid, but not supported by this build or backend */
+    SNN_BACKEND = -10,         /* a backend failed or is unavailable */
+    SNN_CANCELLED = -11,       /* a callback asked the run to stop */
+    SNN_INTERNAL = -12         /* a bug in libsnn; please report it */
+};
+
+/* A static, human-readable name for a status code ("SNN_SHAPE"). */
+SNN_API const char* snn_status_name(snn_status status);
+
+/* The message of the last failed call on this thread, or "" if none failed.
+ * Borrowed; valid until the next libsnn call on this thread. */
+SNN_API const char* snn_last_error(void);
+
+/* Forget the last error of this thread. */
+SNN_API void snn_clear_error(void);
+
+/* The runtime version as SNN_VERSION_NUMBER, and as "MAJOR.MINOR.PATCH". */
+SNN_API uint32_t snn_version(void);
+SNN_API const char* snn_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Enumerations (stable integer values)                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Element types of tensors. */
+#define SNN_DTYPE_FLOAT32 1
+#define SNN_DTYPE_FLOAT64 2
+#define SNN_DTYPE_UINT8 3
+#define SNN_DTYPE_INT32 4
+#define SNN_DTYPE_INT64 5
+#define SNN_DTYPE_BOOL 6 /* one byte, 0 or 1 */
+
+/* Where a tensor's memory lives. */
+#define SNN_DEVICE_CPU 1
+
+/* Log levels for the log hook. */
+#define SNN_LOG_ERROR 0
+#define SNN_LOG_WARNING 1
+#define SNN_LOG_INFO 2
+#define SNN_LOG_DEBUG 3
+
+/* Kinds of connection (snn_connection_info.kind). */
+#define SNN_CONNECTION_DENSE 1
+#define SNN_CONNECTION_SPARSE 2
+#define SNN_CONNECTION_ONE_TO_ONE 3
+
+/* Model kinds for the model registry queries. */
+#define SNN_MODEL_NEURON 1
+#define SNN_MODEL_SYNAPSE 2
+
+/* Parameter kinds (snn_param_info.kind). */
+#define SNN_PARAM_NUMBER 1
+#define SNN_PARAM_STRING 2
+
+/* Distributions for snn_*_randomize_state. */
+#define SNN_DIST_UNIFORM 1 /* a = low, b = high: values in [a, b) */
+#define SNN_DIST_NORMAL 2  /* a = mean, b = standard deviation */
+
+/* Flags for snn_network_save*. */
+#define SNN_SAVE_DEFAULT 0
+#define SNN_SAVE_CURRENT_STATE 1 /* also store the current state, step and RNG position */
+
+/* ------------------------------------------------------------------------ */
+/* Tensors: a small descriptor for arrays shared without copies             */
+/* ------------------------------------------------------------------------ */
+
+/* Describes an n-dimensional array. Strides are in elements; NULL strides mean
+ * C-contiguous. When libsnn exports a tensor (a view of its own memory) it
+ * fills this struct and the caller gives it back with snn_tensor_release.
+ * When the caller binds a tensor to a network, libsnn copies the descriptor
+ * (not the data) and, when it no longer needs the memory (unbind, rebind,
+ * destroy), calls `deleter` once if it is not NULL, passing its copy. */
+typedef struct snn_tensor snn_tensor;
+struct snn_tensor {
+    void* data;
+    int32_t dtype;       /* SNN_DTYPE_* */
+    int32_t ndim;        /* 0..8 */
+    const int64_t* shape;
+    const int64_t* strides; /* elements; NULL = C-contiguous */
+    int32_t device_type; /* SNN_DEVICE_CPU */
+    int32_t device_id;
+    void* manager_ctx;   /* the owner's data, for the deleter */
+    void (*deleter)(snn_tensor* self);
+};
+
+/* Gives back a tensor exported by libsnn (snn_*_view_*). NULL is a no-op. */
+SNN_API void snn_tensor_release(snn_tensor* tensor);
+
+/* ------------------------------------------------------------------------ */
+/* Context: backend, threads, allocator and log hooks                       */
+/* ------------------------------------------------------------------------ */
+
+/* A context owns a backend and its resources. Networks are created on a
+ * context and must be destroyed before it. Thread-safe. */
+typedef struct snn_context snn_context;
+
+/* Memory hooks. alloc returns memory aligned to at least `alignment` (a power
+ * of two) or NULL; free receives the same size and alignment. Both are called
+ * from any thread that uses the context's objects. */
+typedef void* (*snn_alloc_fn)(uint64_t size, uint64_t alignment, void* user_data);
+typedef void (*snn_free_fn)(void* ptr, uint64_t size, uint64_t alignment, void* user_data);
+
+/* Log hook: level is SNN_LOG_*; message is valid during the call only. */
+typedef void (*snn_log_fn)(int32_t level, const char* message, void* user_data);
+
+typedef struct snn_context_options {
+    uint32_t struct_size;
+    const char* backend;   /* "auto" (NULL means "auto") or "reference" */
+    int32_t threads;       /* worker threads; 0 = one per hardware core */
+    int32_t log_level;     /* messages up to this SNN_LOG_* level reach log_fn */
+    snn_alloc_fn alloc_fn; /* NULL: the C runtime's aligned allocation */
+    snn_free_fn free_fn;   /* set together with alloc_fn */
+    void* alloc_user_data;
+    snn_log_fn log_fn;     /* NULL: no logging */
+    void* log_user_data;
+} snn_context_options;
+
+/* Fills defaults into the first `struct_size` bytes (pass sizeof(*options)). */
+SNN_API snn_status snn_context_options_init(snn_context_options* options, uint32_t struct_size);
+
+/* Creates a context. options may be NULL for all defaults. */
+SNN_API snn_status snn_context_create(const snn_context_options* options, snn_context** out_context);
+SNN_API void snn_context_destroy(snn_context* context);
+
+/* The backend the context runs ("reference", ...): after "auto", the one picked.
+ * Borrowed from the context. */
+SNN_API snn_status snn_context_backend(const snn_context* context, const char** out_name);
+SNN_API snn_status snn_context_threads(const snn_context* context, int32_t* out_threads);
+
+/* The names of the backends this build can run, in order of preference
+ * ("auto" picks the first). Two-call pattern; names are static strings. */
+SNN_API snn_status snn_backend_list(const char** out_names, int32_t capacity, int32_t* out_count);
+
+/* ------------------------------------------------------------------------ */
+/* Model registry: which neuron and synapse models exist, and their params  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct snn_param_info {
+    uint32_t struct_size;
+    const char* name;          /* "tau_mem" */
+    int32_t kind;              /* SNN_PARAM_NUMBER or SNN_PARAM_STRING */
+    double default_number;     /* for numbers */
+    const char* default_string;/* for strings; NULL for numbers */
+    const char* unit;          /* "s", "V", "Hz", "1", ... ("" for strings) */
+    const char* choices;       /* strings: allowed values separated by '|'; else "" */
+    const char* description;
+} snn_param_info;
+
+/* Names of the models of a kind (SNN_MODEL_NEURON or SNN_MODEL_SYNAPSE).
+ * Two-call pattern; the strings are static. */
+SNN_API snn_status snn_model_list(int32_t kind, const char** out_names, int32_t capacity, int32_t* out_count);
+
+/* The parameters of a model. Two-call pattern: each element's struct_size must
+ * be set by the caller (it may be smaller than this header's). */
+SNN_API snn_status snn_model_params(int32_t kind, const char* model, snn_param_info* out_params,
+                                   int32_t capacity, int32_t* out_count);
+
+/* Names of the state variables of a model ("v", "u", "I", "g", ...). Two-call. */
+SNN_API snn_status snn_model_state_vars(int32_t kind, const char* model, const char** out_names,
+                                        int32_t capacity, int32_t* out_count);
+
+/* ------------------------------------------------------------------------ */
+/* Network: create, destroy, run                                            */
+/* ------------------------------------------------------------------------ */
+
+/* A network: populations joined by connections, with parameters and the state
+ * of `batch` independent instances that share weights. Used by one thread at a
+ * time. Destroy it before its context. */
+typedef struct snn_network snn_network;
+
+typedef struct snn_network_options {
+    uint32_t struct_size;
+    double dt;      /* step length in seconds; default 1e-4 */
+    uint64_t seed;  /* seed of the network's random streams; default 0 */
+    int32_t batch;  /* number of instances (and initial capacity); default 1 */
+} snn_network_options;
+
+SNN_API snn_status snn_network_options_init(snn_network_options* options, uint32_t struct_size);
+
+/* Creates an empty network on a context. options may be NULL for defaults. */
+SNN_API snn_status snn_network_create(snn_context* context, const snn_network_options* options,
+                                      snn_network** out_network);
+SNN_API void snn_network_destroy(snn_network* network);
+
+SNN_API snn_status snn_network_dt(const snn_network* network, double* out_dt);
+SNN_API snn_status snn_network_seed(const snn_network* network, uint64_t* out_seed);
+/* The current step: 0 at creation and after reset; +1 per completed step. */
+SNN_API snn_status snn_network_current_step(const snn_network* network, int64_t* out_step);
+
+/* The number of instances. set_batch may grow the capacity (reallocating the
+ * state, which starts at its initial value) and returns SNN_STATE while any
+ * exported view of the network is alive. */
+SNN_API snn_status snn_network_batch(const snn_network* network, int32_t* out_batch);
+SNN_API snn_status snn_network_set_batch(snn_network* network, int32_t batch);
+
+/* Advances one step / `steps` steps (Decision 1 of docs/architecture.md: deliver,
+ * integrate, threshold and reset, emit). The first step freezes the structure.
+ * Returns SNN_CANCELLED if a spike callback returned non-zero; the step that
+ * ran the callback is complete. */
+SNN_API snn_status snn_network_step(snn_network* network);
+SNN_API snn_status snn_network_run(snn_network* network, int64_t steps);
+
+/* Restores the initial state (each variable as it was at the first step),
+ * step 0 and the random streams' start. Copied inputs are cleared. */
+SNN_API snn_status snn_network_reset(snn_network* network);
+
+/* ------------------------------------------------------------------------ */
+/* Populations                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Adds a population of prod(shape) neurons of a named model ("lif", "poisson",
+ * ... see snn_model_list). Parameters take their defaults until set. Names are
+ * unique within a network, 1..255 bytes of [A-Za-z0-9_.-]. ndim is 1..8. */
+SNN_API snn_status snn_network_add_population(snn_network* network, const char* name, const char* model,
+                                              int32_t ndim, const int64_t* shape, int32_t* out_population);
+
+SNN_API snn_status snn_network_population_count(const snn_network* network, int32_t* out_count);
+SNN_API snn_status snn_network_find_population(const snn_network* network, const char* name,
+                                               int32_t* out_population);
+
+typedef struct snn_population_info {
+    uint32_t struct_size;
+    const char* name;   /* borrowed from the network */
+    const char* model;  /* static */
+    int64_t size;       /* number of neurons */
+    int32_t ndim;
+    int64_t shape[8];
+    int32_t is_input;   /* 1 for sources that take per-step inputs */
+} snn_population_info;
+
+/* Fills info; set info->struct_size first. */
+SNN_API snn_status snn_population_info_get(const snn_network* network, int32_t population,
+                                           snn_population_info* info);
+
+/* Sets a numeric parameter for every neuron. */
+SNN_API snn_status snn_population_set_param(snn_network* network, int32_t population, const char* name,
+                                            double value);
+/* Sets a numeric parameter per neuron: count must be the population size. */
+SNN_API snn_status snn_population_set_param_array(snn_network* network, int32_t population, const char* name,
+                                                  const float* values, int64_t count);
+/* Reads a numeric parameter per neuron (as float32, as the engine uses it).
+ * Two-call pattern on `count`. */
+SNN_API snn_status snn_population_get_param(const snn_network* network, int32_t population, const char* name,
+                                            float* out_values, int64_t capacity, int64_t* out_count);
+/* String options (e.g. "reset" = "value" | "subtract"). */
+SNN_API snn_status snn_population_set_option(snn_network* network, int32_t population, const char* name,
+                                             const char* value);
+SNN_API snn_status snn_population_get_option(const snn_network* network, int32_t population,
+                                             const char* name, const char** out_value);
+
+/* State variables by name ("v", "u", "a", "spikes" read-only, ...), as float32
+ * in the [batch][n] layout. read: count >= batch*n (two-call on out_count).
+ * write: count == n (the same values for every instance) or batch*n. A write
+ * before the first step also sets the initial state that reset restores. */
+SNN_API snn_status snn_population_read_state(const snn_network* network, int32_t population, const char* var,
+                                             float* out_values, int64_t capacity, int64_t* out_count);
+SNN_API snn_status snn_population_write_state(snn_network* network, int32_t population, const char* var,
+                                              const float* values, int64_t count);
+/* Draws a state variable from a distribution (SNN_DIST_*) with its own seed,
+ * independently per instance and neuron (like Brian2's v = 'Vr + rand()*...'). */
+SNN_API snn_status snn_population_randomize_state(snn_network* network, int32_t population, const char* var,
+                                                  int32_t distribution, double a, double b, uint64_t seed);
+
+/* The spikes of the last step as bytes (0/1), [batch][n]. Two-call on count. */
+SNN_API snn_status snn_population_read_spikes(const snn_network* network, int32_t population,
+                                              uint8_t* out_spikes, int64_t capacity, int64_t* out_count);
+
+/* A view of a state variable in the network's own memory, [batch][n] float32,
+ * valid and live (it changes as the network steps) until released with
+ * snn_tensor_release. Returns SNN_UNSUPPORTED where the stored form is not
+ * the logical one (a device backend): use read_state there. */
+SNN_API snn_status snn_population_view_state(snn_network* network, int32_t population, const char* var,
+                                             snn_tensor** out_view);
+
+/* Inputs of source populations ("spike_source": spikes, nonzero = spike;
+ * "current_source": values; "poisson": rates in Hz replacing `rate`).
+ * set_input copies a [batch][n] tensor (float32, or uint8/bool for spikes) that
+ * the next step consumes; a step without input uses the model's default. */
+SNN_API snn_status snn_population_set_input(snn_network* network, int32_t population, const snn_tensor* input);
+
+/* Binds a caller-owned input buffer read in place: shape [batch, n] (read every
+ * step) or [steps, batch, n] (step k of each snn_network_run reads slice k;
+ * snn_network_step reads slice 0). The buffer must stay valid until unbound;
+ * its deleter, if any, is called when libsnn lets go of it. Takes precedence
+ * over set_input. */
+SNN_API snn_status snn_population_bind_input(snn_network* network, int32_t population, const snn_tensor* buffer);
+SNN_API snn_status snn_population_unbind_input(snn_network* network, int32_t population);
+
+/* Binds a caller-owned output buffer that each step writes in place: `var` is
+ * "spikes" (uint8, bool or float32) or a state variable (float32). Shape
+ * [batch, n] (overwritten every step) or [steps, batch, n] (step k of a run
+ * writes slice k; a run longer than `steps` is refused with SNN_SHAPE). */
+SNN_API snn_status snn_population_bind_output(snn_network* network, int32_t population, const char* var,
+                                              const snn_tensor* buffer);
+SNN_API snn_status snn_population_unbind_output(snn_network* network, int32_t population, const char* var);
+
+/* Spike callback: after each step, once per instance whose population spiked,
+ * with the ascending ids of the neurons that spiked (valid during the call).
+ * Runs on the thread that called step/run. A non-zero return stops the run
+ * with SNN_CANCELLED after the current step. */
+typedef int32_t (*snn_spike_fn)(int32_t population, int64_t step, int32_t batch_index, int32_t count,
+                                const int32_t* neuron_ids, void* user_data);
+
+/* Registers (fn != NULL) or removes (fn == NULL) the population's callback. */
+SNN_API snn_status snn_population_set_spike_callback(snn_network* network, int32_t population, snn_spike_fn fn,
+                                                     void* user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Connections                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct snn_connection_options {
+    uint32_t struct_size;
+    const char* name;     /* NULL: "<pre>-><post>" made unique with a suffix */
+    const char* synapse;  /* NULL: "delta"; or "exp", "cond_exp" */
+    int32_t delay;        /* steps, default 1; 0 only where it forms no cycle */
+} snn_connection_options;
+
+SNN_API snn_status snn_connection_options_init(snn_connection_options* options, uint32_t struct_size);
+
+/* Dense: weights [n_pre][n_post], count = n_pre * n_post, copied. */
+SNN_API snn_status snn_network_connect_dense(snn_network* network, int32_t pre, int32_t post,
+                                             const float* weights, int64_t count,
+                                             const snn_connection_options* options, int32_t* out_connection);
+
+/* Sparse CSR over presynaptic rows: row_ptr[n_pre + 1] (row_ptr[0] = 0,
+ * non-decreasing, row_ptr[n_pre] = nnz), post_index[nnz] in [0, n_post),
+ * weights[nnz], and optional per-synapse delays[nnz] (NULL: options->delay).
+ * Duplicate (pre, post) pairs are allowed and add up. All arrays copied. */
+SNN_API snn_status snn_network_connect_sparse(snn_network* network, int32_t pre, int32_t post, int64_t nnz,
+                                              const int64_t* row_ptr, const int32_t* post_index,
+                                              const float* weights, const int32_t* delays,
+                                              const snn_connection_options* options, int32_t* out_connection);
+
+/* Fixed probability: each (pre, post) pair is connected with probability p,
+ * drawn from libsnn's generator keyed by `seed` (same seed, same synapses on
+ * every platform), all with weight `weight`. Stored as sparse. */
+SNN_API snn_status snn_network_connect_random(snn_network* network, int32_t pre, int32_t post, double p,
+                                              float weight, uint64_t seed, const snn_connection_options* options,
+                                              int32_t* out_connection);
+
+/* One to one (n_pre == n_post): weights[n] (count = n), or one weight for all
+ * when weights is NULL and count is 0 (using `weight`). */
+SNN_API snn_status snn_network_connect_one_to_one(snn_network* network, int32_t pre, int32_t post,
+                                                  const float* weights, int64_t count, float weight,
+                                                  const snn_connection_options* options, int32_t* out_connection);
+
+SNN_API snn_status snn_network_connection_count(const snn_network* network, int32_t* out_count);
+SNN_API snn_status snn_network_find_connection(const snn_network* network, const char* name,
+                                               int32_t* out_connection);
+
+typedef struct snn_connection_info {
+    uint32_t struct_size;
+    const char* name;     /* borrowed from the network */
+    const char* synapse;  /* static */
+    int32_t pre;
+    int32_t post;
+    int32_t kind;         /* SNN_CONNECTION_* */
+    int32_t delay;        /* the connection's delay; for per-synapse delays, the largest */
+    int64_t nnz;          /* number of weights (dense: n_pre * n_post) */
+    int32_t has_synapse_delays;
+} snn_connection_info;
+
+SNN_API snn_status snn_connection_info_get(const snn_network* network, int32_t connection,
+                                           snn_connection_info* info);
+
+/* Synapse model parameters ("tau", "e_rev"), one value per connection. */
+SNN_API snn_status snn_connection_set_param(snn_network* network, int32_t connection, const char* name,
+                                            double value);
+SNN_API snn_status snn_connection_get_param(const snn_network* network, int32_t connection, const char* name,
+                                            double* out_value);
+
+/* Weights in the connection's order (dense: [pre][post]; sparse: CSR order;
+ * one-to-one: by neuron). get: two-call on count; set: count == nnz. */
+SNN_API snn_status snn_connection_get_weights(const snn_network* network, int32_t connection, float* out_weights,
+                                              int64_t capacity, int64_t* out_count);
+SNN_API snn_status snn_connection_set_weights(snn_network* network, int32_t connection, const float* weights,
+                                              int64_t count);
+/* The (pre, post) index pairs and delays in the same order as the weights.
+ * Any of the three output arrays may be NULL. Two-call on count. */
+SNN_API snn_status snn_connection_get_synapses(const snn_network* network, int32_t connection,
+                                               int32_t* out_pre, int32_t* out_post, int32_t* out_delays,
+                                               int64_t capacity, int64_t* out_count);
+
+/* Synaptic state ("I" for exp, "g" for cond_exp), [batch][n_post] float32, as
+ * for populations. Delta synapses have no state. */
+SNN_API snn_status snn_connection_read_state(const snn_network* network, int32_t connection, const char* var,
+                                             float* out_values, int64_t capacity, int64_t* out_count);
+SNN_API snn_status snn_connection_write_state(snn_network* network, int32_t connection, const char* var,
+                                              const float* values, int64_t count);
+SNN_API snn_status snn_connection_randomize_state(snn_network* network, int32_t connection, const char* var,
+                                                  int32_t distribution, double a, double b, uint64_t seed);
+
+/* ------------------------------------------------------------------------ */
+/* Files: .snn (a safetensors container; docs/file-format.md)               */
+/* ------------------------------------------------------------------------ */
+
+typedef struct snn_load_options {
+    uint32_t struct_size;
+    int32_t batch; /* 0: the batch the file was saved with */
+} snn_load_options;
+
+SNN_API snn_status snn_load_options_init(snn_load_options* options, uint32_t struct_size);
+
+/* flags: SNN_SAVE_*. */
+SNN_API snn_status snn_network_save(const snn_network* network, const char* path, uint32_t flags);
+/* Serialises into buffer. Two-call pattern on out_size (bytes). */
+SNN_API snn_status snn_network_save_to_memory(const snn_network* network, uint32_t flags, void* buffer,
+                                              int64_t capacity, int64_t* out_size);
+
+/* Loads a network onto a context. A file that is truncated, corrupted or not
+ * a .snn returns SNN_FORMAT. options may be NULL. */
+SNN_API snn_status snn_network_load(snn_context* context, const char* path, const snn_load_options* options,
+                                    snn_network** out_network);
+SNN_API snn_status snn_network_load_from_memory(snn_context* context, const void* data, int64_t size,
+                                                const snn_load_options* options, snn_network** out_network);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SNN_SNN_H */

@@ -1,0 +1,72 @@
+// The internal backend interface. A backend turns a frozen Graph into an
+// Engine that owns the running state of `capacity` instances and advances it
+// one step at a time. The core (network.cpp) does everything else: argument
+// checks, bindings, recording, callbacks, files. Every backend is tested
+// against "reference" (src/reference), the oracle.
+//
+// Adding to this interface: add virtual functions with a default that reports
+// SNN_UNSUPPORTED, so existing backends keep compiling and behaving.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "core/graph.h"
+#include "core/memory.h"
+
+namespace snn {
+
+// A read-only view of one step's input for a source population: element
+// (b, i) is at data + (b * batch_stride + i * neuron_stride) * element size.
+struct InputView {
+    const void* data = nullptr;  // nullptr: no input this step (use the model's parameter)
+    int32_t dtype = SNN_DTYPE_FLOAT32;
+    int64_t batch_stride = 0;
+    int64_t neuron_stride = 1;
+};
+
+// Which state a variable belongs to.
+enum class Owner { Population, Connection };
+
+class Engine {
+public:
+    virtual ~Engine() = default;
+
+    virtual const char* backend_name() const = 0;
+
+    // The running batch (<= capacity). Instances keep their state.
+    virtual void set_batch(int32_t batch) = 0;
+
+    // Loads the state of every instance from `initial`, which holds, for each
+    // variable, [batch][n] values (see Network::initial_state); zeroes the
+    // refractory counters, synaptic delay lines and spikes.
+    virtual void load_initial_state() = 0;
+
+    // Advances one step: `step` is the network's step counter (for random
+    // streams), inputs[p] the input of population p (ignored for non-sources).
+    virtual void step(int64_t step, const InputView* inputs) = 0;
+
+    // Parameters or weights changed: recompute what depends on them.
+    virtual void parameters_changed() = 0;
+
+    // State variables (index into the model's state_vars, or 0 for a
+    // connection's synaptic state), [batch][n] float32.
+    virtual void read_state(Owner owner, int32_t id, int var, float* out) const = 0;
+    virtual void write_state(Owner owner, int32_t id, int var, const float* values) = 0;
+    // A pointer to the stored [capacity][n] array when it is the logical form; else nullptr.
+    virtual float* state_data(Owner owner, int32_t id, int var) = 0;
+
+    // The last step's spikes of a population, [batch][n] bytes 0/1.
+    virtual const uint8_t* spikes(int32_t population) const = 0;
+    // The ascending ids of the neurons of instance b that spiked in the last step.
+    virtual const int32_t* spike_ids(int32_t population, int32_t batch_index, int32_t* count) const = 0;
+};
+
+class Network;
+
+// Creates the engine of a backend for a frozen network.
+// The engine reads the network's graph (parameters, weights) in place; the
+// graph's structure does not change while an engine exists.
+using EngineFactory = resource_ptr<Engine> (*)(const Network& network, int32_t capacity);
+
+}  // namespace snn

@@ -1,0 +1,74 @@
+// The model registry: every neuron and synapse model libsnn knows, with its
+// parameters (name, unit, default) and state variables. docs/models.md is the
+// normative description of the equations; this table is its machine form.
+// Adding a model adds a row here and never changes the ABI.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace snn {
+
+enum class NeuronKind { SpikeSource, CurrentSource, Poisson, IF, LIF, ALIF, Izhikevich, LI };
+enum class SynapseKind { Delta, Exp, CondExp };
+
+struct NumberParam {
+    const char* name;
+    double default_value;
+    const char* unit;
+    const char* description;
+};
+
+struct StringParam {
+    const char* name;
+    const char* default_value;
+    const char* choices;  // '|'-separated
+    const char* description;
+};
+
+struct NeuronModel {
+    const char* name;
+    NeuronKind kind;
+    bool is_input;       // takes per-step inputs (sources)
+    bool spiking;        // emits spikes (else graded or nothing)
+    bool has_output;     // may be the presynaptic side of a connection
+    std::vector<NumberParam> params;
+    std::vector<StringParam> options;
+    std::vector<const char*> state_vars;  // writable float state, in storage order
+
+    int param_index(std::string_view name) const;
+    int option_index(std::string_view name) const;
+    int state_index(std::string_view name) const;
+};
+
+struct SynapseModel {
+    const char* name;
+    SynapseKind kind;
+    std::vector<NumberParam> params;
+    std::vector<const char*> state_vars;  // "I" or "g"; empty for delta
+
+    int param_index(std::string_view name) const;
+};
+
+const std::vector<NeuronModel>& neuron_models();
+const std::vector<SynapseModel>& synapse_models();
+// -1 when unknown.
+int find_neuron_model(std::string_view name);
+int find_synapse_model(std::string_view name);
+
+// Index of each neuron-model parameter, fixed so engines can address them
+// without string lookups. Must match the order in models.cpp.
+namespace lif_param { enum { tau_mem, v_rest, v_reset, v_th, t_ref }; }
+namespace if_param { enum { tau_mem, v_reset, v_th, t_ref }; }
+namespace alif_param { enum { tau_mem, v_rest, v_reset, v_th, t_ref, tau_adapt, delta_th }; }
+namespace izh_param { enum { a, b, c, d, v_peak, i_offset, tau_mem, t_ref }; }
+namespace li_param { enum { tau_mem, v_rest }; }
+namespace poisson_param { enum { rate }; }
+namespace current_param { enum { current }; }
+namespace syn_param { enum { tau, e_rev }; }
+
+// Reset modes (the "reset" option).
+enum class ResetMode { Value, Subtract };
+
+}  // namespace snn

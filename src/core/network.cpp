@@ -1,0 +1,888 @@
+#include "core/network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "core/coefficients.h"
+#include "core/error.h"
+#include "core/rng.h"
+
+namespace snn {
+
+namespace {
+
+constexpr int32_t kMaxDelay = 1 << 16;      // steps; bounds the delay lines' memory
+constexpr int64_t kMaxNeurons = int64_t(1) << 31;  // ids are int32
+
+void check_name(std::string_view name, const char* what) {
+    if (name.empty() || name.size() > 255)
+        throw fail(SNN_INVALID_ARGUMENT, "%s: a name must be 1 to 255 characters long", what);
+    for (char ch : name) {
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+        if (!ok)
+            throw fail(SNN_INVALID_ARGUMENT, "%s: \"%.*s\" may only use letters, digits, '_' and '-'", what,
+                       static_cast<int>(name.size()), name.data());
+    }
+}
+
+void check_finite(const float* values, int64_t count, const char* what) {
+    for (int64_t i = 0; i < count; ++i)
+        if (!std::isfinite(values[i]))
+            throw fail(SNN_INVALID_ARGUMENT, "%s: element %lld is not finite", what, static_cast<long long>(i));
+}
+
+void check_finite(double value, const char* what) {
+    if (!std::isfinite(value)) throw fail(SNN_INVALID_ARGUMENT, "%s: value is not finite", what);
+}
+
+// Per-parameter validity (beyond being finite): time constants must be positive.
+void check_param_value(const NeuronModel& m, int index, double value) {
+    const char* name = m.params[static_cast<std::size_t>(index)].name;
+    check_finite(value, name);
+    std::string_view n(name);
+    if ((n == "tau_mem" || n == "tau_adapt") && !(value > 0.0))
+        throw fail(SNN_INVALID_ARGUMENT, "%s: must be > 0 (got %g)", name, value);
+    if ((n == "t_ref" || n == "rate") && value < 0.0)
+        throw fail(SNN_INVALID_ARGUMENT, "%s: must be >= 0 (got %g)", name, value);
+}
+
+float read_element(const void* data, int32_t dtype, int64_t offset) {
+    switch (dtype) {
+        case SNN_DTYPE_FLOAT32: return static_cast<const float*>(data)[offset];
+        case SNN_DTYPE_FLOAT64: return static_cast<float>(static_cast<const double*>(data)[offset]);
+        case SNN_DTYPE_UINT8:
+        case SNN_DTYPE_BOOL: return static_cast<float>(static_cast<const uint8_t*>(data)[offset]);
+        case SNN_DTYPE_INT32: return static_cast<float>(static_cast<const int32_t*>(data)[offset]);
+        case SNN_DTYPE_INT64: return static_cast<float>(static_cast<const int64_t*>(data)[offset]);
+        default: return 0.0f;
+    }
+}
+
+}  // namespace
+
+int64_t dtype_size(int32_t dtype) {
+    switch (dtype) {
+        case SNN_DTYPE_FLOAT32: return 4;
+        case SNN_DTYPE_FLOAT64: return 8;
+        case SNN_DTYPE_UINT8: return 1;
+        case SNN_DTYPE_BOOL: return 1;
+        case SNN_DTYPE_INT32: return 4;
+        case SNN_DTYPE_INT64: return 8;
+        default: return 0;
+    }
+}
+
+void BoundTensor::release() {
+    if (active && tensor.deleter) tensor.deleter(&tensor);
+    active = false;
+    tensor = snn_tensor{};
+}
+
+// ---------------------------------------------------------------------------
+// Construction
+
+Network::Network(Context& context, const snn_network_options& o)
+    : context_(context),
+      memory_(context.memory()),
+      graph_(memory_),
+      pop_io_(memory_),
+      conn_io_(memory_),
+      step_inputs_(memory_),
+      scratch_(memory_) {
+    if (!(o.dt > 0.0) || !std::isfinite(o.dt)) throw fail(SNN_INVALID_ARGUMENT, "dt: must be a finite value > 0 (got %g)", o.dt);
+    if (o.batch < 1) throw fail(SNN_INVALID_ARGUMENT, "batch: must be >= 1 (got %d)", o.batch);
+    graph_.dt = o.dt;
+    graph_.seed = o.seed;
+    batch_ = capacity_ = o.batch;
+    ++context_.live_networks;
+}
+
+Network::~Network() {
+    engine_.reset();
+    for (PopulationIO& io : pop_io_) {
+        io.bound_input.release();
+        for (OutputBinding& b : io.outputs) b.buffer.release();
+    }
+    --context_.live_networks;
+}
+
+const char* Network::backend_name() const { return context_.backend().name; }
+
+const Population& Network::population(int32_t id) const {
+    if (id < 0 || static_cast<std::size_t>(id) >= graph_.populations.size())
+        throw fail(SNN_OUT_OF_RANGE, "population: id %d is not in this network (it has %zu)", id, graph_.populations.size());
+    return graph_.populations[static_cast<std::size_t>(id)];
+}
+const Connection& Network::connection(int32_t id) const {
+    if (id < 0 || static_cast<std::size_t>(id) >= graph_.connections.size())
+        throw fail(SNN_OUT_OF_RANGE, "connection: id %d is not in this network (it has %zu)", id, graph_.connections.size());
+    return graph_.connections[static_cast<std::size_t>(id)];
+}
+Population& Network::mutable_population(int32_t id) { return const_cast<Population&>(population(id)); }
+Connection& Network::mutable_connection(int32_t id) { return const_cast<Connection&>(connection(id)); }
+
+int32_t Network::find_population(std::string_view name) const {
+    for (std::size_t i = 0; i < graph_.populations.size(); ++i)
+        if (graph_.populations[i].name == name) return static_cast<int32_t>(i);
+    return -1;
+}
+int32_t Network::find_connection(std::string_view name) const {
+    for (std::size_t i = 0; i < graph_.connections.size(); ++i)
+        if (graph_.connections[i].name == name) return static_cast<int32_t>(i);
+    return -1;
+}
+
+void Network::check_buildable(const char* what) const {
+    if (frozen()) throw fail(SNN_STATE, "%s: the network's structure is fixed once it has run", what);
+}
+
+int32_t Network::add_population(std::string_view name, std::string_view model, int32_t ndim, const int64_t* shape) {
+    check_buildable("add_population");
+    check_name(name, "name");
+    if (find_population(name) >= 0)
+        throw fail(SNN_INVALID_ARGUMENT, "name: a population \"%.*s\" already exists", static_cast<int>(name.size()), name.data());
+    int model_index = find_neuron_model(model);
+    if (model_index < 0)
+        throw fail(SNN_NOT_FOUND, "model: unknown neuron model \"%.*s\" (see snn_model_list)", static_cast<int>(model.size()),
+                   model.data());
+    if (ndim < 1 || ndim > 8) throw fail(SNN_SHAPE, "ndim: must be 1 to 8 (got %d)", ndim);
+    if (!shape) throw fail(SNN_INVALID_ARGUMENT, "shape: is NULL");
+    int64_t size = 1;
+    for (int32_t d = 0; d < ndim; ++d) {
+        if (shape[d] < 1) throw fail(SNN_SHAPE, "shape: dimension %d is %lld; every dimension must be >= 1", d, static_cast<long long>(shape[d]));
+        if (size > kMaxNeurons / shape[d]) throw fail(SNN_SHAPE, "shape: more than 2^31 neurons");
+        size *= shape[d];
+    }
+    if (size >= kMaxNeurons) throw fail(SNN_SHAPE, "shape: more than 2^31 - 1 neurons");
+
+    Population pop(memory_);
+    pop.name.assign(name.data(), name.size());
+    pop.model = model_index;
+    pop.shape.assign(shape, shape + ndim);
+    pop.size = size;
+    const NeuronModel& m = neuron_models()[static_cast<std::size_t>(model_index)];
+    for (const NumberParam& p : m.params) {
+        pop.params.emplace_back(static_cast<std::size_t>(size), static_cast<float>(p.default_value));
+    }
+    for (const StringParam& s : m.options) pop.options.emplace_back(s.default_value);
+
+    PopulationIO io(memory_);
+    for (std::size_t v = 0; v < m.state_vars.size(); ++v) io.initial.emplace_back(memory_);
+    step_inputs_.emplace_back();
+    graph_.populations.push_back(std::move(pop));
+    pop_io_.push_back(std::move(io));
+    graph_.update_order.push_back(static_cast<int32_t>(graph_.populations.size() - 1));
+    return static_cast<int32_t>(graph_.populations.size() - 1);
+}
+
+int32_t Network::add_connection(Connection&& c, const snn_connection_options& o) {
+    const Population& pre = population(c.pre);
+    const Population& post = population(c.post);
+    if (!pre.neuron_model().has_output)
+        throw fail(SNN_INVALID_ARGUMENT, "pre: population \"%s\" (%s) has no output and cannot be presynaptic", pre.name.c_str(),
+                   pre.neuron_model().name);
+    if (post.neuron_model().is_input)
+        throw fail(SNN_INVALID_ARGUMENT, "post: population \"%s\" is a source (%s) and takes no connections", post.name.c_str(),
+                   post.neuron_model().name);
+    int synapse = find_synapse_model(o.synapse ? std::string_view(o.synapse) : std::string_view("delta"));
+    if (synapse < 0) throw fail(SNN_NOT_FOUND, "synapse: unknown synapse model \"%s\" (see snn_model_list)", o.synapse);
+    c.synapse = synapse;
+    for (const NumberParam& p : synapse_models()[static_cast<std::size_t>(synapse)].params) c.syn_params.push_back(p.default_value);
+    if (o.delay < 0 || o.delay > kMaxDelay) throw fail(SNN_INVALID_ARGUMENT, "delay: must be 0 to %d steps (got %d)", kMaxDelay, o.delay);
+    if (c.delays.empty()) c.delay = o.delay;
+
+    // The name: given, or "<pre>_to_<post>" made unique.
+    if (o.name) {
+        check_name(o.name, "name");
+        if (find_connection(o.name) >= 0) throw fail(SNN_INVALID_ARGUMENT, "name: a connection \"%s\" already exists", o.name);
+        c.name.assign(o.name);
+    } else {
+        std::string base = std::string(pre.name.c_str()) + "_to_" + post.name.c_str();
+        std::string candidate = base;
+        for (int k = 2; find_connection(candidate) >= 0; ++k) candidate = base + "_" + std::to_string(k);
+        if (candidate.size() > 255) throw fail(SNN_INVALID_ARGUMENT, "name: the default name is too long; give one");
+        c.name.assign(candidate.c_str());
+    }
+
+    graph_.connections.push_back(std::move(c));
+    if (!graph_.compute_update_order()) {
+        graph_.connections.pop_back();
+        graph_.compute_update_order();
+        throw fail(SNN_INVALID_ARGUMENT, "delay: zero-delay connections would form a cycle through \"%s\"; use delay >= 1",
+                   pre.name.c_str());
+    }
+    conn_io_.emplace_back(memory_);
+    return static_cast<int32_t>(graph_.connections.size() - 1);
+}
+
+int32_t Network::connect_dense(int32_t pre, int32_t post, const float* weights, int64_t count,
+                               const snn_connection_options& o) {
+    check_buildable("connect_dense");
+    const int64_t expected = population(pre).size * population(post).size;
+    if (!weights) throw fail(SNN_INVALID_ARGUMENT, "weights: is NULL");
+    if (count != expected)
+        throw fail(SNN_SHAPE, "weights: %lld values given; a dense [pre, post] matrix here has %lld x %lld = %lld",
+                   static_cast<long long>(count), static_cast<long long>(population(pre).size),
+                   static_cast<long long>(population(post).size), static_cast<long long>(expected));
+    check_finite(weights, count, "weights");
+    Connection c(memory_);
+    c.pre = pre;
+    c.post = post;
+    c.kind = SNN_CONNECTION_DENSE;
+    c.weights.assign(weights, weights + count);
+    return add_connection(std::move(c), o);
+}
+
+int32_t Network::connect_sparse(int32_t pre, int32_t post, int64_t nnz, const int64_t* row_ptr, const int32_t* post_index,
+                                const float* weights, const int32_t* delays, const snn_connection_options& o) {
+    check_buildable("connect_sparse");
+    const int64_t n_pre = population(pre).size, n_post = population(post).size;
+    if (nnz < 0) throw fail(SNN_INVALID_ARGUMENT, "nnz: is negative");
+    if (!row_ptr) throw fail(SNN_INVALID_ARGUMENT, "row_ptr: is NULL");
+    if (nnz > 0 && (!post_index || !weights)) throw fail(SNN_INVALID_ARGUMENT, "post_index/weights: NULL with nnz > 0");
+    if (row_ptr[0] != 0) throw fail(SNN_INVALID_ARGUMENT, "row_ptr: row_ptr[0] must be 0");
+    for (int64_t i = 0; i < n_pre; ++i)
+        if (row_ptr[i + 1] < row_ptr[i])
+            throw fail(SNN_INVALID_ARGUMENT, "row_ptr: decreases at row %lld", static_cast<long long>(i));
+    if (row_ptr[n_pre] != nnz)
+        throw fail(SNN_SHAPE, "row_ptr: row_ptr[n_pre] = %lld but nnz = %lld", static_cast<long long>(row_ptr[n_pre]),
+                   static_cast<long long>(nnz));
+    for (int64_t k = 0; k < nnz; ++k)
+        if (post_index[k] < 0 || post_index[k] >= n_post)
+            throw fail(SNN_OUT_OF_RANGE, "post_index: element %lld is %d, outside [0, %lld)", static_cast<long long>(k),
+                       post_index[k], static_cast<long long>(n_post));
+    check_finite(weights, nnz, "weights");
+    Connection c(memory_);
+    c.pre = pre;
+    c.post = post;
+    c.kind = SNN_CONNECTION_SPARSE;
+    c.row_ptr.assign(row_ptr, row_ptr + n_pre + 1);
+    c.post_index.assign(post_index, post_index + nnz);
+    c.weights.assign(weights, weights + nnz);
+    if (delays) {
+        int32_t largest = 0;
+        for (int64_t k = 0; k < nnz; ++k) {
+            if (delays[k] < 0 || delays[k] > kMaxDelay)
+                throw fail(SNN_INVALID_ARGUMENT, "delays: element %lld is %d, outside [0, %d]", static_cast<long long>(k), delays[k],
+                           kMaxDelay);
+            largest = std::max(largest, delays[k]);
+        }
+        c.delays.assign(delays, delays + nnz);
+        c.delay = largest;
+    }
+    return add_connection(std::move(c), o);
+}
+
+int32_t Network::connect_random(int32_t pre, int32_t post, double p, float weight, uint64_t seed,
+                                const snn_connection_options& o) {
+    check_buildable("connect_random");
+    if (!(p >= 0.0 && p <= 1.0)) throw fail(SNN_INVALID_ARGUMENT, "p: must be in [0, 1] (got %g)", p);
+    check_finite(weight, "weight");
+    const int64_t n_pre = population(pre).size, n_post = population(post).size;
+    // Each row draws the gaps between its synapses from the geometric
+    // distribution (O(synapses), not O(pairs)), keyed by (seed, row, draw),
+    // so the result does not depend on the platform or on threads.
+    Connection c(memory_);
+    c.pre = pre;
+    c.post = post;
+    c.kind = SNN_CONNECTION_SPARSE;
+    c.row_ptr.reserve(static_cast<std::size_t>(n_pre + 1));
+    c.row_ptr.push_back(0);
+    const double log_q = p < 1.0 ? std::log1p(-p) : 0.0;
+    for (int64_t i = 0; i < n_pre; ++i) {
+        if (p >= 1.0) {
+            for (int64_t j = 0; j < n_post; ++j) c.post_index.push_back(static_cast<int32_t>(j));
+        } else if (p > 0.0) {
+            int64_t j = -1;
+            for (uint64_t draw = 0;; ++draw) {
+                Philox4x32 w = random_words(seed, kStreamConnectRandom, 0, draw, static_cast<uint32_t>(i));
+                double u = uniform_double(w.v[0], w.v[1]);
+                double gap = std::floor(std::log1p(-u) / log_q);  // >= 0
+                if (gap >= static_cast<double>(n_post - j)) break;
+                j += 1 + static_cast<int64_t>(gap);
+                if (j >= n_post) break;
+                c.post_index.push_back(static_cast<int32_t>(j));
+            }
+        }
+        c.row_ptr.push_back(static_cast<int64_t>(c.post_index.size()));
+    }
+    c.weights.assign(c.post_index.size(), weight);
+    return add_connection(std::move(c), o);
+}
+
+int32_t Network::connect_one_to_one(int32_t pre, int32_t post, const float* weights, int64_t count, float weight,
+                                    const snn_connection_options& o) {
+    check_buildable("connect_one_to_one");
+    const int64_t n = population(pre).size;
+    if (population(post).size != n)
+        throw fail(SNN_SHAPE, "post: one-to-one needs equal sizes (pre has %lld neurons, post %lld)", static_cast<long long>(n),
+                   static_cast<long long>(population(post).size));
+    Connection c(memory_);
+    c.pre = pre;
+    c.post = post;
+    c.kind = SNN_CONNECTION_ONE_TO_ONE;
+    if (weights) {
+        if (count != n) throw fail(SNN_SHAPE, "weights: %lld values given for %lld neurons", static_cast<long long>(count), static_cast<long long>(n));
+        check_finite(weights, count, "weights");
+        c.weights.assign(weights, weights + count);
+    } else {
+        if (count != 0) throw fail(SNN_INVALID_ARGUMENT, "weights: NULL with count %lld (use count 0 and `weight`)", static_cast<long long>(count));
+        check_finite(weight, "weight");
+        c.weights.assign(static_cast<std::size_t>(n), weight);
+    }
+    return add_connection(std::move(c), o);
+}
+
+// ---------------------------------------------------------------------------
+// Parameters
+
+void Network::set_param(int32_t pop_id, std::string_view name, double value) {
+    Population& pop = mutable_population(pop_id);
+    int index = pop.neuron_model().param_index(name);
+    if (index < 0)
+        throw fail(SNN_NOT_FOUND, "name: model \"%s\" has no numeric parameter \"%.*s\"", pop.neuron_model().name,
+                   static_cast<int>(name.size()), name.data());
+    check_param_value(pop.neuron_model(), index, value);
+    auto& values = pop.params[static_cast<std::size_t>(index)];
+    std::fill(values.begin(), values.end(), static_cast<float>(value));
+    if (engine_) engine_->parameters_changed();
+}
+
+void Network::set_param_array(int32_t pop_id, std::string_view name, const float* values, int64_t count) {
+    Population& pop = mutable_population(pop_id);
+    int index = pop.neuron_model().param_index(name);
+    if (index < 0)
+        throw fail(SNN_NOT_FOUND, "name: model \"%s\" has no numeric parameter \"%.*s\"", pop.neuron_model().name,
+                   static_cast<int>(name.size()), name.data());
+    if (!values) throw fail(SNN_INVALID_ARGUMENT, "values: is NULL");
+    if (count != pop.size)
+        throw fail(SNN_SHAPE, "values: %lld given for %lld neurons", static_cast<long long>(count), static_cast<long long>(pop.size));
+    for (int64_t i = 0; i < count; ++i) check_param_value(pop.neuron_model(), index, values[i]);
+    pop.params[static_cast<std::size_t>(index)].assign(values, values + count);
+    if (engine_) engine_->parameters_changed();
+}
+
+const pvector<float>& Network::param(int32_t pop_id, std::string_view name) const {
+    const Population& pop = population(pop_id);
+    int index = pop.neuron_model().param_index(name);
+    if (index < 0)
+        throw fail(SNN_NOT_FOUND, "name: model \"%s\" has no numeric parameter \"%.*s\"", pop.neuron_model().name,
+                   static_cast<int>(name.size()), name.data());
+    return pop.params[static_cast<std::size_t>(index)];
+}
+
+void Network::set_option(int32_t pop_id, std::string_view name, std::string_view value) {
+    Population& pop = mutable_population(pop_id);
+    const NeuronModel& m = pop.neuron_model();
+    int index = m.option_index(name);
+    if (index < 0)
+        throw fail(SNN_NOT_FOUND, "name: model \"%s\" has no option \"%.*s\"", m.name, static_cast<int>(name.size()), name.data());
+    const StringParam& spec = m.options[static_cast<std::size_t>(index)];
+    // The value must be one of the '|'-separated choices.
+    std::string_view choices(spec.choices);
+    bool ok = false;
+    while (!choices.empty()) {
+        std::size_t bar = choices.find('|');
+        if (choices.substr(0, bar) == value) ok = true;
+        if (bar == std::string_view::npos) break;
+        choices.remove_prefix(bar + 1);
+    }
+    if (!ok)
+        throw fail(SNN_INVALID_ARGUMENT, "value: option \"%s\" takes one of %s (got \"%.*s\")", spec.name, spec.choices,
+                   static_cast<int>(value.size()), value.data());
+    pop.options[static_cast<std::size_t>(index)].assign(value.data(), value.size());
+    if (engine_) engine_->parameters_changed();
+}
+
+const char* Network::option(int32_t pop_id, std::string_view name) const {
+    const Population& pop = population(pop_id);
+    int index = pop.neuron_model().option_index(name);
+    if (index < 0)
+        throw fail(SNN_NOT_FOUND, "name: model \"%s\" has no option \"%.*s\"", pop.neuron_model().name,
+                   static_cast<int>(name.size()), name.data());
+    return pop.options[static_cast<std::size_t>(index)].c_str();
+}
+
+void Network::set_connection_param(int32_t conn_id, std::string_view name, double value) {
+    Connection& c = mutable_connection(conn_id);
+    int index = c.synapse_model().param_index(name);
+    if (index < 0)
+        throw fail(SNN_NOT_FOUND, "name: synapse model \"%s\" has no parameter \"%.*s\"", c.synapse_model().name,
+                   static_cast<int>(name.size()), name.data());
+    check_finite(value, c.synapse_model().params[static_cast<std::size_t>(index)].name);
+    if (name == "tau" && !(value > 0.0)) throw fail(SNN_INVALID_ARGUMENT, "tau: must be > 0 (got %g)", value);
+    c.syn_params[static_cast<std::size_t>(index)] = value;
+    if (engine_) engine_->parameters_changed();
+}
+
+double Network::connection_param(int32_t conn_id, std::string_view name) const {
+    const Connection& c = connection(conn_id);
+    int index = c.synapse_model().param_index(name);
+    if (index < 0)
+        throw fail(SNN_NOT_FOUND, "name: synapse model \"%s\" has no parameter \"%.*s\"", c.synapse_model().name,
+                   static_cast<int>(name.size()), name.data());
+    return c.syn_params[static_cast<std::size_t>(index)];
+}
+
+void Network::set_weights(int32_t conn_id, const float* weights, int64_t count) {
+    Connection& c = mutable_connection(conn_id);
+    if (!weights) throw fail(SNN_INVALID_ARGUMENT, "weights: is NULL");
+    if (count != c.nnz())
+        throw fail(SNN_SHAPE, "weights: %lld values given; connection \"%s\" has %lld", static_cast<long long>(count), c.name.c_str(),
+                   static_cast<long long>(c.nnz()));
+    check_finite(weights, count, "weights");
+    std::copy(weights, weights + count, c.weights.begin());
+    if (engine_) engine_->parameters_changed();
+}
+
+// ---------------------------------------------------------------------------
+// State
+
+int Network::var_index(Owner owner, int32_t id, std::string_view var) const {
+    if (owner == Owner::Population) {
+        const Population& pop = population(id);
+        int index = pop.neuron_model().state_index(var);
+        if (index < 0)
+            throw fail(SNN_NOT_FOUND, "var: model \"%s\" has no state variable \"%.*s\"", pop.neuron_model().name,
+                       static_cast<int>(var.size()), var.data());
+        return index;
+    }
+    const Connection& c = connection(id);
+    const auto& vars = c.synapse_model().state_vars;
+    if (vars.empty() || var != vars[0])
+        throw fail(SNN_NOT_FOUND, "var: synapse model \"%s\" has no state variable \"%.*s\"", c.synapse_model().name,
+                   static_cast<int>(var.size()), var.data());
+    return 0;
+}
+
+int64_t Network::state_size(Owner owner, int32_t id) const {
+    return owner == Owner::Population ? population(id).size : population(connection(id).post).size;
+}
+
+InitialVar& Network::initial_var(Owner owner, int32_t id, int var) {
+    return owner == Owner::Population ? pop_io_[static_cast<std::size_t>(id)].initial[static_cast<std::size_t>(var)]
+                                      : conn_io_[static_cast<std::size_t>(id)].initial;
+}
+const InitialVar& Network::initial_var(Owner owner, int32_t id, int var) const {
+    return const_cast<Network*>(this)->initial_var(owner, id, var);
+}
+
+// The model's initial value of a variable for one instance (docs/models.md).
+void Network::default_initial(Owner owner, int32_t id, int var, float* out) const {
+    const int64_t n = state_size(owner, id);
+    if (owner == Owner::Connection) {
+        std::fill(out, out + n, 0.0f);
+        return;
+    }
+    const Population& pop = population(id);
+    const NeuronModel& m = pop.neuron_model();
+    std::string_view name(m.state_vars[static_cast<std::size_t>(var)]);
+    auto p = [&](const char* param) { return pop.params[static_cast<std::size_t>(m.param_index(param))]; };
+    if (m.kind == NeuronKind::Izhikevich) {
+        const auto& c = p("c");
+        const auto& b = p("b");
+        for (int64_t j = 0; j < n; ++j) out[j] = name == "v" ? c[j] : b[j] * c[j];
+    } else if (name == "v") {
+        const auto& v0 = p(m.kind == NeuronKind::IF ? "v_reset" : "v_rest");
+        std::copy(v0.begin(), v0.end(), out);
+    } else {
+        std::fill(out, out + n, 0.0f);
+    }
+}
+
+void Network::initial_state(Owner owner, int32_t id, int var, float* out) const {
+    const InitialVar& iv = initial_var(owner, id, var);
+    const int64_t n = state_size(owner, id);
+    if (iv.written) {
+        std::copy(iv.values.begin(), iv.values.begin() + batch_ * n, out);
+        return;
+    }
+    default_initial(owner, id, var, out);
+    for (int32_t b = 1; b < batch_; ++b) std::copy(out, out + n, out + b * n);
+}
+
+void Network::set_initial_state(Owner owner, int32_t id, int var, const float* values) {
+    InitialVar& iv = initial_var(owner, id, var);
+    const int64_t n = state_size(owner, id);
+    iv.values.assign(values, values + batch_ * n);
+    iv.written = true;
+    if (engine_) engine_->write_state(owner, id, var, values);
+}
+
+void Network::read_state(Owner owner, int32_t id, int var, float* out) const {
+    if (engine_)
+        engine_->read_state(owner, id, var, out);
+    else
+        initial_state(owner, id, var, out);
+}
+
+void Network::write_state(Owner owner, int32_t id, int var, const float* values, int64_t count) {
+    const int64_t n = state_size(owner, id);
+    if (!values) throw fail(SNN_INVALID_ARGUMENT, "values: is NULL");
+    if (count != n && count != batch_ * n)
+        throw fail(SNN_SHAPE, "values: %lld given; expected n = %lld or batch x n = %lld", static_cast<long long>(count),
+                   static_cast<long long>(n), static_cast<long long>(batch_ * n));
+    check_finite(values, count, "values");
+    pvector<float> full(memory_);
+    full.resize(static_cast<std::size_t>(batch_ * n));
+    for (int32_t b = 0; b < batch_; ++b) std::copy(values + (count == n ? 0 : b * n), values + (count == n ? 0 : b * n) + n, full.begin() + b * n);
+    if (engine_)
+        engine_->write_state(owner, id, var, full.data());
+    else
+        set_initial_state(owner, id, var, full.data());
+}
+
+void Network::randomize_state(Owner owner, int32_t id, int var, int32_t distribution, double a, double b, uint64_t seed) {
+    check_finite(a, "a");
+    check_finite(b, "b");
+    if (distribution == SNN_DIST_UNIFORM) {
+        if (!(b >= a)) throw fail(SNN_INVALID_ARGUMENT, "b: the upper bound %g is below the lower bound %g", b, a);
+    } else if (distribution == SNN_DIST_NORMAL) {
+        if (!(b >= 0.0)) throw fail(SNN_INVALID_ARGUMENT, "b: the standard deviation %g is negative", b);
+    } else {
+        throw fail(SNN_INVALID_ARGUMENT, "distribution: %d is not an SNN_DIST_* value", distribution);
+    }
+    const int64_t n = state_size(owner, id);
+    pvector<float> values(memory_);
+    values.resize(static_cast<std::size_t>(batch_ * n));
+    // Keyed by (seed, instance, neuron): the same seed gives the same values
+    // whatever the batch, and instance b's values do not depend on others.
+    for (int32_t bi = 0; bi < batch_; ++bi)
+        for (int64_t j = 0; j < n; ++j) {
+            Philox4x32 w = random_words(seed, kStreamRandomizeState, static_cast<uint32_t>(bi), static_cast<uint64_t>(j) >> 32,
+                                        static_cast<uint32_t>(j));
+            double x = distribution == SNN_DIST_UNIFORM ? a + (b - a) * uniform_double(w.v[0], w.v[1])
+                                                        : a + b * standard_normal(w);
+            values[static_cast<std::size_t>(bi * n + j)] = static_cast<float>(x);
+        }
+    write_state(owner, id, var, values.data(), batch_ * n);
+}
+
+void Network::read_spikes(int32_t pop_id, uint8_t* out) const {
+    const int64_t n = population(pop_id).size;
+    if (!engine_) {
+        std::fill(out, out + batch_ * n, uint8_t(0));
+        return;
+    }
+    const uint8_t* s = engine_->spikes(pop_id);
+    std::copy(s, s + batch_ * n, out);
+}
+
+float* Network::state_data(int32_t pop_id, int var) {
+    population(pop_id);
+    freeze();
+    return engine_->state_data(Owner::Population, pop_id, var);
+}
+
+// ---------------------------------------------------------------------------
+// Inputs and outputs
+
+namespace {
+
+// Checks a caller's tensor and copies its descriptor. `n` neurons, `batch`
+// instances; allow_whole_run accepts [steps, batch, n].
+void bind_tensor(const snn_tensor& t, int64_t batch, int64_t n, bool allow_whole_run, BoundTensor* out, const char* what) {
+    if (!t.data) throw fail(SNN_INVALID_ARGUMENT, "%s: data is NULL", what);
+    if (t.device_type != SNN_DEVICE_CPU && t.device_type != 0)
+        throw fail(SNN_UNSUPPORTED, "%s: only host memory (SNN_DEVICE_CPU) can be bound", what);
+    if (dtype_size(t.dtype) == 0) throw fail(SNN_INVALID_ARGUMENT, "%s: dtype %d is not an SNN_DTYPE_* value", what, t.dtype);
+    if (!t.shape) throw fail(SNN_INVALID_ARGUMENT, "%s: shape is NULL", what);
+    const bool whole_run = t.ndim == 3;
+    if (!(t.ndim == 2 || (allow_whole_run && t.ndim == 3)))
+        throw fail(SNN_SHAPE, "%s: must be [batch, n]%s (got %d dimensions)", what, allow_whole_run ? " or [steps, batch, n]" : "", t.ndim);
+    const int64_t* shape = t.shape + (whole_run ? 1 : 0);
+    if (shape[0] != batch || shape[1] != n)
+        throw fail(SNN_SHAPE, "%s: shape [..., %lld, %lld] does not match batch %lld and n %lld", what,
+                   static_cast<long long>(shape[0]), static_cast<long long>(shape[1]), static_cast<long long>(batch),
+                   static_cast<long long>(n));
+    if (whole_run && t.shape[0] < 1) throw fail(SNN_SHAPE, "%s: steps must be >= 1", what);
+    BoundTensor b;
+    b.tensor = t;
+    b.whole_run = whole_run;
+    for (int32_t d = 0; d < t.ndim; ++d) b.shape[d] = t.shape[d];
+    if (t.strides) {
+        for (int32_t d = 0; d < t.ndim; ++d) b.strides[d] = t.strides[d];
+    } else {
+        int64_t s = 1;
+        for (int32_t d = t.ndim - 1; d >= 0; --d) {
+            b.strides[d] = s;
+            s *= t.shape[d];
+        }
+    }
+    b.tensor.shape = nullptr;   // shape/strides live in b; the caller's arrays may go away
+    b.tensor.strides = nullptr;
+    b.active = true;
+    *out = b;
+}
+
+InputView slice(const BoundTensor& b, int64_t run_index) {
+    InputView v;
+    const int64_t* strides = b.strides + (b.whole_run ? 1 : 0);
+    int64_t offset = b.whole_run ? run_index * b.strides[0] : 0;
+    v.data = static_cast<const char*>(b.tensor.data) + offset * dtype_size(b.tensor.dtype);
+    v.dtype = b.tensor.dtype;
+    v.batch_stride = strides[0];
+    v.neuron_stride = strides[1];
+    return v;
+}
+
+}  // namespace
+
+void Network::set_input(int32_t pop_id, const snn_tensor& input) {
+    const Population& pop = population(pop_id);
+    if (!pop.neuron_model().is_input)
+        throw fail(SNN_INVALID_ARGUMENT, "population: \"%s\" (%s) is not a source and takes no input", pop.name.c_str(),
+                   pop.neuron_model().name);
+    BoundTensor b;
+    bind_tensor(input, batch_, pop.size, false, &b, "input");
+    InputView view = slice(b, 0);
+    PopulationIO& io = pop_io_[static_cast<std::size_t>(pop_id)];
+    io.copied_input.resize(static_cast<std::size_t>(batch_ * pop.size));
+    for (int32_t bi = 0; bi < batch_; ++bi)
+        for (int64_t j = 0; j < pop.size; ++j) {
+            float x = read_element(view.data, view.dtype, bi * view.batch_stride + j * view.neuron_stride);
+            if (!std::isfinite(x))
+                throw fail(SNN_INVALID_ARGUMENT, "input: element [%d, %lld] is not finite", bi, static_cast<long long>(j));
+            if (pop.neuron_model().kind == NeuronKind::Poisson && x < 0.0f)
+                throw fail(SNN_INVALID_ARGUMENT, "input: rate [%d, %lld] is negative", bi, static_cast<long long>(j));
+            io.copied_input[static_cast<std::size_t>(bi * pop.size + j)] = x;
+        }
+    io.has_copied_input = true;
+}
+
+void Network::bind_input(int32_t pop_id, const snn_tensor& buffer) {
+    const Population& pop = population(pop_id);
+    if (!pop.neuron_model().is_input)
+        throw fail(SNN_INVALID_ARGUMENT, "population: \"%s\" (%s) is not a source and takes no input", pop.name.c_str(),
+                   pop.neuron_model().name);
+    BoundTensor b;
+    bind_tensor(buffer, batch_, pop.size, true, &b, "buffer");
+    PopulationIO& io = pop_io_[static_cast<std::size_t>(pop_id)];
+    io.bound_input.release();
+    io.bound_input = b;
+}
+
+void Network::unbind_input(int32_t pop_id) {
+    population(pop_id);
+    pop_io_[static_cast<std::size_t>(pop_id)].bound_input.release();
+}
+
+void Network::bind_output(int32_t pop_id, std::string_view var, const snn_tensor& buffer) {
+    const Population& pop = population(pop_id);
+    int index = var == "spikes" ? kSpikesVar : var_index(Owner::Population, pop_id, var);
+    if (index == kSpikesVar) {
+        if (buffer.dtype != SNN_DTYPE_UINT8 && buffer.dtype != SNN_DTYPE_BOOL && buffer.dtype != SNN_DTYPE_FLOAT32)
+            throw fail(SNN_INVALID_ARGUMENT, "buffer: spikes are recorded as uint8, bool or float32 (dtype %d given)", buffer.dtype);
+    } else if (buffer.dtype != SNN_DTYPE_FLOAT32) {
+        throw fail(SNN_INVALID_ARGUMENT, "buffer: state variables are recorded as float32 (dtype %d given)", buffer.dtype);
+    }
+    OutputBinding binding;
+    binding.var = index;
+    bind_tensor(buffer, batch_, pop.size, true, &binding.buffer, "buffer");
+    PopulationIO& io = pop_io_[static_cast<std::size_t>(pop_id)];
+    for (OutputBinding& existing : io.outputs)
+        if (existing.var == index) {
+            existing.buffer.release();
+            existing = binding;
+            return;
+        }
+    io.outputs.push_back(binding);
+    scratch_.resize(std::max(scratch_.size(), static_cast<std::size_t>(batch_ * pop.size)));
+}
+
+void Network::unbind_output(int32_t pop_id, std::string_view var) {
+    population(pop_id);
+    int index = var == "spikes" ? kSpikesVar : var_index(Owner::Population, pop_id, var);
+    PopulationIO& io = pop_io_[static_cast<std::size_t>(pop_id)];
+    for (std::size_t k = 0; k < io.outputs.size(); ++k)
+        if (io.outputs[k].var == index) {
+            io.outputs[k].buffer.release();
+            io.outputs.erase(io.outputs.begin() + static_cast<std::ptrdiff_t>(k));
+            return;
+        }
+    throw fail(SNN_NOT_FOUND, "var: no output \"%.*s\" is bound on population \"%s\"", static_cast<int>(var.size()), var.data(),
+               population(pop_id).name.c_str());
+}
+
+void Network::set_spike_callback(int32_t pop_id, snn_spike_fn fn, void* user_data) {
+    population(pop_id);
+    PopulationIO& io = pop_io_[static_cast<std::size_t>(pop_id)];
+    io.callback = fn;
+    io.callback_data = fn ? user_data : nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// Running
+
+void Network::freeze() {
+    if (engine_) return;
+    engine_ = context_.backend().create(*this, capacity_);
+    engine_->set_batch(batch_);
+    engine_->load_initial_state();
+    context_.log(SNN_LOG_DEBUG, "network frozen: %zu populations, %zu connections, backend %s", graph_.populations.size(),
+                 graph_.connections.size(), backend_name());
+}
+
+void Network::check_bindings(int64_t steps) const {
+    for (std::size_t p = 0; p < pop_io_.size(); ++p) {
+        const PopulationIO& io = pop_io_[p];
+        const int64_t n = graph_.populations[p].size;
+        auto check = [&](const BoundTensor& b, const char* what) {
+            if (!b.active) return;
+            const int64_t* shape = b.shape + (b.whole_run ? 1 : 0);
+            if (shape[0] != batch_ || shape[1] != n)
+                throw fail(SNN_SHAPE, "%s of \"%s\": bound for batch %lld but the network now runs batch %d", what,
+                           graph_.populations[p].name.c_str(), static_cast<long long>(shape[0]), batch_);
+            if (b.whole_run && b.shape[0] < steps)
+                throw fail(SNN_SHAPE, "%s of \"%s\": bound for %lld steps; this run has %lld", what, graph_.populations[p].name.c_str(),
+                           static_cast<long long>(b.shape[0]), static_cast<long long>(steps));
+        };
+        check(io.bound_input, "input");
+        for (const OutputBinding& o : io.outputs) check(o.buffer, "output");
+    }
+}
+
+void Network::write_outputs(int64_t run_index) {
+    for (std::size_t p = 0; p < pop_io_.size(); ++p) {
+        PopulationIO& io = pop_io_[p];
+        if (io.outputs.empty()) continue;
+        const int64_t n = graph_.populations[p].size;
+        const int32_t pop_id = static_cast<int32_t>(p);
+        for (OutputBinding& o : io.outputs) {
+            BoundTensor& b = o.buffer;
+            const int64_t* strides = b.strides + (b.whole_run ? 1 : 0);
+            char* base = static_cast<char*>(b.tensor.data) + (b.whole_run ? run_index * b.strides[0] : 0) * dtype_size(b.tensor.dtype);
+            const bool contiguous = strides[1] == 1 && strides[0] == n;
+            if (o.var == kSpikesVar) {
+                const uint8_t* s = engine_->spikes(pop_id);
+                for (int32_t bi = 0; bi < batch_; ++bi)
+                    for (int64_t j = 0; j < n; ++j) {
+                        int64_t off = bi * strides[0] + j * strides[1];
+                        uint8_t x = s[bi * n + j];
+                        if (b.tensor.dtype == SNN_DTYPE_FLOAT32)
+                            reinterpret_cast<float*>(base)[off] = x;
+                        else
+                            reinterpret_cast<uint8_t*>(base)[off] = x;
+                    }
+            } else if (contiguous) {
+                engine_->read_state(Owner::Population, pop_id, o.var, reinterpret_cast<float*>(base));
+            } else {
+                engine_->read_state(Owner::Population, pop_id, o.var, scratch_.data());
+                for (int32_t bi = 0; bi < batch_; ++bi)
+                    for (int64_t j = 0; j < n; ++j)
+                        reinterpret_cast<float*>(base)[bi * strides[0] + j * strides[1]] = scratch_[static_cast<std::size_t>(bi * n + j)];
+            }
+        }
+    }
+}
+
+snn_status Network::run(int64_t steps) {
+    if (steps < 0) throw fail(SNN_INVALID_ARGUMENT, "steps: is negative (%lld)", static_cast<long long>(steps));
+    check_bindings(steps);
+    freeze();
+    // Nothing below allocates: inputs, outputs and callbacks use buffers sized
+    // when they were set or bound.
+    for (int64_t k = 0; k < steps; ++k) {
+        for (std::size_t p = 0; p < pop_io_.size(); ++p) {
+            PopulationIO& io = pop_io_[p];
+            InputView& view = step_inputs_[p];
+            if (io.bound_input.active) {
+                view = slice(io.bound_input, k);
+            } else if (io.has_copied_input) {
+                view.data = io.copied_input.data();
+                view.dtype = SNN_DTYPE_FLOAT32;
+                view.batch_stride = graph_.populations[p].size;
+                view.neuron_stride = 1;
+            } else {
+                view = InputView{};
+            }
+        }
+        engine_->step(step_, step_inputs_.data());
+        for (PopulationIO& io : pop_io_) io.has_copied_input = false;
+        write_outputs(k);
+        const int64_t this_step = step_++;
+        bool cancelled = false;
+        for (std::size_t p = 0; p < pop_io_.size(); ++p) {
+            const PopulationIO& io = pop_io_[p];
+            if (!io.callback) continue;
+            for (int32_t bi = 0; bi < batch_; ++bi) {
+                int32_t count = 0;
+                const int32_t* ids = engine_->spike_ids(static_cast<int32_t>(p), bi, &count);
+                if (count == 0) continue;
+                if (io.callback(static_cast<int32_t>(p), this_step, bi, count, ids, io.callback_data) != 0) cancelled = true;
+            }
+        }
+        if (cancelled) return SNN_CANCELLED;
+    }
+    return SNN_OK;
+}
+
+void Network::reset() {
+    step_ = 0;
+    for (PopulationIO& io : pop_io_) io.has_copied_input = false;
+    if (engine_) engine_->load_initial_state();
+}
+
+void Network::set_batch(int32_t batch) {
+    if (batch < 1) throw fail(SNN_INVALID_ARGUMENT, "batch: must be >= 1 (got %d)", batch);
+    if (live_views_.load() > 0) throw fail(SNN_STATE, "set_batch: %d exported views are still alive; release them first", live_views_.load());
+    if (batch == batch_) return;
+    // Initial state of new instances: instance i takes instance i mod old_batch's.
+    const int32_t old_batch = batch_;
+    auto tile = [&](InitialVar& iv, int64_t n) {
+        if (!iv.written) return;
+        pvector<float> values(memory_);
+        values.resize(static_cast<std::size_t>(batch * n));
+        for (int32_t b = 0; b < batch; ++b)
+            std::copy(iv.values.begin() + (b % old_batch) * n, iv.values.begin() + (b % old_batch + 1) * n, values.begin() + b * n);
+        iv.values.swap(values);
+    };
+    for (std::size_t p = 0; p < pop_io_.size(); ++p) {
+        for (InitialVar& iv : pop_io_[p].initial) tile(iv, graph_.populations[p].size);
+        pop_io_[p].has_copied_input = false;
+    }
+    for (std::size_t c = 0; c < conn_io_.size(); ++c) tile(conn_io_[c].initial, graph_.populations[static_cast<std::size_t>(graph_.connections[c].post)].size);
+
+    if (!engine_) {
+        batch_ = batch;
+        capacity_ = std::max(capacity_, batch);
+        return;
+    }
+    // Running instances keep their state; new ones start from the initial state.
+    struct Var { Owner owner; int32_t id; int var; int64_t n; };
+    pvector<Var> vars(memory_);
+    for (std::size_t p = 0; p < graph_.populations.size(); ++p)
+        for (std::size_t v = 0; v < graph_.populations[p].neuron_model().state_vars.size(); ++v)
+            vars.push_back({Owner::Population, static_cast<int32_t>(p), static_cast<int>(v), graph_.populations[p].size});
+    for (std::size_t c = 0; c < graph_.connections.size(); ++c)
+        if (!graph_.connections[c].synapse_model().state_vars.empty())
+            vars.push_back({Owner::Connection, static_cast<int32_t>(c), 0, state_size(Owner::Connection, static_cast<int32_t>(c))});
+    pvector<pvector<float>> saved(memory_);
+    for (const Var& v : vars) {
+        pvector<float> values(memory_);
+        values.resize(static_cast<std::size_t>(old_batch * v.n));
+        engine_->read_state(v.owner, v.id, v.var, values.data());
+        saved.push_back(std::move(values));
+    }
+    batch_ = batch;
+    if (batch > capacity_) {
+        engine_.reset();
+        capacity_ = batch;
+        freeze();
+    } else {
+        engine_->set_batch(batch);
+    }
+    const int32_t kept = std::min(old_batch, batch);
+    for (std::size_t k = 0; k < vars.size(); ++k) {
+        const Var& v = vars[k];
+        pvector<float> values(memory_);
+        values.resize(static_cast<std::size_t>(batch * v.n));
+        initial_state(v.owner, v.id, v.var, values.data());
+        std::copy(saved[k].begin(), saved[k].begin() + kept * v.n, values.begin());
+        engine_->write_state(v.owner, v.id, v.var, values.data());
+    }
+}
+
+}  // namespace snn

@@ -1,0 +1,398 @@
+// The "reference" backend: plain scalar C++ that follows docs/models.md line
+// by line. It is kept for good as the oracle every faster backend is tested
+// against, so clarity wins over speed here — but it is still event-driven
+// (only rows of presynaptic neurons that emitted are visited) so that the
+// reference runs of CUBA and COBA take seconds, not minutes.
+//
+// State layout is the logical one: every per-neuron array is [capacity][n]
+// with the running batch in the first rows.
+#include <algorithm>
+#include <cmath>
+
+#include "core/coefficients.h"
+#include "core/error.h"
+#include "core/network.h"
+#include "core/rng.h"
+
+namespace snn {
+
+namespace {
+
+float input_element(const InputView& in, int32_t b, int64_t i) {
+    const int64_t off = b * in.batch_stride + i * in.neuron_stride;
+    switch (in.dtype) {
+        case SNN_DTYPE_FLOAT32: return static_cast<const float*>(in.data)[off];
+        case SNN_DTYPE_FLOAT64: return static_cast<float>(static_cast<const double*>(in.data)[off]);
+        case SNN_DTYPE_UINT8:
+        case SNN_DTYPE_BOOL: return static_cast<float>(static_cast<const uint8_t*>(in.data)[off]);
+        case SNN_DTYPE_INT32: return static_cast<float>(static_cast<const int32_t*>(in.data)[off]);
+        case SNN_DTYPE_INT64: return static_cast<float>(static_cast<const int64_t*>(in.data)[off]);
+        default: return 0.0f;
+    }
+}
+
+// expm1(x) / x, with its limit 1 at x = 0 (exponential Euler).
+float phi(float x) { return x == 0.0f ? 1.0f : std::expm1(x) / x; }
+
+struct PopulationState {
+    explicit PopulationState(std::pmr::memory_resource* mr)
+        : vars(mr), refractory(mr), spikes(mr), history(mr), spike_ids(mr), spike_counts(mr), coefficients(mr), incoming(mr) {}
+
+    pvector<pvector<float>> vars;  // [var][capacity * n]
+    pvector<int32_t> refractory;   // steps still held, [capacity * n]
+    pvector<uint8_t> spikes;       // last step, [capacity * n]
+    pvector<float> history;        // emitted values, [depth][capacity * n]
+    int32_t depth = 0;             // delay-line length: max outgoing delay + 1 (0: no outgoing connections)
+    pvector<int32_t> spike_ids;    // [capacity][n], first spike_counts[b] valid
+    pvector<int32_t> spike_counts; // [capacity]
+    PopulationCoefficients coefficients;
+    pvector<int32_t> incoming;     // connection ids, ascending
+};
+
+struct ConnectionState {
+    explicit ConnectionState(std::pmr::memory_resource* mr) : synaptic(mr), sums(mr), coefficients(mr) {}
+    pvector<float> synaptic;  // I or g, [capacity * n_post]
+    pvector<float> sums;      // this step's delivered input for one instance, [n_post]
+    ConnectionCoefficients coefficients;
+};
+
+class ReferenceEngine final : public Engine {
+public:
+    ReferenceEngine(const Network& network, int32_t capacity)
+        : network_(network), graph_(network.graph()), memory_(network.memory()), capacity_(capacity), batch_(capacity),
+          pops_(memory_), conns_(memory_) {
+        for (std::size_t p = 0; p < graph_.populations.size(); ++p) {
+            const Population& pop = graph_.populations[p];
+            const std::size_t cells = static_cast<std::size_t>(capacity_ * pop.size);
+            PopulationState s(memory_);
+            for (std::size_t v = 0; v < pop.neuron_model().state_vars.size(); ++v) s.vars.emplace_back(cells, 0.0f);
+            s.refractory.assign(cells, 0);
+            s.spikes.assign(cells, 0);
+            s.depth = graph_.max_outgoing_delay(static_cast<int32_t>(p)) + 1;
+            bool has_outgoing = false;
+            for (const Connection& c : graph_.connections) has_outgoing |= c.pre == static_cast<int32_t>(p);
+            if (!has_outgoing) s.depth = 0;
+            s.history.assign(cells * static_cast<std::size_t>(s.depth), 0.0f);
+            s.spike_ids.assign(cells, 0);
+            s.spike_counts.assign(static_cast<std::size_t>(capacity_), 0);
+            for (std::size_t c = 0; c < graph_.connections.size(); ++c)
+                if (graph_.connections[c].post == static_cast<int32_t>(p)) s.incoming.push_back(static_cast<int32_t>(c));
+            pops_.push_back(std::move(s));
+        }
+        for (const Connection& c : graph_.connections) {
+            const int64_t n_post = graph_.populations[static_cast<std::size_t>(c.post)].size;
+            ConnectionState s(memory_);
+            if (!c.synapse_model().state_vars.empty()) s.synaptic.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
+            s.sums.assign(static_cast<std::size_t>(n_post), 0.0f);
+            conns_.push_back(std::move(s));
+        }
+        parameters_changed();
+    }
+
+    const char* backend_name() const override { return "reference"; }
+
+    void set_batch(int32_t batch) override {
+        for (std::size_t p = 0; p < pops_.size(); ++p) {
+            const int64_t n = graph_.populations[p].size;
+            for (int32_t b = batch_; b < batch; ++b) clear_instance(p, b, n);
+        }
+        batch_ = batch;
+    }
+
+    void load_initial_state() override {
+        for (std::size_t p = 0; p < pops_.size(); ++p) {
+            PopulationState& s = pops_[p];
+            for (std::size_t v = 0; v < s.vars.size(); ++v)
+                network_.initial_state(Owner::Population, static_cast<int32_t>(p), static_cast<int>(v), s.vars[v].data());
+            for (int32_t b = 0; b < capacity_; ++b) clear_instance(p, b, graph_.populations[p].size);
+        }
+        for (std::size_t c = 0; c < conns_.size(); ++c)
+            if (!conns_[c].synaptic.empty())
+                network_.initial_state(Owner::Connection, static_cast<int32_t>(c), 0, conns_[c].synaptic.data());
+    }
+
+    void parameters_changed() override {
+        for (std::size_t p = 0; p < pops_.size(); ++p)
+            compute_population_coefficients(graph_, static_cast<int32_t>(p), &pops_[p].coefficients);
+        for (std::size_t c = 0; c < conns_.size(); ++c)
+            compute_connection_coefficients(graph_, static_cast<int32_t>(c), &conns_[c].coefficients);
+    }
+
+    void read_state(Owner owner, int32_t id, int var, float* out) const override {
+        const pvector<float>& src = owner == Owner::Population ? pops_[static_cast<std::size_t>(id)].vars[static_cast<std::size_t>(var)]
+                                                               : conns_[static_cast<std::size_t>(id)].synaptic;
+        std::copy(src.begin(), src.begin() + batch_ * size_of(owner, id), out);
+    }
+
+    void write_state(Owner owner, int32_t id, int var, const float* values) override {
+        pvector<float>& dst = owner == Owner::Population ? pops_[static_cast<std::size_t>(id)].vars[static_cast<std::size_t>(var)]
+                                                         : conns_[static_cast<std::size_t>(id)].synaptic;
+        std::copy(values, values + batch_ * size_of(owner, id), dst.begin());
+    }
+
+    float* state_data(Owner owner, int32_t id, int var) override {
+        return owner == Owner::Population ? pops_[static_cast<std::size_t>(id)].vars[static_cast<std::size_t>(var)].data()
+                                          : conns_[static_cast<std::size_t>(id)].synaptic.data();
+    }
+
+    const uint8_t* spikes(int32_t population) const override { return pops_[static_cast<std::size_t>(population)].spikes.data(); }
+
+    const int32_t* spike_ids(int32_t population, int32_t b, int32_t* count) const override {
+        const PopulationState& s = pops_[static_cast<std::size_t>(population)];
+        *count = s.spike_counts[static_cast<std::size_t>(b)];
+        return s.spike_ids.data() + b * graph_.populations[static_cast<std::size_t>(population)].size;
+    }
+
+    void step(int64_t t, const InputView* inputs) override {
+        for (int32_t p : graph_.update_order) {
+            const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+            for (int32_t b = 0; b < batch_; ++b) {
+                if (pop.neuron_model().is_input)
+                    update_source(p, b, t, inputs[p]);
+                else {
+                    deliver(p, b, t);
+                    integrate(p, b);
+                }
+                emit(p, b, t);
+            }
+        }
+    }
+
+private:
+    int64_t size_of(Owner owner, int32_t id) const {
+        return owner == Owner::Population ? graph_.populations[static_cast<std::size_t>(id)].size
+                                          : graph_.populations[static_cast<std::size_t>(graph_.connections[static_cast<std::size_t>(id)].post)].size;
+    }
+
+    void clear_instance(std::size_t p, int32_t b, int64_t n) {
+        PopulationState& s = pops_[p];
+        std::fill_n(s.refractory.begin() + b * n, n, 0);
+        std::fill_n(s.spikes.begin() + b * n, n, uint8_t(0));
+        for (int32_t d = 0; d < s.depth; ++d) std::fill_n(s.history.begin() + (d * capacity_ + b) * n, n, 0.0f);
+        s.spike_counts[static_cast<std::size_t>(b)] = 0;
+    }
+
+    // Phase 4 for sources and the output of phase 3 for neurons: the value a
+    // neuron sends down its connections this step is kept in its delay line.
+    // Sources compute their output here; `spikes` already holds it for neurons.
+    void update_source(int32_t p, int32_t b, int64_t t, const InputView& in) {
+        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t n = pop.size;
+        uint8_t* spikes = s.spikes.data() + b * n;
+        const NeuronKind kind = pop.neuron_model().kind;
+        const float dt = static_cast<float>(graph_.dt);
+        for (int64_t j = 0; j < n; ++j) {
+            float value = 0.0f;
+            switch (kind) {
+                case NeuronKind::SpikeSource:
+                    value = (in.data && input_element(in, b, j) != 0.0f) ? 1.0f : 0.0f;
+                    break;
+                case NeuronKind::CurrentSource:
+                    value = in.data ? input_element(in, b, j) : pop.params[current_param::current][static_cast<std::size_t>(j)];
+                    break;
+                case NeuronKind::Poisson: {
+                    const float probability = in.data ? input_element(in, b, j) * dt : s.coefficients.spike_probability[static_cast<std::size_t>(j)];
+                    const uint32_t stream = kStreamPoisson + (static_cast<uint32_t>(p) << 8);
+                    const float u = uniform_float(random_words(graph_.seed, stream, static_cast<uint32_t>(b), static_cast<uint64_t>(t),
+                                                               static_cast<uint32_t>(j)).v[0]);
+                    value = u < probability ? 1.0f : 0.0f;
+                    break;
+                }
+                default:
+                    break;
+            }
+            spikes[j] = kind == NeuronKind::CurrentSource ? 0 : static_cast<uint8_t>(value != 0.0f);
+            if (s.depth > 0) s.history[static_cast<std::size_t>((((t % s.depth) * capacity_ + b) * n) + j)] = value;
+        }
+    }
+
+    // Phase 1: every incoming connection's sum over presynaptic neurons in
+    // ascending order, added to v (delta) or to the synaptic state.
+    void deliver(int32_t p, int32_t b, int64_t t) {
+        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t n = pop.size;
+        for (int32_t c_id : s.incoming) {
+            const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+            ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+            const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
+            const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+            float* sums = cs.sums.data();
+            std::fill_n(sums, n, 0.0f);
+            auto emitted = [&](int32_t delay) {  // row of instance b, `delay` steps ago
+                const int64_t slot = ((t - delay) % pre.depth + pre.depth) % pre.depth;
+                return pre.history.data() + (slot * capacity_ + b) * n_pre;
+            };
+            if (c.kind == SNN_CONNECTION_SPARSE && c.has_synapse_delays()) {
+                for (int64_t i = 0; i < n_pre; ++i)
+                    for (int64_t k = c.row_ptr[static_cast<std::size_t>(i)]; k < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++k) {
+                        const float x = emitted(c.delays[static_cast<std::size_t>(k)])[i];
+                        if (x != 0.0f) sums[c.post_index[static_cast<std::size_t>(k)]] += c.weights[static_cast<std::size_t>(k)] * x;
+                    }
+            } else {
+                const float* row_values = emitted(c.delay);
+                for (int64_t i = 0; i < n_pre; ++i) {
+                    const float x = row_values[i];
+                    if (x == 0.0f) continue;
+                    if (c.kind == SNN_CONNECTION_DENSE) {
+                        const float* w = c.weights.data() + i * n;
+                        for (int64_t j = 0; j < n; ++j) sums[j] += w[j] * x;
+                    } else if (c.kind == SNN_CONNECTION_SPARSE) {
+                        for (int64_t k = c.row_ptr[static_cast<std::size_t>(i)]; k < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++k)
+                            sums[c.post_index[static_cast<std::size_t>(k)]] += c.weights[static_cast<std::size_t>(k)] * x;
+                    } else {
+                        sums[i] += c.weights[static_cast<std::size_t>(i)] * x;
+                    }
+                }
+            }
+            if (c.synapse_model().kind == SynapseKind::Delta) {
+                float* v = s.vars[0].data() + b * n;  // "v" is the first state variable of every non-source model
+                const int32_t* held = s.refractory.data() + b * n;
+                for (int64_t j = 0; j < n; ++j)
+                    if (held[j] == 0) v[j] += sums[j];
+            } else {
+                float* state = cs.synaptic.data() + b * n;
+                for (int64_t j = 0; j < n; ++j) state[j] += sums[j];
+            }
+        }
+    }
+
+    // Phases 2 and 3 for instance b of a non-source population.
+    void integrate(int32_t p, int32_t b) {
+        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const PopulationCoefficients& k = s.coefficients;
+        const NeuronKind kind = pop.neuron_model().kind;
+        const int64_t n = pop.size;
+        const ResetMode reset = pop.reset_mode();
+        const float dt = static_cast<float>(graph_.dt);
+        float* v = s.vars[0].data() + b * n;
+        uint8_t* spikes = s.spikes.data() + b * n;
+        int32_t* held = s.refractory.data() + b * n;
+        auto P = [&](int index, int64_t j) { return pop.params[static_cast<std::size_t>(index)][static_cast<std::size_t>(j)]; };
+
+        for (int64_t j = 0; j < n; ++j) {
+            // Sums of synaptic state after delivery, before this step's decay.
+            float currents = 0.0f, conductance = 0.0f, driven = 0.0f;  // sum I, sum g, sum g*e_rev
+            float exact_input = 0.0f;                                   // sum I * current_gain
+            for (int32_t c_id : s.incoming) {
+                const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+                const ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+                const SynapseKind sk = c.synapse_model().kind;
+                if (sk == SynapseKind::Delta) continue;
+                const float x = cs.synaptic[static_cast<std::size_t>(b * n + j)];
+                if (sk == SynapseKind::Exp) {
+                    currents += x;
+                    exact_input += x * cs.coefficients.current_gain[static_cast<std::size_t>(j)];
+                } else {
+                    conductance += x;
+                    driven += x * static_cast<float>(c.syn_params[syn_param::e_rev]);
+                }
+            }
+            // held[j] counts the steps whose delta input is still discarded; the
+            // last of them integrates again (Brian2's refractory, see models.md).
+            const bool is_held = held[j] > 1;
+            if (held[j] > 0) --held[j];
+            bool spiked = false;
+            switch (kind) {
+                case NeuronKind::LIF:
+                case NeuronKind::ALIF:
+                case NeuronKind::LI:
+                case NeuronKind::IF: {
+                    const bool leaky = kind != NeuronKind::IF;
+                    const float v_rest = leaky ? P(lif_param::v_rest, j) : 0.0f;  // v_rest has index 1 in lif, alif and li
+                    if (!is_held) {
+                        if (k.conductance_based) {
+                            // Exponential Euler with synaptic state frozen over the step.
+                            const float a = (leaky ? v_rest : 0.0f) + currents + driven;
+                            const float g_total = (leaky ? 1.0f : 0.0f) + conductance;
+                            const float x = -g_total * k.dt_over_tau[static_cast<std::size_t>(j)];
+                            v[j] += (a - g_total * v[j]) * k.dt_over_tau[static_cast<std::size_t>(j)] * phi(x);
+                        } else if (leaky) {
+                            v[j] = v_rest + ((v[j] - v_rest) * k.mem_decay[static_cast<std::size_t>(j)] + exact_input);
+                        } else {
+                            v[j] += exact_input;
+                        }
+                    }
+                    if (kind == NeuronKind::LI) break;
+                    float threshold = kind == NeuronKind::IF ? P(if_param::v_th, j) : P(lif_param::v_th, j);
+                    float* a_th = nullptr;
+                    if (kind == NeuronKind::ALIF) {
+                        a_th = s.vars[1].data() + b * n + j;
+                        *a_th *= k.adapt_decay[static_cast<std::size_t>(j)];
+                        threshold += *a_th;
+                    }
+                    if (!is_held && v[j] > threshold) {
+                        spiked = true;
+                        const float v_reset = kind == NeuronKind::IF ? P(if_param::v_reset, j) : P(lif_param::v_reset, j);
+                        const float v_th = kind == NeuronKind::IF ? P(if_param::v_th, j) : P(lif_param::v_th, j);
+                        v[j] = reset == ResetMode::Value ? v_reset : v[j] - (v_th - v_reset);
+                        if (a_th) *a_th += P(alif_param::delta_th, j);
+                    }
+                    break;
+                }
+                case NeuronKind::Izhikevich: {
+                    float* u = s.vars[1].data() + b * n;
+                    if (!is_held) {
+                        const float vj = v[j];
+                        const float drive = 4e4f * vj * vj + 5e3f * vj + 140.0f - u[j] + P(izh_param::i_offset, j);
+                        const float synaptic = currents + driven - conductance * vj;
+                        v[j] = vj + dt * drive + k.dt_over_tau[static_cast<std::size_t>(j)] * synaptic;
+                        u[j] += dt * P(izh_param::a, j) * (P(izh_param::b, j) * vj - u[j]);
+                        if (v[j] > P(izh_param::v_peak, j)) {
+                            spiked = true;
+                            v[j] = P(izh_param::c, j);
+                            u[j] += P(izh_param::d, j);
+                        }
+                    }
+                    break;
+                }
+                default:
+                    break;
+            }
+            if (spiked) held[j] = k.refractory_steps[static_cast<std::size_t>(j)];
+            spikes[j] = spiked ? 1 : 0;
+        }
+        // Synaptic state decays over the step whatever the neuron did.
+        for (int32_t c_id : s.incoming) {
+            ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+            if (cs.synaptic.empty()) continue;
+            float* state = cs.synaptic.data() + b * n;
+            for (int64_t j = 0; j < n; ++j) state[j] *= cs.coefficients.decay;
+        }
+    }
+
+    // Phase 4: record spikes for callbacks and the delay line.
+    void emit(int32_t p, int32_t b, int64_t t) {
+        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t n = pop.size;
+        const uint8_t* spikes = s.spikes.data() + b * n;
+        int32_t* ids = s.spike_ids.data() + b * n;
+        int32_t count = 0;
+        for (int64_t j = 0; j < n; ++j)
+            if (spikes[j]) ids[count++] = static_cast<int32_t>(j);
+        s.spike_counts[static_cast<std::size_t>(b)] = count;
+        if (s.depth > 0 && !pop.neuron_model().is_input) {
+            float* row = s.history.data() + ((t % s.depth) * capacity_ + b) * n;
+            for (int64_t j = 0; j < n; ++j) row[j] = spikes[j] ? 1.0f : 0.0f;
+        }
+    }
+
+    const Network& network_;
+    const Graph& graph_;
+    std::pmr::memory_resource* memory_;
+    int32_t capacity_;
+    int32_t batch_;
+    pvector<PopulationState> pops_;
+    pvector<ConnectionState> conns_;
+};
+
+}  // namespace
+
+resource_ptr<Engine> create_reference_engine(const Network& network, int32_t capacity) {
+    return make_in<Engine, ReferenceEngine>(network.memory(), network, capacity);
+}
+
+}  // namespace snn
