@@ -96,9 +96,9 @@ int main(int argc, char** argv) {
     init_conductance(net, connect(net, exc, inh, we, 5e-3, 0.0, seed * 4 + 1), 4.0, 1.5, seed * 8 + 1);
     init_conductance(net, connect(net, inh, exc, wi, 10e-3, -80e-3, seed * 4 + 2), 20.0, 12.0, seed * 8 + 2);
     init_conductance(net, connect(net, inh, inh, wi, 10e-3, -80e-3, seed * 4 + 3), 20.0, 12.0, seed * 8 + 3);
-    /* v = (randn() * 5 - 55) mV */
-    CHECK(snn_population_randomize_state(net, exc, "v", SNN_DIST_NORMAL, -55e-3, 5e-3, seed * 4 + 0));
-    CHECK(snn_population_randomize_state(net, inh, "v", SNN_DIST_NORMAL, -55e-3, 5e-3, seed * 4 + 1));
+    /* v = El + (randn() * 5 - 5) mV = (randn() * 5 - 65) mV, as in the benchmark's script */
+    CHECK(snn_population_randomize_state(net, exc, "v", SNN_DIST_NORMAL, -65e-3, 5e-3, seed * 4 + 0));
+    CHECK(snn_population_randomize_state(net, inh, "v", SNN_DIST_NORMAL, -65e-3, 5e-3, seed * 4 + 1));
 
     CHECK(snn_population_set_spike_callback(net, exc, count_spikes, &counter));
     CHECK(snn_population_set_spike_callback(net, inh, count_spikes, &counter));
