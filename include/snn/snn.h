@@ -137,7 +137,7 @@ SNN_API const char* snn_version_string(void);
 
 /* Flags for snn_network_save*. */
 #define SNN_SAVE_DEFAULT 0
-#define SNN_SAVE_CURRENT_STATE 1 /* also store the current state, step and RNG position */
+#define SNN_SAVE_CURRENT_STATE 1 /* also store the running state and step: a loaded copy continues exactly */
 
 /* ------------------------------------------------------------------------ */
 /* Tensors: a small descriptor for arrays shared without copies             */

@@ -60,6 +60,15 @@ public:
     virtual const uint8_t* spikes(int32_t population) const = 0;
     // The ascending ids of the neurons of instance b that spiked in the last step.
     virtual const int32_t* spike_ids(int32_t population, int32_t batch_index, int32_t* count) const = 0;
+
+    // The rest of a population's running state, for saving and restoring it
+    // exactly (SNN_SAVE_CURRENT_STATE): refractory counters [batch][n] int32,
+    // the delay line [delay_line_depth][batch][n] float32 (slot t % depth
+    // holds what step t emitted) and the last step's spikes [batch][n].
+    virtual int32_t delay_line_depth(int32_t population) const = 0;
+    virtual void read_internal(int32_t population, int32_t* refractory, float* delay_line, uint8_t* spikes) const = 0;
+    virtual void write_internal(int32_t population, const int32_t* refractory, const float* delay_line,
+                                const uint8_t* spikes) = 0;
 };
 
 class Network;

@@ -10,6 +10,7 @@
 #include "core/file_format.h"
 
 #include <cstdio>
+#include <deque>
 #include <cstring>
 #include <string>
 
@@ -41,14 +42,14 @@ std::string conn_tensor(const Connection& c, const char* var) { return std::stri
 }  // namespace
 
 std::vector<uint8_t> save_network(const Network& network, uint32_t flags) {
-    if (flags & SNN_SAVE_CURRENT_STATE)
-        throw fail(SNN_UNSUPPORTED, "flags: SNN_SAVE_CURRENT_STATE is not supported yet; save the initial state and the step instead");
-    if (flags != 0) throw fail(SNN_INVALID_ARGUMENT, "flags: unknown bits 0x%x", flags);
+    if (flags & ~uint32_t(SNN_SAVE_CURRENT_STATE)) throw fail(SNN_INVALID_ARGUMENT, "flags: unknown bits 0x%x", flags);
+    // Before the first run the running state is the initial state: nothing more to save.
+    const Engine* running = (flags & SNN_SAVE_CURRENT_STATE) ? network.running_engine() : nullptr;
     const Graph& g = network.graph();
     const int64_t batch = network.batch();
 
     // The tensors' bytes must outlive the writer's finish(); keep them here.
-    std::vector<std::vector<float>> owned;
+    std::deque<std::vector<float>> owned;  // a deque: elements never move
     st::Writer writer;
     auto add_floats = [&](std::string name, std::vector<int64_t> shape, std::vector<float> values) {
         owned.push_back(std::move(values));
@@ -89,8 +90,8 @@ std::vector<uint8_t> save_network(const Network& network, uint32_t flags) {
     }
     graph.set("populations", pops);
 
-    std::vector<std::vector<int64_t>> owned_i64;
-    std::vector<std::vector<int32_t>> owned_i32;
+    std::deque<std::vector<int64_t>> owned_i64;
+    std::deque<std::vector<int32_t>> owned_i32;
     Value conns = Value::array();
     for (std::size_t c = 0; c < g.connections.size(); ++c) {
         const Connection& conn = g.connections[c];
@@ -134,6 +135,40 @@ std::vector<uint8_t> save_network(const Network& network, uint32_t flags) {
         }
     }
     graph.set("connections", conns);
+
+    std::deque<std::vector<uint8_t>> owned_u8;
+    if (running) {
+        for (std::size_t p = 0; p < g.populations.size(); ++p) {
+            const Population& pop = g.populations[p];
+            const int32_t id = static_cast<int32_t>(p);
+            const std::string prefix = "state/" + pop_tensor(pop, "");
+            for (std::size_t v = 0; v < pop.neuron_model().state_vars.size(); ++v) {
+                std::vector<float> values(static_cast<std::size_t>(batch * pop.size));
+                running->read_state(Owner::Population, id, static_cast<int>(v), values.data());
+                add_floats(prefix + pop.neuron_model().state_vars[v], {batch, pop.size}, std::move(values));
+            }
+            const int64_t depth = running->delay_line_depth(id);
+            std::vector<int32_t> refractory(static_cast<std::size_t>(batch * pop.size));
+            std::vector<float> delay_line(static_cast<std::size_t>(depth * batch * pop.size));
+            std::vector<uint8_t> spikes(static_cast<std::size_t>(batch * pop.size));
+            running->read_internal(id, refractory.data(), delay_line.data(), spikes.data());
+            owned_i32.push_back(std::move(refractory));
+            writer.add_tensor(prefix + "refractory", st::DType::I32, {batch, pop.size}, owned_i32.back().data(),
+                              owned_i32.back().size() * sizeof(int32_t));
+            owned_u8.push_back(std::move(spikes));
+            writer.add_tensor(prefix + "spikes", st::DType::U8, {batch, pop.size}, owned_u8.back().data(), owned_u8.back().size());
+            add_floats(prefix + "delay_line", {depth, batch, pop.size}, std::move(delay_line));
+        }
+        for (std::size_t c = 0; c < g.connections.size(); ++c) {
+            const Connection& conn = g.connections[c];
+            if (conn.synapse_model().state_vars.empty()) continue;
+            const int64_t n_post = g.populations[static_cast<std::size_t>(conn.post)].size;
+            std::vector<float> values(static_cast<std::size_t>(batch * n_post));
+            running->read_state(Owner::Connection, static_cast<int32_t>(c), 0, values.data());
+            add_floats("state/" + conn_tensor(conn, conn.synapse_model().state_vars[0]), {batch, n_post}, std::move(values));
+        }
+        writer.add_metadata("snn.step", std::to_string(network.current_step()));
+    }
 
     std::string graph_text, error;
     if (!json::write(graph, &graph_text, &error)) throw fail(SNN_INTERNAL, "save: the graph could not be written as JSON: %s", error.c_str());
@@ -299,6 +334,43 @@ void build(Network& net, const Value& graph, const st::File& file, int64_t saved
     }
 }
 
+// Restores what SNN_SAVE_CURRENT_STATE saved: the engine's running state and the step.
+void restore_running_state(Network& net, const st::File& file, const std::string& step_text) {
+    Value step_value;
+    int64_t step = 0;
+    std::string error;
+    if (!json::parse(step_text, &step_value, &error) || !step_value.as_int64(&step) || step < 0) bad("snn.step is not a step count", step_text);
+    const Graph& g = net.graph();
+    const int64_t batch = net.batch();
+    Engine& engine = net.start_engine();
+    for (std::size_t p = 0; p < g.populations.size(); ++p) {
+        const Population& pop = g.populations[p];
+        const int32_t id = static_cast<int32_t>(p);
+        const std::string prefix = "state/pop/" + std::string(pop.name.c_str()) + "/";
+        for (std::size_t v = 0; v < pop.neuron_model().state_vars.size(); ++v) {
+            auto values = values_of<float>(tensor(file, prefix + pop.neuron_model().state_vars[v], st::DType::F32, {batch, pop.size}));
+            engine.write_state(Owner::Population, id, static_cast<int>(v), values.data());
+        }
+        const int64_t depth = engine.delay_line_depth(id);
+        auto refractory = values_of<int32_t>(tensor(file, prefix + "refractory", st::DType::I32, {batch, pop.size}));
+        auto spikes = values_of<uint8_t>(tensor(file, prefix + "spikes", st::DType::U8, {batch, pop.size}));
+        auto delay_line = values_of<float>(tensor(file, prefix + "delay_line", st::DType::F32, {depth, batch, pop.size}));
+        for (int32_t r : refractory)
+            if (r < 0) bad("a refractory counter is negative", pop.name.c_str());
+        for (uint8_t& x : spikes) x = x != 0;
+        engine.write_internal(id, refractory.data(), delay_line.data(), spikes.data());
+    }
+    for (std::size_t c = 0; c < g.connections.size(); ++c) {
+        const Connection& conn = g.connections[c];
+        if (conn.synapse_model().state_vars.empty()) continue;
+        const int64_t n_post = g.populations[static_cast<std::size_t>(conn.post)].size;
+        auto values = values_of<float>(tensor(file, "state/conn/" + std::string(conn.name.c_str()) + "/" + conn.synapse_model().state_vars[0],
+                                              st::DType::F32, {batch, n_post}));
+        engine.write_state(Owner::Connection, static_cast<int32_t>(c), 0, values.data());
+    }
+    net.set_step(step);
+}
+
 }  // namespace
 
 resource_ptr<Network> load_network(Context& context, const uint8_t* data, std::size_t size, const snn_load_options& options) {
@@ -328,9 +400,14 @@ resource_ptr<Network> load_network(Context& context, const uint8_t* data, std::s
     o.dt = member(graph, "dt", json::Kind::Number, "graph").as_number();
     if (!member(graph, "seed", json::Kind::Number, "graph").as_uint64(&o.seed)) bad("graph.seed is not an unsigned integer");
     o.batch = options.batch > 0 ? options.batch : static_cast<int32_t>(saved_batch);
+    const std::string* step_text = file.find_metadata("snn.step");
+    if (step_text && o.batch != saved_batch)
+        throw fail(SNN_INVALID_ARGUMENT, "options.batch: this file holds a running state, which loads only with its saved batch (%lld)",
+                   static_cast<long long>(saved_batch));
     try {
         resource_ptr<Network> net = make_in<Network, Network>(context.memory(), context, o);
         build(*net, graph, file, saved_batch);
+        if (step_text) restore_running_state(*net, file, *step_text);
         return net;
     } catch (const Error& e) {
         if (e.status() == SNN_FORMAT || e.status() == SNN_NO_MEMORY) throw;

@@ -124,6 +124,12 @@ public:
     void initial_state(Owner owner, int32_t id, int var, float* out) const;
     void set_initial_state(Owner owner, int32_t id, int var, const float* values);  // [batch][n]
     void set_step(int64_t step) { step_ = step; }
+    // The running engine: nullptr before the first run / created on demand.
+    const Engine* running_engine() const { return engine_.get(); }
+    Engine& start_engine() {
+        freeze();
+        return *engine_;
+    }
 
 private:
     Population& mutable_population(int32_t id);

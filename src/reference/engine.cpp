@@ -143,6 +143,33 @@ public:
         return s.spike_ids.data() + b * graph_.populations[static_cast<std::size_t>(population)].size;
     }
 
+    int32_t delay_line_depth(int32_t population) const override { return pops_[static_cast<std::size_t>(population)].depth; }
+
+    void read_internal(int32_t population, int32_t* refractory, float* delay_line, uint8_t* spikes) const override {
+        const PopulationState& s = pops_[static_cast<std::size_t>(population)];
+        const int64_t cells = batch_ * graph_.populations[static_cast<std::size_t>(population)].size;
+        std::copy_n(s.refractory.begin(), cells, refractory);
+        std::copy_n(s.spikes.begin(), cells, spikes);
+        for (int32_t d = 0; d < s.depth; ++d)
+            std::copy_n(s.history.begin() + d * capacity_ * (cells / batch_), cells, delay_line + d * cells);
+    }
+
+    void write_internal(int32_t population, const int32_t* refractory, const float* delay_line, const uint8_t* spikes) override {
+        PopulationState& s = pops_[static_cast<std::size_t>(population)];
+        const int64_t n = graph_.populations[static_cast<std::size_t>(population)].size;
+        const int64_t cells = batch_ * n;
+        std::copy_n(refractory, cells, s.refractory.begin());
+        std::copy_n(spikes, cells, s.spikes.begin());
+        for (int32_t d = 0; d < s.depth; ++d)
+            std::copy_n(delay_line + d * cells, cells, s.history.begin() + d * capacity_ * n);
+        for (int32_t b = 0; b < batch_; ++b) {  // the callbacks' view of the last step
+            int32_t count = 0;
+            for (int64_t j = 0; j < n; ++j)
+                if (s.spikes[static_cast<std::size_t>(b * n + j)]) s.spike_ids[static_cast<std::size_t>(b * n + count++)] = static_cast<int32_t>(j);
+            s.spike_counts[static_cast<std::size_t>(b)] = count;
+        }
+    }
+
     void step(int64_t t, const InputView* inputs) override {
         for (int32_t p : graph_.update_order) {
             const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
