@@ -141,8 +141,9 @@ struct View {
 
 void release_view(snn_tensor* t) {
     View* view = static_cast<View*>(t->manager_ctx);
-    --view->network->live_views();
-    delete view;
+    snn::Network* network = view->network;
+    --network->live_views();
+    network->memory()->deallocate(view, sizeof(View), alignof(View));
 }
 
 }  // namespace
@@ -650,7 +651,7 @@ SNN_API snn_status snn_population_view_state(snn_network* network, int32_t popul
         float* data = n->state_data(population, index);
         if (!data) throw fail(SNN_UNSUPPORTED, "view_state: backend \"%s\" does not store \"%s\" in host memory; use read_state",
                               n->backend_name(), var);
-        View* view = new View{};
+        View* view = new (n->memory()->allocate(sizeof(View), alignof(View))) View{};
         view->network = n;
         view->shape[0] = n->batch();
         view->shape[1] = n->population(population).size;

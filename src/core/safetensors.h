@@ -42,23 +42,23 @@ bool dtype_from_name(std::string_view name, DType* out);
 constexpr uint64_t kMaxHeaderBytes = 100000000;
 
 struct TensorView {
-  std::string name;
-  DType dtype = DType::F32;
-  std::vector<int64_t> shape;  // empty for a scalar
-  // Points into the parsed input, which must outlive this view. It is not
-  // necessarily aligned for the dtype (other writers do not pad the header),
-  // so copy the bytes out rather than casting the pointer.
-  const uint8_t* data = nullptr;
-  size_t nbytes = 0;
+    std::string name;
+    DType dtype = DType::F32;
+    std::vector<int64_t> shape;  // empty for a scalar
+    // Points into the parsed input, which must outlive this view. It is not
+    // necessarily aligned for the dtype (other writers do not pad the header),
+    // so copy the bytes out rather than casting the pointer.
+    const uint8_t* data = nullptr;
+    size_t nbytes = 0;
 };
 
 struct File {
-  std::vector<std::pair<std::string, std::string>> metadata;  // header order
-  std::vector<TensorView> tensors;                            // header order
+    std::vector<std::pair<std::string, std::string>> metadata;  // header order
+    std::vector<TensorView> tensors;                            // header order
 
-  // Linear lookups; nullptr when absent.
-  const TensorView* find(std::string_view name) const;
-  const std::string* find_metadata(std::string_view key) const;
+    // Linear lookups; nullptr when absent.
+    const TensorView* find(std::string_view name) const;
+    const std::string* find_metadata(std::string_view key) const;
 };
 
 // Parses and validates a whole file held in memory. On failure returns false,
@@ -72,23 +72,23 @@ bool parse(const uint8_t* data, size_t size, File* out, std::string* error);
 // to a multiple of 8 bytes every tensor is aligned for its dtype in the file;
 // the header lists them in the order they were added.
 class Writer {
- public:
-  void add_metadata(std::string key, std::string value);
-  void add_tensor(std::string name, DType dtype, std::vector<int64_t> shape, const void* data,
-                  size_t nbytes);
-  // On failure returns false and leaves *out unchanged.
-  bool finish(std::vector<uint8_t>* out, std::string* error) const;
+public:
+    void add_metadata(std::string key, std::string value);
+    void add_tensor(std::string name, DType dtype, std::vector<int64_t> shape, const void* data,
+                    size_t nbytes);
+    // On failure returns false and leaves *out unchanged.
+    bool finish(std::vector<uint8_t>* out, std::string* error) const;
 
- private:
-  struct Tensor {
-    std::string name;
-    DType dtype;
-    std::vector<int64_t> shape;
-    const void* data;
-    size_t nbytes;
-  };
-  std::vector<std::pair<std::string, std::string>> metadata_;
-  std::vector<Tensor> tensors_;
+private:
+    struct Tensor {
+        std::string name;
+        DType dtype;
+        std::vector<int64_t> shape;
+        const void* data;
+        size_t nbytes;
+    };
+    std::vector<std::pair<std::string, std::string>> metadata_;
+    std::vector<Tensor> tensors_;
 };
 
 }  // namespace snn::safetensors
