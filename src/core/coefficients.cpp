@@ -40,7 +40,7 @@ void compute_population_coefficients(const Graph& graph, int32_t population, Pop
         }
         if (t_ref_index >= 0) {
             double steps = std::round(static_cast<double>(param(pop, t_ref_index)[j]) / dt);
-            out->refractory_steps[j] = static_cast<int32_t>(std::max(0.0, std::min(steps, 2.0e9)));
+            out->refractory_steps[j] = static_cast<int32_t>(std::max(0.0, std::min(steps - 1.0, 2.0e9)));
         }
         if (model.kind == NeuronKind::ALIF)
             out->adapt_decay[j] = static_cast<float>(std::exp(-dt / param(pop, alif_param::tau_adapt)[j]));

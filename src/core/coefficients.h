@@ -17,8 +17,7 @@ struct PopulationCoefficients {
     pvector<float> mem_decay;         // exp(-dt / tau_mem)          (lif, alif, li)
     pvector<float> dt_over_tau;       // dt / tau_mem                (exponential Euler, izhikevich)
     pvector<float> adapt_decay;       // exp(-dt / tau_adapt)        (alif)
-    pvector<int32_t> refractory_steps;// R = round(t_ref / dt): held in the R - 1 steps after a spike,
-                                      // delta input discarded in the R steps after it
+    pvector<int32_t> refractory_steps;// max(round(t_ref / dt) - 1, 0): the steps held after a spike
     pvector<float> spike_probability; // rate * dt                   (poisson)
     bool conductance_based = false;   // any cond_exp input: exponential Euler for v
 };

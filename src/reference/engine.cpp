@@ -317,10 +317,9 @@ private:
                     driven += x * static_cast<float>(c.syn_params[syn_param::e_rev]);
                 }
             }
-            // held[j] counts the steps whose delta input is still discarded; the
-            // last of them integrates again (Brian2's refractory, see models.md).
-            const bool is_held = held[j] > 1;
-            if (held[j] > 0) --held[j];
+            // held[j] counts the steps this neuron is still held (docs/models.md, Refractoriness).
+            const bool is_held = held[j] > 0;
+            if (is_held) --held[j];
             bool spiked = false;
             switch (kind) {
                 case NeuronKind::LIF:
