@@ -266,8 +266,9 @@ SNN_API snn_status snn_network_seed(const snn_network* network, uint64_t* out_se
 /* The current step: 0 at creation and after reset; +1 per completed step. */
 SNN_API snn_status snn_network_current_step(const snn_network* network, int64_t* out_step);
 
-/* The number of instances. set_batch may grow the capacity (reallocating the
- * state, which starts at its initial value) and returns SNN_STATE while any
+/* The number of instances. set_batch may grow the capacity; instances that
+ * were running keep their state, new ones start from the initial state
+ * (instance i from instance i mod the old batch). Returns SNN_STATE while any
  * exported view of the network is alive. */
 SNN_API snn_status snn_network_batch(const snn_network* network, int32_t* out_batch);
 SNN_API snn_status snn_network_set_batch(snn_network* network, int32_t batch);
@@ -289,7 +290,7 @@ SNN_API snn_status snn_network_reset(snn_network* network);
 
 /* Adds a population of prod(shape) neurons of a named model ("lif", "poisson",
  * ... see snn_model_list). Parameters take their defaults until set. Names are
- * unique within a network, 1..255 bytes of [A-Za-z0-9_.-]. ndim is 1..8. */
+ * unique within a network, 1..255 bytes of [A-Za-z0-9_-]. ndim is 1..8. */
 SNN_API snn_status snn_network_add_population(snn_network* network, const char* name, const char* model,
                                               int32_t ndim, const int64_t* shape, int32_t* out_population);
 
@@ -390,7 +391,7 @@ SNN_API snn_status snn_population_set_spike_callback(snn_network* network, int32
 
 typedef struct snn_connection_options {
     uint32_t struct_size;
-    const char* name;     /* NULL: "<pre>-><post>" made unique with a suffix */
+    const char* name;     /* NULL: "<pre>_to_<post>", made unique with a suffix "_2", "_3", ... */
     const char* synapse;  /* NULL: "delta"; or "exp", "cond_exp" */
     int32_t delay;        /* steps, default 1; 0 only where it forms no cycle */
 } snn_connection_options;

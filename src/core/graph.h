@@ -31,7 +31,7 @@ struct Connection {
     int32_t pre = -1, post = -1;
     int32_t kind = 0;          // SNN_CONNECTION_*
     int synapse = 0;           // index into synapse_models()
-    pvector<double> syn_params;
+    pvector<double> syn_params;  // values rounded to float32 when set
     int32_t delay = 1;         // the connection's delay (the largest, with per-synapse delays)
     pvector<float> weights;    // dense [pre][post], sparse CSR order, one-to-one [n]
     pvector<int64_t> row_ptr;  // sparse only: [n_pre + 1]

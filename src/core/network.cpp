@@ -189,7 +189,9 @@ int32_t Network::add_connection(Connection&& c, const snn_connection_options& o)
     int synapse = find_synapse_model(o.synapse ? std::string_view(o.synapse) : std::string_view("delta"));
     if (synapse < 0) throw fail(SNN_NOT_FOUND, "synapse: unknown synapse model \"%s\" (see snn_model_list)", o.synapse);
     c.synapse = synapse;
-    for (const NumberParam& p : synapse_models()[static_cast<std::size_t>(synapse)].params) c.syn_params.push_back(p.default_value);
+    // Stored as float32, like every parameter (Decision 5).
+    for (const NumberParam& p : synapse_models()[static_cast<std::size_t>(synapse)].params)
+        c.syn_params.push_back(static_cast<float>(p.default_value));
     if (o.delay < 0 || o.delay > kMaxDelay) throw fail(SNN_INVALID_ARGUMENT, "delay: must be 0 to %d steps (got %d)", kMaxDelay, o.delay);
     if (c.delays.empty()) c.delay = o.delay;
 
@@ -413,7 +415,7 @@ void Network::set_connection_param(int32_t conn_id, std::string_view name, doubl
                    static_cast<int>(name.size()), name.data());
     check_finite(value, c.synapse_model().params[static_cast<std::size_t>(index)].name);
     if (name == "tau" && !(value > 0.0)) throw fail(SNN_INVALID_ARGUMENT, "tau: must be > 0 (got %g)", value);
-    c.syn_params[static_cast<std::size_t>(index)] = value;
+    c.syn_params[static_cast<std::size_t>(index)] = static_cast<float>(value);  // float32, like every parameter
     if (engine_) engine_->parameters_changed();
 }
 
