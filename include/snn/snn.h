@@ -347,8 +347,10 @@ SNN_API snn_status snn_population_read_spikes(const snn_network* network, int32_
 
 /* A view of a state variable in the network's own memory, [batch][n] float32,
  * valid and live (it changes as the network steps) until released with
- * snn_tensor_release. Returns SNN_UNSUPPORTED where the stored form is not
- * the logical one (a device backend): use read_state there. */
+ * snn_tensor_release. A view is of the running state, so the first view, like
+ * the first step, fixes the network's structure (it runs no step). Returns
+ * SNN_UNSUPPORTED where the stored form is not the logical one (a device
+ * backend): use read_state there. */
 SNN_API snn_status snn_population_view_state(snn_network* network, int32_t population, const char* var,
                                              snn_tensor** out_view);
 

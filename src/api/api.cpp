@@ -574,7 +574,9 @@ snn_status read_state_impl(const snn_network* network, Owner owner, int32_t id, 
         check_name_arg(var, "var");
         SNN_REQUIRE_ARG(out_count);
         const snn::Network* n = net(network);
-        int index = n->var_index(owner, id, var);
+        // "spikes" reads like a (read-only) state variable of a population.
+        const bool spikes = owner == Owner::Population && std::string_view(var) == "spikes";
+        int index = spikes ? 0 : n->var_index(owner, id, var);
         const int64_t count = n->batch() * n->state_size(owner, id);
         *out_count = count;
         if (capacity == 0) return SNN_OK;
@@ -582,7 +584,14 @@ snn_status read_state_impl(const snn_network* network, Owner owner, int32_t id, 
         SNN_REQUIRE_ARG(out_values);
         SNN_REQUIRE(capacity >= count, SNN_SHAPE, "capacity: %lld is less than batch x n = %lld", static_cast<long long>(capacity),
                     static_cast<long long>(count));
-        n->read_state(owner, id, index, out_values);
+        if (spikes) {
+            // Read the bytes into the tail of the caller's float buffer, then widen in place from the front.
+            uint8_t* bytes = reinterpret_cast<uint8_t*>(out_values + count) - count;
+            n->read_spikes(id, bytes);
+            for (int64_t k = 0; k < count; ++k) out_values[k] = static_cast<float>(bytes[k]);
+        } else {
+            n->read_state(owner, id, index, out_values);
+        }
         return SNN_OK;
     });
 }
@@ -592,6 +601,8 @@ snn_status write_state_impl(snn_network* network, Owner owner, int32_t id, const
         SNN_REQUIRE_ARG(network);
         check_name_arg(var, "var");
         snn::Network* n = net(network);
+        if (owner == Owner::Population && std::string_view(var) == "spikes")
+            throw fail(SNN_INVALID_ARGUMENT, "var: \"spikes\" is read-only");
         n->write_state(owner, id, n->var_index(owner, id, var), values, count);
         return SNN_OK;
     });

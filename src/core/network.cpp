@@ -48,6 +48,13 @@ void check_param_value(const NeuronModel& m, int index, double value) {
         throw fail(SNN_INVALID_ARGUMENT, "%s: must be >= 0 (got %g)", name, value);
 }
 
+// Makes room for one more element (geometric growth), so that a following
+// push_back cannot fail: building calls change nothing when memory runs out.
+template <class V>
+void reserve_one(V& v) {
+    if (v.size() == v.capacity()) v.reserve(std::max<std::size_t>(4, 2 * v.capacity()));
+}
+
 float read_element(const void* data, int32_t dtype, int64_t offset) {
     switch (dtype) {
         case SNN_DTYPE_FLOAT32: return static_cast<const float*>(data)[offset];
@@ -170,6 +177,10 @@ int32_t Network::add_population(std::string_view name, std::string_view model, i
 
     PopulationIO io(memory_);
     for (std::size_t v = 0; v < m.state_vars.size(); ++v) io.initial.emplace_back(memory_);
+    reserve_one(step_inputs_);
+    reserve_one(graph_.populations);
+    reserve_one(pop_io_);
+    reserve_one(graph_.update_order);
     step_inputs_.emplace_back();
     graph_.populations.push_back(std::move(pop));
     pop_io_.push_back(std::move(io));
@@ -177,9 +188,15 @@ int32_t Network::add_population(std::string_view name, std::string_view model, i
     return static_cast<int32_t>(graph_.populations.size() - 1);
 }
 
+const Population& Network::endpoint(int32_t id, const char* what) const {
+    if (id < 0 || static_cast<std::size_t>(id) >= graph_.populations.size())
+        throw fail(SNN_OUT_OF_RANGE, "%s: population id %d is not in this network (it has %zu)", what, id, graph_.populations.size());
+    return graph_.populations[static_cast<std::size_t>(id)];
+}
+
 int32_t Network::add_connection(Connection&& c, const snn_connection_options& o) {
-    const Population& pre = population(c.pre);
-    const Population& post = population(c.post);
+    const Population& pre = endpoint(c.pre, "pre");
+    const Population& post = endpoint(c.post, "post");
     if (!pre.neuron_model().has_output)
         throw fail(SNN_INVALID_ARGUMENT, "pre: population \"%s\" (%s) has no output and cannot be presynaptic", pre.name.c_str(),
                    pre.neuron_model().name);
@@ -208,12 +225,21 @@ int32_t Network::add_connection(Connection&& c, const snn_connection_options& o)
         c.name.assign(candidate.c_str());
     }
 
+    reserve_one(graph_.connections);
+    reserve_one(conn_io_);
+    const std::string pre_name = pre.name.c_str();
     graph_.connections.push_back(std::move(c));
-    if (!graph_.compute_update_order()) {
+    bool acyclic = false;
+    try {
+        acyclic = graph_.compute_update_order();  // leaves the order unchanged when it fails
+    } catch (...) {
         graph_.connections.pop_back();
-        graph_.compute_update_order();
+        throw;
+    }
+    if (!acyclic) {
+        graph_.connections.pop_back();
         throw fail(SNN_INVALID_ARGUMENT, "delay: zero-delay connections would form a cycle through \"%s\"; use delay >= 1",
-                   pre.name.c_str());
+                   pre_name.c_str());
     }
     conn_io_.emplace_back(memory_);
     return static_cast<int32_t>(graph_.connections.size() - 1);
@@ -222,6 +248,8 @@ int32_t Network::add_connection(Connection&& c, const snn_connection_options& o)
 int32_t Network::connect_dense(int32_t pre, int32_t post, const float* weights, int64_t count,
                                const snn_connection_options& o) {
     check_buildable("connect_dense");
+    endpoint(pre, "pre");
+    endpoint(post, "post");
     const int64_t expected = population(pre).size * population(post).size;
     if (!weights) throw fail(SNN_INVALID_ARGUMENT, "weights: is NULL");
     if (count != expected)
@@ -240,6 +268,8 @@ int32_t Network::connect_dense(int32_t pre, int32_t post, const float* weights, 
 int32_t Network::connect_sparse(int32_t pre, int32_t post, int64_t nnz, const int64_t* row_ptr, const int32_t* post_index,
                                 const float* weights, const int32_t* delays, const snn_connection_options& o) {
     check_buildable("connect_sparse");
+    endpoint(pre, "pre");
+    endpoint(post, "post");
     const int64_t n_pre = population(pre).size, n_post = population(post).size;
     if (nnz < 0) throw fail(SNN_INVALID_ARGUMENT, "nnz: is negative");
     if (!row_ptr) throw fail(SNN_INVALID_ARGUMENT, "row_ptr: is NULL");
@@ -280,6 +310,8 @@ int32_t Network::connect_sparse(int32_t pre, int32_t post, int64_t nnz, const in
 int32_t Network::connect_random(int32_t pre, int32_t post, double p, float weight, uint64_t seed,
                                 const snn_connection_options& o) {
     check_buildable("connect_random");
+    endpoint(pre, "pre");
+    endpoint(post, "post");
     if (!(p >= 0.0 && p <= 1.0)) throw fail(SNN_INVALID_ARGUMENT, "p: must be in [0, 1] (got %g)", p);
     check_finite(weight, "weight");
     const int64_t n_pre = population(pre).size, n_post = population(post).size;
@@ -317,6 +349,8 @@ int32_t Network::connect_random(int32_t pre, int32_t post, double p, float weigh
 int32_t Network::connect_one_to_one(int32_t pre, int32_t post, const float* weights, int64_t count, float weight,
                                     const snn_connection_options& o) {
     check_buildable("connect_one_to_one");
+    endpoint(pre, "pre");
+    endpoint(post, "post");
     const int64_t n = population(pre).size;
     if (population(post).size != n)
         throw fail(SNN_SHAPE, "post: one-to-one needs equal sizes (pre has %lld neurons, post %lld)", static_cast<long long>(n),
@@ -640,8 +674,7 @@ void Network::set_input(int32_t pop_id, const snn_tensor& input) {
     BoundTensor b;
     bind_tensor(input, batch_, pop.size, false, &b, "input");
     InputView view = slice(b, 0);
-    PopulationIO& io = pop_io_[static_cast<std::size_t>(pop_id)];
-    io.copied_input.resize(static_cast<std::size_t>(batch_ * pop.size));
+    // Check every value before touching the previous input: a refused call changes nothing.
     for (int32_t bi = 0; bi < batch_; ++bi)
         for (int64_t j = 0; j < pop.size; ++j) {
             float x = read_element(view.data, view.dtype, bi * view.batch_stride + j * view.neuron_stride);
@@ -649,8 +682,13 @@ void Network::set_input(int32_t pop_id, const snn_tensor& input) {
                 throw fail(SNN_INVALID_ARGUMENT, "input: element [%d, %lld] is not finite", bi, static_cast<long long>(j));
             if (pop.neuron_model().kind == NeuronKind::Poisson && x < 0.0f)
                 throw fail(SNN_INVALID_ARGUMENT, "input: rate [%d, %lld] is negative", bi, static_cast<long long>(j));
-            io.copied_input[static_cast<std::size_t>(bi * pop.size + j)] = x;
         }
+    PopulationIO& io = pop_io_[static_cast<std::size_t>(pop_id)];
+    io.copied_input.resize(static_cast<std::size_t>(batch_ * pop.size));
+    for (int32_t bi = 0; bi < batch_; ++bi)
+        for (int64_t j = 0; j < pop.size; ++j)
+            io.copied_input[static_cast<std::size_t>(bi * pop.size + j)] =
+                read_element(view.data, view.dtype, bi * view.batch_stride + j * view.neuron_stride);
     io.has_copied_input = true;
 }
 
@@ -684,6 +722,9 @@ void Network::bind_output(int32_t pop_id, std::string_view var, const snn_tensor
     binding.var = index;
     bind_tensor(buffer, batch_, pop.size, true, &binding.buffer, "buffer");
     PopulationIO& io = pop_io_[static_cast<std::size_t>(pop_id)];
+    // Allocate before binding, so a failure leaves nothing bound.
+    scratch_.resize(std::max(scratch_.size(), static_cast<std::size_t>(batch_ * pop.size)));
+    reserve_one(io.outputs);
     for (OutputBinding& existing : io.outputs)
         if (existing.var == index) {
             existing.buffer.release();
@@ -691,7 +732,6 @@ void Network::bind_output(int32_t pop_id, std::string_view var, const snn_tensor
             return;
         }
     io.outputs.push_back(binding);
-    scratch_.resize(std::max(scratch_.size(), static_cast<std::size_t>(batch_ * pop.size)));
 }
 
 void Network::unbind_output(int32_t pop_id, std::string_view var) {
@@ -868,11 +908,46 @@ void Network::set_batch(int32_t batch) {
         engine_->read_state(v.owner, v.id, v.var, values.data());
         saved.push_back(std::move(values));
     }
+    // Refractory counters, delay lines and last spikes of the running
+    // instances, carried over when the engine is rebuilt for a larger capacity.
+    struct Internal {
+        explicit Internal(std::pmr::memory_resource* mr) : refractory(mr), delay_line(mr), spikes(mr) {}
+        pvector<int32_t> refractory;
+        pvector<float> delay_line;
+        pvector<uint8_t> spikes;
+        int32_t depth = 0;
+    };
+    pvector<Internal> internals(memory_);
+    const bool rebuild = batch > capacity_;
+    if (rebuild) {
+        for (std::size_t p = 0; p < graph_.populations.size(); ++p) {
+            const int64_t cells = old_batch * graph_.populations[p].size;
+            Internal in(memory_);
+            in.depth = engine_->delay_line_depth(static_cast<int32_t>(p));
+            in.refractory.resize(static_cast<std::size_t>(cells));
+            in.delay_line.resize(static_cast<std::size_t>(in.depth * cells));
+            in.spikes.resize(static_cast<std::size_t>(cells));
+            engine_->read_internal(static_cast<int32_t>(p), in.refractory.data(), in.delay_line.data(), in.spikes.data());
+            internals.push_back(std::move(in));
+        }
+    }
     batch_ = batch;
-    if (batch > capacity_) {
+    if (rebuild) {
         engine_.reset();
         capacity_ = batch;
         freeze();
+        for (std::size_t p = 0; p < internals.size(); ++p) {
+            const Internal& in = internals[p];
+            const int64_t n = graph_.populations[p].size, old_cells = old_batch * n, cells = batch * n;
+            pvector<int32_t> refractory(static_cast<std::size_t>(cells), 0, memory_);
+            pvector<float> delay_line(static_cast<std::size_t>(in.depth * cells), 0.0f, memory_);
+            pvector<uint8_t> spikes(static_cast<std::size_t>(cells), 0, memory_);
+            std::copy(in.refractory.begin(), in.refractory.end(), refractory.begin());
+            std::copy(in.spikes.begin(), in.spikes.end(), spikes.begin());
+            for (int32_t d = 0; d < in.depth; ++d)
+                std::copy_n(in.delay_line.begin() + d * old_cells, old_cells, delay_line.begin() + d * cells);
+            engine_->write_internal(static_cast<int32_t>(p), refractory.data(), delay_line.data(), spikes.data());
+        }
     } else {
         engine_->set_batch(batch);
     }

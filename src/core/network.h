@@ -135,6 +135,7 @@ private:
     Population& mutable_population(int32_t id);
     Connection& mutable_connection(int32_t id);
     void check_buildable(const char* what) const;
+    const Population& endpoint(int32_t id, const char* what) const;  // a connection's pre or post
     int32_t add_connection(Connection&& c, const snn_connection_options& o);
     void freeze();
     void default_initial(Owner owner, int32_t id, int var, float* out_one_instance) const;
