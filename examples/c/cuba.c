@@ -5,45 +5,7 @@
  *
  *   cuba [seed] [backend]      prints the firing rate of each population
  */
-#include <snn/snn.h>
-
-#include <stdio.h>
-#include <stdlib.h>
-
-#define CHECK(call)                                                                     \
-    do {                                                                                \
-        snn_status status_ = (call);                                                    \
-        if (status_ != SNN_OK) {                                                        \
-            fprintf(stderr, "%s failed: %s: %s\n", #call, snn_status_name(status_),     \
-                    snn_last_error());                                                  \
-            exit(1);                                                                    \
-        }                                                                               \
-    } while (0)
-
-typedef struct {
-    int64_t spikes[2]; /* per population id */
-} spike_counter;
-
-static int32_t count_spikes(int32_t population, int64_t step, int32_t batch_index, int32_t count,
-                            const int32_t* neuron_ids, void* user_data) {
-    spike_counter* counter = (spike_counter*)user_data;
-    (void)step;
-    (void)batch_index;
-    (void)neuron_ids;
-    counter->spikes[population] += count;
-    return 0; /* keep running */
-}
-
-static int32_t add_lif(snn_network* net, const char* name, int64_t n) {
-    int32_t pop = -1;
-    CHECK(snn_network_add_population(net, name, "lif", 1, &n, &pop));
-    CHECK(snn_population_set_param(net, pop, "tau_mem", 20e-3));
-    CHECK(snn_population_set_param(net, pop, "v_rest", -49e-3)); /* El */
-    CHECK(snn_population_set_param(net, pop, "v_reset", -60e-3));
-    CHECK(snn_population_set_param(net, pop, "v_th", -50e-3));
-    CHECK(snn_population_set_param(net, pop, "t_ref", 5e-3));
-    return pop;
-}
+#include "example.h"
 
 static void connect(snn_network* net, int32_t pre, int32_t post, float weight, double tau, uint64_t seed) {
     snn_connection_options options;
@@ -80,8 +42,8 @@ int main(int argc, char** argv) {
     network_options.seed = seed;
     CHECK(snn_network_create(context, &network_options, &net));
 
-    exc = add_lif(net, "exc", 3200);
-    inh = add_lif(net, "inh", 800);
+    exc = add_lif(net, "exc", 3200, -49e-3); /* v_rest = El */
+    inh = add_lif(net, "inh", 800, -49e-3);
     connect(net, exc, exc, we, 5e-3, seed * 4 + 0);
     connect(net, exc, inh, we, 5e-3, seed * 4 + 1);
     connect(net, inh, exc, wi, 10e-3, seed * 4 + 2);
@@ -94,11 +56,7 @@ int main(int argc, char** argv) {
     CHECK(snn_population_set_spike_callback(net, inh, count_spikes, &counter));
     CHECK(snn_network_run(net, steps));
 
-    printf("CUBA (libsnn %s, backend %s, seed %llu): 1 s simulated\n", snn_version_string(), backend_name,
-           (unsigned long long)seed);
-    printf("  exc: %.2f Hz\n", counter.spikes[exc] / 3200.0);
-    printf("  inh: %.2f Hz\n", counter.spikes[inh] / 800.0);
-    printf("  all: %.2f Hz\n", (counter.spikes[exc] + counter.spikes[inh]) / 4000.0);
+    print_rates("CUBA", backend_name, seed, &counter, exc, inh);
 
     snn_network_destroy(net);
     snn_context_destroy(context);

@@ -475,31 +475,25 @@ class Network:
             self._fail(status)
         return out[0]
 
-    def _pop(self, ref: PopulationRef) -> Population:
-        if isinstance(ref, Population):
+    def _resolve(self, ref: Any, cls: type, items: List[Any], by_name: Mapping[str, Any], what: str) -> Any:
+        """A Population or Connection of this network from itself, its name or its id."""
+        if isinstance(ref, cls):
             if ref._owner is not self._h:
                 raise InvalidArgumentError(f"{ref!r} belongs to another network")
             return ref
         if isinstance(ref, str):
-            return self.populations[ref]
+            return by_name[ref]
         if isinstance(ref, (int, np.integer)) and not isinstance(ref, bool):
-            if 0 <= ref < len(self._pops):
-                return self._pops[ref]
-            raise NotFoundError(f"no population with id {ref}")
-        raise InvalidArgumentError(f"expected a Population, its name or id, got {ref!r}")
+            if 0 <= ref < len(items):
+                return items[ref]
+            raise NotFoundError(f"no {what} with id {ref}")
+        raise InvalidArgumentError(f"expected a {cls.__name__}, its name or id, got {ref!r}")
+
+    def _pop(self, ref: PopulationRef) -> Population:
+        return self._resolve(ref, Population, self._pops, self.populations, "population")
 
     def _conn(self, ref: ConnectionRef) -> Connection:
-        if isinstance(ref, Connection):
-            if ref._owner is not self._h:
-                raise InvalidArgumentError(f"{ref!r} belongs to another network")
-            return ref
-        if isinstance(ref, str):
-            return self.connections[ref]
-        if isinstance(ref, (int, np.integer)) and not isinstance(ref, bool):
-            if 0 <= ref < len(self._conns):
-                return self._conns[ref]
-            raise NotFoundError(f"no connection with id {ref}")
-        raise InvalidArgumentError(f"expected a Connection, its name or id, got {ref!r}")
+        return self._resolve(ref, Connection, self._conns, self.connections, "connection")
 
     def _target(self, ref: Target) -> Union[Population, Connection]:
         if isinstance(ref, (Population, Connection)):
