@@ -184,7 +184,7 @@ typedef void (*snn_log_fn)(int32_t level, const char* message, void* user_data);
 
 typedef struct snn_context_options {
     uint32_t struct_size;
-    const char* backend;   /* "auto" (NULL means "auto") or "reference" */
+    const char* backend;   /* "auto" (NULL means "auto"), "cpu" or "reference" */
     int32_t threads;       /* worker threads; 0 = one per hardware core */
     int32_t log_level;     /* messages up to this SNN_LOG_* level reach log_fn */
     snn_alloc_fn alloc_fn; /* NULL: the C runtime's aligned allocation */
@@ -192,6 +192,10 @@ typedef struct snn_context_options {
     void* alloc_user_data;
     snn_log_fn log_fn;     /* NULL: no logging */
     void* log_user_data;
+    /* The "cpu" backend's SIMD level: "auto" (NULL: the best this CPU runs,
+     * or $SNN_CPU_SIMD if set), "avx512", "avx2" or "generic". Every level
+     * gives bit-identical results. */
+    const char* simd;
 } snn_context_options;
 
 /* Fills defaults into the first `struct_size` bytes (pass sizeof(*options)). */
@@ -205,6 +209,9 @@ SNN_API void snn_context_destroy(snn_context* context);
  * Borrowed from the context. */
 SNN_API snn_status snn_context_backend(const snn_context* context, const char** out_name);
 SNN_API snn_status snn_context_threads(const snn_context* context, int32_t* out_threads);
+/* The SIMD level the context's backend runs ("avx512", "avx2", "generic";
+ * "scalar" for "reference"). Static string. */
+SNN_API snn_status snn_context_simd(const snn_context* context, const char** out_level);
 
 /* The names of the backends this build can run, in order of preference
  * ("auto" picks the first). Two-call pattern; names are static strings. */

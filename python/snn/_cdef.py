@@ -95,6 +95,7 @@ struct snn_context_options {
     void *alloc_user_data;
     snn_log_fn log_fn;
     void *log_user_data;
+    const char *simd;
 };
 struct snn_param_info {
     uint32_t struct_size;
@@ -154,6 +155,7 @@ snn_status snn_context_create(const snn_context_options *options, snn_context **
 void snn_context_destroy(snn_context *context);
 snn_status snn_context_backend(const snn_context *context, const char **out_name);
 snn_status snn_context_threads(const snn_context *context, int32_t *out_threads);
+snn_status snn_context_simd(const snn_context *context, const char **out_level);
 snn_status snn_backend_list(const char **out_names, int32_t capacity, int32_t *out_count);
 snn_status snn_model_list(int32_t kind, const char **out_names, int32_t capacity, int32_t *out_count);
 snn_status snn_model_params(int32_t kind, const char *model, snn_param_info *out_params, int32_t capacity, int32_t *out_count);

@@ -239,6 +239,15 @@ SNN_API snn_status snn_context_threads(const snn_context* context, int32_t* out_
     });
 }
 
+SNN_API snn_status snn_context_simd(const snn_context* context, const char** out_level) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(context);
+        SNN_REQUIRE_ARG(out_level);
+        *out_level = ctx(context)->simd();
+        return SNN_OK;
+    });
+}
+
 SNN_API snn_status snn_backend_list(const char** out_names, int32_t capacity, int32_t* out_count) {
     return guarded([&] {
         int32_t count = 0;

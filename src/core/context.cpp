@@ -6,14 +6,17 @@
 #include <thread>
 
 #include "core/error.h"
+#include "cpu/kernels.h"
 
 namespace snn {
 
-// Defined in src/reference/engine.cpp.
+// Defined in src/reference/engine.cpp and src/cpu/engine.cpp.
 resource_ptr<Engine> create_reference_engine(const Network& network, int32_t capacity);
+resource_ptr<Engine> create_cpu_engine(const Network& network, int32_t capacity);
 
 const BackendInfo* backends(int32_t* count) {
     static const BackendInfo table[] = {
+        {"cpu", &create_cpu_engine},
         {"reference", &create_reference_engine},
     };
     *count = static_cast<int32_t>(sizeof table / sizeof table[0]);
@@ -44,7 +47,9 @@ Context::Context(const snn_context_options& o)
         unsigned hw = std::thread::hardware_concurrency();
         threads_ = hw ? static_cast<int32_t>(hw) : 1;
     }
-    log(SNN_LOG_INFO, "context: backend \"%s\" (asked for \"%s\"), %d threads", backend_->name, wanted, threads_);
+    if (std::strcmp(backend_->name, "cpu") == 0) simd_ = cpu::select_kernels(o.simd).name;
+    log(SNN_LOG_INFO, "context: backend \"%s\" (asked for \"%s\"), SIMD level %s, %d threads", backend_->name, wanted, simd_,
+        threads_);
 }
 
 void Context::log(int32_t level, const char* format, ...) const {

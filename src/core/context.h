@@ -24,6 +24,8 @@ public:
     std::pmr::memory_resource* memory() { return &memory_; }
     const BackendInfo& backend() const { return *backend_; }
     int32_t threads() const { return threads_; }
+    // The SIMD level the backend runs (resolved at creation).
+    const char* simd() const { return simd_; }
     void log(int32_t level, const char* format, ...) const
 #if defined(__GNUC__)
         __attribute__((format(printf, 3, 4)))
@@ -40,6 +42,7 @@ private:
     HostMemory memory_;
     const BackendInfo* backend_ = nullptr;
     int32_t threads_ = 1;
+    const char* simd_ = "scalar";
     snn_log_fn log_fn_ = nullptr;
     void* log_user_data_ = nullptr;
     int32_t log_level_ = SNN_LOG_WARNING;

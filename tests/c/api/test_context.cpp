@@ -229,27 +229,35 @@ TEST(Options, OlderCallerStructIsReadOnlyUpToItsSize) {
 // ---------------------------------------------------------------------------
 // Contexts and backends
 
-TEST(Context, AutoPicksReference) {
+TEST(Context, AutoPicksTheFirstListedBackend) {
+    const char* listed[8] = {};
+    int32_t count = 0;
+    ASSERT_SNN_OK(snn_backend_list(listed, 8, &count));
+    ASSERT_GE(count, 2);
+    EXPECT_STREQ(listed[0], "cpu");  // the fast backend is preferred
     snn_context* context = nullptr;
     ASSERT_SNN_OK(snn_context_create(nullptr, &context));
     const char* name = nullptr;
     ASSERT_SNN_OK(snn_context_backend(context, &name));
-    EXPECT_STREQ(name, "reference");
+    EXPECT_STREQ(name, listed[0]);
     int32_t threads = 0;
     ASSERT_SNN_OK(snn_context_threads(context, &threads));
     EXPECT_GE(threads, 1);
     snn_context_destroy(context);
 
-    for (const char* backend : {"auto", "reference"}) {
+    for (const char* backend : {"auto", "cpu", "reference"}) {
         snn_context_options o;
         ASSERT_SNN_OK(snn_context_options_init(&o, sizeof o));
         o.backend = backend;
         o.threads = 3;
         ASSERT_SNN_OK(snn_context_create(&o, &context));
         ASSERT_SNN_OK(snn_context_backend(context, &name));
-        EXPECT_STREQ(name, "reference") << backend;
+        EXPECT_STREQ(name, std::string(backend) == "auto" ? listed[0] : backend) << backend;
         ASSERT_SNN_OK(snn_context_threads(context, &threads));
         EXPECT_EQ(threads, 3);
+        const char* simd = nullptr;
+        ASSERT_SNN_OK(snn_context_simd(context, &simd));
+        if (std::string(name) == "reference") EXPECT_STREQ(simd, "scalar");
         snn_context_destroy(context);
     }
 }

@@ -1,0 +1,484 @@
+// The "cpu" backend: the reference model (docs/models.md) computed with the
+// same float operations in the same order, organised for speed:
+//  - neuron updates are vectorised loops over a population (kernels.inl),
+//    compiled for several SIMD levels and chosen at run time; every level
+//    gives bit-identical results;
+//  - spikes are compacted to index lists as they are emitted, and delivery
+//    walks only the rows of presynaptic neurons that spiked `delay` steps ago
+//    (a ring of index lists per population), in ascending presynaptic order;
+//  - synaptic inputs are summed per population once per step, not per neuron
+//    and connection.
+// Values read through the API are the logical ones ([batch][n] float32).
+#include <algorithm>
+#include <cmath>
+
+#include "core/coefficients.h"
+#include "core/error.h"
+#include "core/network.h"
+#include "core/rng.h"
+#include "cpu/kernels.h"
+
+namespace snn {
+
+namespace {
+
+using cpu::KernelTable;
+using cpu::NeuronSpan;
+
+float input_element(const InputView& in, int32_t b, int64_t i) {
+    const int64_t off = b * in.batch_stride + i * in.neuron_stride;
+    switch (in.dtype) {
+        case SNN_DTYPE_FLOAT32: return static_cast<const float*>(in.data)[off];
+        case SNN_DTYPE_FLOAT64: return static_cast<float>(static_cast<const double*>(in.data)[off]);
+        case SNN_DTYPE_UINT8:
+        case SNN_DTYPE_BOOL: return static_cast<float>(static_cast<const uint8_t*>(in.data)[off]);
+        case SNN_DTYPE_INT32: return static_cast<float>(static_cast<const int32_t*>(in.data)[off]);
+        case SNN_DTYPE_INT64: return static_cast<float>(static_cast<const int64_t*>(in.data)[off]);
+        default: return 0.0f;
+    }
+}
+
+struct PopulationState {
+    explicit PopulationState(std::pmr::memory_resource* mr)
+        : vars(mr), refractory(mr), spikes(mr), ring_ids(mr), ring_counts(mr), graded(mr), coefficients(mr), incoming(mr),
+          exact_input(mr), currents(mr), conductance(mr), driven(mr) {}
+
+    pvector<pvector<float>> vars;   // [var][capacity * n]
+    pvector<int32_t> refractory;    // [capacity * n]
+    pvector<uint8_t> spikes;        // last step, [capacity * n]
+    // What the population emitted in the last `depth` steps: for spiking
+    // populations the ascending ids ([depth][capacity][n] + counts
+    // [depth][capacity]); slot t % depth is step t. Slot (t % depth) of the
+    // current step is also the callbacks' list.
+    int32_t depth = 1;
+    pvector<int32_t> ring_ids;
+    pvector<int32_t> ring_counts;
+    pvector<float> graded;          // current sources: values, [depth][capacity * n]
+    PopulationCoefficients coefficients;
+    pvector<int32_t> incoming;      // connection ids, ascending
+    // Per-step input sums of one instance, [n].
+    pvector<float> exact_input, currents, conductance, driven;
+};
+
+struct ConnectionState {
+    explicit ConnectionState(std::pmr::memory_resource* mr) : synaptic(mr), sums(mr), coefficients(mr) {}
+    pvector<float> synaptic;  // I or g, [capacity * n_post]
+    pvector<float> sums;      // this step's delivered input of one instance, [n_post]
+    ConnectionCoefficients coefficients;
+};
+
+class CpuEngine final : public Engine {
+public:
+    CpuEngine(const Network& network, int32_t capacity)
+        : network_(network), graph_(network.graph()), memory_(network.memory()), capacity_(capacity), batch_(capacity),
+          kernels_(cpu::select_kernels(network.context().simd())), pops_(memory_), conns_(memory_), zeros_(memory_) {
+        int64_t largest = 1;
+        for (std::size_t p = 0; p < graph_.populations.size(); ++p) {
+            const Population& pop = graph_.populations[p];
+            const std::size_t cells = static_cast<std::size_t>(capacity_ * pop.size);
+            largest = std::max(largest, pop.size);
+            PopulationState s(memory_);
+            for (std::size_t v = 0; v < pop.neuron_model().state_vars.size(); ++v) s.vars.emplace_back(cells, 0.0f);
+            s.refractory.assign(cells, 0);
+            s.spikes.assign(cells, 0);
+            bool has_outgoing = false;
+            for (const Connection& c : graph_.connections) has_outgoing |= c.pre == static_cast<int32_t>(p);
+            s.depth = has_outgoing ? graph_.max_outgoing_delay(static_cast<int32_t>(p)) + 1 : 1;
+            s.ring_ids.assign(cells * static_cast<std::size_t>(s.depth), 0);
+            s.ring_counts.assign(static_cast<std::size_t>(capacity_ * s.depth), 0);
+            if (pop.neuron_model().kind == NeuronKind::CurrentSource) s.graded.assign(cells * static_cast<std::size_t>(s.depth), 0.0f);
+            for (std::size_t c = 0; c < graph_.connections.size(); ++c)
+                if (graph_.connections[c].post == static_cast<int32_t>(p)) s.incoming.push_back(static_cast<int32_t>(c));
+            if (!pop.neuron_model().is_input) {
+                const std::size_t n = static_cast<std::size_t>(pop.size);
+                s.exact_input.assign(n, 0.0f);
+                s.currents.assign(n, 0.0f);
+                s.conductance.assign(n, 0.0f);
+                s.driven.assign(n, 0.0f);
+            }
+            pops_.push_back(std::move(s));
+        }
+        for (const Connection& c : graph_.connections) {
+            const int64_t n_post = graph_.populations[static_cast<std::size_t>(c.post)].size;
+            ConnectionState s(memory_);
+            if (!c.synapse_model().state_vars.empty()) s.synaptic.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
+            s.sums.assign(static_cast<std::size_t>(n_post), 0.0f);
+            conns_.push_back(std::move(s));
+        }
+        zeros_.assign(static_cast<std::size_t>(largest), 0.0f);
+        parameters_changed();
+    }
+
+    const char* backend_name() const override { return "cpu"; }
+
+    void set_batch(int32_t batch) override {
+        for (std::size_t p = 0; p < pops_.size(); ++p)
+            for (int32_t b = batch_; b < batch; ++b) clear_instance(p, b);
+        batch_ = batch;
+    }
+
+    void load_initial_state() override {
+        for (std::size_t p = 0; p < pops_.size(); ++p) {
+            PopulationState& s = pops_[p];
+            for (std::size_t v = 0; v < s.vars.size(); ++v)
+                network_.initial_state(Owner::Population, static_cast<int32_t>(p), static_cast<int>(v), s.vars[v].data());
+            for (int32_t b = 0; b < capacity_; ++b) clear_instance(p, b);
+        }
+        for (std::size_t c = 0; c < conns_.size(); ++c)
+            if (!conns_[c].synaptic.empty()) network_.initial_state(Owner::Connection, static_cast<int32_t>(c), 0, conns_[c].synaptic.data());
+    }
+
+    void parameters_changed() override {
+        for (std::size_t p = 0; p < pops_.size(); ++p) compute_population_coefficients(graph_, static_cast<int32_t>(p), &pops_[p].coefficients);
+        for (std::size_t c = 0; c < conns_.size(); ++c) compute_connection_coefficients(graph_, static_cast<int32_t>(c), &conns_[c].coefficients);
+    }
+
+    void read_state(Owner owner, int32_t id, int var, float* out) const override {
+        const pvector<float>& src = owner == Owner::Population ? pops_[static_cast<std::size_t>(id)].vars[static_cast<std::size_t>(var)]
+                                                               : conns_[static_cast<std::size_t>(id)].synaptic;
+        std::copy_n(src.begin(), batch_ * size_of(owner, id), out);
+    }
+
+    void write_state(Owner owner, int32_t id, int var, const float* values) override {
+        pvector<float>& dst = owner == Owner::Population ? pops_[static_cast<std::size_t>(id)].vars[static_cast<std::size_t>(var)]
+                                                         : conns_[static_cast<std::size_t>(id)].synaptic;
+        std::copy_n(values, batch_ * size_of(owner, id), dst.begin());
+    }
+
+    float* state_data(Owner owner, int32_t id, int var) override {
+        return owner == Owner::Population ? pops_[static_cast<std::size_t>(id)].vars[static_cast<std::size_t>(var)].data()
+                                          : conns_[static_cast<std::size_t>(id)].synaptic.data();
+    }
+
+    const uint8_t* spikes(int32_t population) const override { return pops_[static_cast<std::size_t>(population)].spikes.data(); }
+
+    const int32_t* spike_ids(int32_t population, int32_t b, int32_t* count) const override {
+        const PopulationState& s = pops_[static_cast<std::size_t>(population)];
+        const int64_t slot = last_step_ % s.depth;
+        *count = s.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
+        return s.ring_ids.data() + (slot * capacity_ + b) * graph_.populations[static_cast<std::size_t>(population)].size;
+    }
+
+    int32_t delay_line_depth(int32_t population) const override {
+        const PopulationState& s = pops_[static_cast<std::size_t>(population)];
+        bool has_outgoing = false;
+        for (const Connection& c : graph_.connections) has_outgoing |= c.pre == population;
+        return has_outgoing ? s.depth : 0;
+    }
+
+    // The delay line in the logical form: values emitted per step and neuron.
+    void read_internal(int32_t population, int32_t* refractory, float* delay_line, uint8_t* spikes) const override {
+        const PopulationState& s = pops_[static_cast<std::size_t>(population)];
+        const int64_t n = graph_.populations[static_cast<std::size_t>(population)].size, cells = batch_ * n;
+        std::copy_n(s.refractory.begin(), cells, refractory);
+        std::copy_n(s.spikes.begin(), cells, spikes);
+        const int32_t depth = delay_line_depth(population);
+        for (int32_t d = 0; d < depth; ++d)
+            for (int32_t b = 0; b < batch_; ++b) {
+                float* row = delay_line + d * cells + b * n;
+                if (!s.graded.empty()) {
+                    std::copy_n(s.graded.begin() + (d * capacity_ + b) * n, n, row);
+                    continue;
+                }
+                std::fill_n(row, n, 0.0f);
+                const int32_t* ids = s.ring_ids.data() + (d * capacity_ + b) * n;
+                for (int32_t k = 0; k < s.ring_counts[static_cast<std::size_t>(d * capacity_ + b)]; ++k) row[ids[k]] = 1.0f;
+            }
+    }
+
+    void write_internal(int32_t population, const int32_t* refractory, const float* delay_line, const uint8_t* spikes) override {
+        PopulationState& s = pops_[static_cast<std::size_t>(population)];
+        const int64_t n = graph_.populations[static_cast<std::size_t>(population)].size, cells = batch_ * n;
+        std::copy_n(refractory, cells, s.refractory.begin());
+        std::copy_n(spikes, cells, s.spikes.begin());
+        const int32_t depth = delay_line_depth(population);
+        for (int32_t d = 0; d < depth; ++d)
+            for (int32_t b = 0; b < batch_; ++b) {
+                const float* row = delay_line + d * cells + b * n;
+                if (!s.graded.empty()) {
+                    std::copy_n(row, n, s.graded.begin() + (d * capacity_ + b) * n);
+                    continue;
+                }
+                int32_t* ids = s.ring_ids.data() + (d * capacity_ + b) * n;
+                int32_t count = 0;
+                for (int64_t j = 0; j < n; ++j)
+                    if (row[j] != 0.0f) ids[count++] = static_cast<int32_t>(j);
+                s.ring_counts[static_cast<std::size_t>(d * capacity_ + b)] = count;
+            }
+        // The callbacks' list of the last step is the ring slot of step network.step - 1.
+        last_step_ = network_.current_step() - 1;
+        if (depth == 0 && last_step_ >= 0)
+            for (int32_t b = 0; b < batch_; ++b) {
+                int32_t* ids = s.ring_ids.data() + b * n;
+                s.ring_counts[static_cast<std::size_t>(b)] = kernels_.compact(s.spikes.data() + b * n, ids, n);
+            }
+    }
+
+    void step(int64_t t, const InputView* inputs) override {
+        last_step_ = t;
+        for (int32_t p : graph_.update_order) {
+            const bool source = graph_.populations[static_cast<std::size_t>(p)].neuron_model().is_input;
+            for (int32_t b = 0; b < batch_; ++b) {
+                if (source) {
+                    update_source(p, b, t, inputs[p]);
+                } else {
+                    deliver(p, b, t);
+                    integrate(p, b);
+                }
+                emit(p, b, t);
+            }
+        }
+    }
+
+private:
+    int64_t size_of(Owner owner, int32_t id) const {
+        return owner == Owner::Population ? graph_.populations[static_cast<std::size_t>(id)].size
+                                          : graph_.populations[static_cast<std::size_t>(graph_.connections[static_cast<std::size_t>(id)].post)].size;
+    }
+
+    void clear_instance(std::size_t p, int32_t b) {
+        PopulationState& s = pops_[p];
+        const int64_t n = graph_.populations[p].size;
+        std::fill_n(s.refractory.begin() + b * n, n, 0);
+        std::fill_n(s.spikes.begin() + b * n, n, uint8_t(0));
+        for (int32_t d = 0; d < s.depth; ++d) {
+            s.ring_counts[static_cast<std::size_t>(d * capacity_ + b)] = 0;
+            if (!s.graded.empty()) std::fill_n(s.graded.begin() + (d * capacity_ + b) * n, n, 0.0f);
+        }
+    }
+
+    void update_source(int32_t p, int32_t b, int64_t t, const InputView& in) {
+        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t n = pop.size;
+        uint8_t* spikes = s.spikes.data() + b * n;
+        const NeuronKind kind = pop.neuron_model().kind;
+        if (kind == NeuronKind::CurrentSource) {
+            float* row = s.graded.data() + ((t % s.depth) * capacity_ + b) * n;
+            const float* current = pop.params[current_param::current].data();
+            for (int64_t j = 0; j < n; ++j) row[j] = in.data ? input_element(in, b, j) : current[j];
+            std::fill_n(spikes, n, uint8_t(0));
+        } else if (kind == NeuronKind::SpikeSource) {
+            for (int64_t j = 0; j < n; ++j) spikes[j] = in.data && input_element(in, b, j) != 0.0f;
+        } else {  // poisson
+            const float dt = static_cast<float>(graph_.dt);
+            const uint32_t stream = kStreamPoisson + (static_cast<uint32_t>(p) << 8);
+            const float* probability = s.coefficients.spike_probability.data();
+            for (int64_t j = 0; j < n; ++j) {
+                const float pj = in.data ? input_element(in, b, j) * dt : probability[j];
+                const float u = uniform_float(
+                    random_words(graph_.seed, stream, static_cast<uint32_t>(b), static_cast<uint64_t>(t), static_cast<uint32_t>(j)).v[0]);
+                spikes[j] = u < pj;
+            }
+        }
+    }
+
+    // Phase 1: each incoming connection's sums in ascending presynaptic order.
+    void deliver(int32_t p, int32_t b, int64_t t) {
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t n = graph_.populations[static_cast<std::size_t>(p)].size;
+        for (int32_t c_id : s.incoming) {
+            const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+            ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+            const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
+            const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+            float* sums = cs.sums.data();
+            kernels_.fill(sums, 0.0f, n);
+            const float* w = c.weights.data();
+            if (!pre.graded.empty()) {
+                // Graded presynaptic values (current sources): every nonzero row.
+                const int64_t slot = ((t - c.delay) % pre.depth + pre.depth) % pre.depth;
+                const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
+                for (int64_t i = 0; i < n_pre; ++i) {
+                    if (x[i] == 0.0f) continue;
+                    if (c.kind == SNN_CONNECTION_DENSE)
+                        kernels_.add_scaled(sums, w + i * n, x[i], n);
+                    else if (c.kind == SNN_CONNECTION_SPARSE)
+                        for (int64_t k = c.row_ptr[static_cast<std::size_t>(i)]; k < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++k)
+                            sums[c.post_index[static_cast<std::size_t>(k)]] += w[k] * x[i];
+                    else
+                        sums[i] += w[i] * x[i];
+                }
+            } else if (c.has_synapse_delays()) {
+                deliver_synapse_delays(c, pre, b, t, sums);
+            } else {
+                const int64_t slot = ((t - c.delay) % pre.depth + pre.depth) % pre.depth;
+                const int32_t count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
+                const int32_t* ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
+                // A spike's value is 1, and w * 1 == w exactly: plain row sums.
+                if (c.kind == SNN_CONNECTION_DENSE) {
+                    for (int32_t k = 0; k < count; ++k) kernels_.add(sums, w + static_cast<int64_t>(ids[k]) * n, n);
+                } else if (c.kind == SNN_CONNECTION_SPARSE) {
+                    const int64_t* row_ptr = c.row_ptr.data();
+                    const int32_t* post = c.post_index.data();
+                    for (int32_t k = 0; k < count; ++k)
+                        for (int64_t q = row_ptr[ids[k]]; q < row_ptr[ids[k] + 1]; ++q) sums[post[q]] += w[q];
+                } else {
+                    for (int32_t k = 0; k < count; ++k) sums[ids[k]] += w[ids[k]];
+                }
+            }
+            if (c.synapse_model().kind == SynapseKind::Delta)
+                kernels_.add_masked(s.vars[0].data() + b * n, sums, s.refractory.data() + b * n, n);
+            else
+                kernels_.add(cs.synaptic.data() + b * n, sums, n);
+        }
+    }
+
+    // Per-synapse delays: presynaptic rows in ascending order, each synapse
+    // reading its own delay's slot. A neuron that spiked in any step of the
+    // window is found by merging the slots' sorted id lists.
+    void deliver_synapse_delays(const Connection& c, const PopulationState& pre, int32_t b, int64_t t, float* sums) {
+        const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+        auto spiked = [&](int64_t i, int32_t delay) {
+            const int64_t slot = ((t - delay) % pre.depth + pre.depth) % pre.depth;
+            const int32_t count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
+            const int32_t* ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
+            return std::binary_search(ids, ids + count, static_cast<int32_t>(i));
+        };
+        int32_t any = 0;
+        for (int32_t d = 0; d < pre.depth; ++d) any += pre.ring_counts[static_cast<std::size_t>(d * capacity_ + b)];
+        if (any == 0) return;
+        for (int64_t i = 0; i < n_pre; ++i)
+            for (int64_t q = c.row_ptr[static_cast<std::size_t>(i)]; q < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++q)
+                if (spiked(i, c.delays[static_cast<std::size_t>(q)])) sums[c.post_index[static_cast<std::size_t>(q)]] += c.weights[static_cast<std::size_t>(q)];
+    }
+
+    // Phases 2 and 3.
+    void integrate(int32_t p, int32_t b) {
+        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const PopulationCoefficients& k = s.coefficients;
+        const NeuronModel& model = pop.neuron_model();
+        const int64_t n = pop.size;
+        if (model.kind == NeuronKind::Izhikevich) {
+            integrate_izhikevich(p, b);
+        } else {
+            NeuronSpan span;
+            span.n = n;
+            span.v = s.vars[0].data() + b * n;
+            span.held = s.refractory.data() + b * n;
+            span.spikes = s.spikes.data() + b * n;
+            const bool leaky = model.kind != NeuronKind::IF;
+            const int th = model.param_index("v_th"), reset = model.param_index("v_reset");
+            span.v_rest = leaky ? pop.params[lif_param::v_rest].data() : nullptr;
+            span.v_th = th >= 0 ? pop.params[static_cast<std::size_t>(th)].data() : nullptr;
+            span.v_reset = reset >= 0 ? pop.params[static_cast<std::size_t>(reset)].data() : nullptr;
+            span.mem_decay = k.mem_decay.data();
+            span.dt_over_tau = k.dt_over_tau.data();
+            span.refractory_steps = k.refractory_steps.data();
+            span.spiking = model.kind != NeuronKind::LI;
+            span.subtract = pop.reset_mode() == ResetMode::Subtract;
+            if (model.kind == NeuronKind::ALIF) {
+                span.a = s.vars[1].data() + b * n;
+                span.adapt_decay = k.adapt_decay.data();
+                span.delta_th = pop.params[alif_param::delta_th].data();
+            }
+            if (k.conductance_based) {
+                sum_conductance_inputs(s, b, n);
+                span.currents = s.currents.data();
+                span.conductance = s.conductance.data();
+                span.driven = s.driven.data();
+                kernels_.update_conductance(span);
+            } else {
+                float* ei = s.exact_input.data();
+                kernels_.fill(ei, 0.0f, n);
+                for (int32_t c_id : s.incoming) {
+                    const ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+                    if (!cs.synaptic.empty()) kernels_.multiply_add(ei, cs.synaptic.data() + b * n, cs.coefficients.current_gain.data(), n);
+                }
+                span.exact_input = ei;
+                kernels_.update_exact(span);
+            }
+        }
+        for (int32_t c_id : s.incoming) {
+            ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+            if (!cs.synaptic.empty()) kernels_.scale(cs.synaptic.data() + b * n, cs.coefficients.decay, n);
+        }
+    }
+
+    void sum_conductance_inputs(PopulationState& s, int32_t b, int64_t n) {
+        float* currents = s.currents.data();
+        float* conductance = s.conductance.data();
+        float* driven = s.driven.data();
+        kernels_.fill(currents, 0.0f, n);
+        kernels_.fill(conductance, 0.0f, n);
+        kernels_.fill(driven, 0.0f, n);
+        for (int32_t c_id : s.incoming) {
+            const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+            const ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+            if (cs.synaptic.empty()) continue;
+            const float* x = cs.synaptic.data() + b * n;
+            if (c.synapse_model().kind == SynapseKind::Exp) {
+                kernels_.add(currents, x, n);
+            } else {
+                kernels_.add(conductance, x, n);
+                kernels_.add_scaled(driven, x, static_cast<float>(c.syn_params[syn_param::e_rev]), n);
+            }
+        }
+    }
+
+    // Izhikevich with forward Euler: scalar, as in "reference".
+    void integrate_izhikevich(int32_t p, int32_t b) {
+        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t n = pop.size;
+        sum_conductance_inputs(s, b, n);
+        float* v = s.vars[0].data() + b * n;
+        float* u = s.vars[1].data() + b * n;
+        int32_t* held = s.refractory.data() + b * n;
+        uint8_t* spikes = s.spikes.data() + b * n;
+        const float dt = static_cast<float>(graph_.dt);
+        auto P = [&](int index) { return pop.params[static_cast<std::size_t>(index)].data(); };
+        const float *a = P(izh_param::a), *bb = P(izh_param::b), *c = P(izh_param::c), *d = P(izh_param::d);
+        const float *v_peak = P(izh_param::v_peak), *i_offset = P(izh_param::i_offset);
+        const float* dt_over_tau = s.coefficients.dt_over_tau.data();
+        for (int64_t j = 0; j < n; ++j) {
+            const bool is_held = held[j] > 0;
+            if (is_held) --held[j];
+            bool spiked = false;
+            if (!is_held) {
+                const float vj = v[j];
+                const float drive = 4e4f * vj * vj + 5e3f * vj + 140.0f - u[j] + i_offset[j];
+                const float synaptic = s.currents[static_cast<std::size_t>(j)] + s.driven[static_cast<std::size_t>(j)] -
+                                       s.conductance[static_cast<std::size_t>(j)] * vj;
+                v[j] = vj + dt * drive + dt_over_tau[j] * synaptic;
+                u[j] += dt * a[j] * (bb[j] * vj - u[j]);
+                if (v[j] > v_peak[j]) {
+                    spiked = true;
+                    v[j] = c[j];
+                    u[j] += d[j];
+                }
+            }
+            if (spiked) held[j] = s.coefficients.refractory_steps[static_cast<std::size_t>(j)];
+            spikes[j] = spiked;
+        }
+    }
+
+    // Phase 4: the ascending ids of this step's spikes, kept for `depth` steps.
+    void emit(int32_t p, int32_t b, int64_t t) {
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t n = graph_.populations[static_cast<std::size_t>(p)].size;
+        const int64_t slot = t % s.depth;
+        s.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)] =
+            kernels_.compact(s.spikes.data() + b * n, s.ring_ids.data() + (slot * capacity_ + b) * n, n);
+    }
+
+    const Network& network_;
+    const Graph& graph_;
+    std::pmr::memory_resource* memory_;
+    int32_t capacity_;
+    int32_t batch_;
+    const KernelTable& kernels_;
+    pvector<PopulationState> pops_;
+    pvector<ConnectionState> conns_;
+    pvector<float> zeros_;
+    int64_t last_step_ = -1;
+};
+
+}  // namespace
+
+resource_ptr<Engine> create_cpu_engine(const Network& network, int32_t capacity) {
+    return make_in<Engine, CpuEngine>(network.memory(), network, capacity);
+}
+
+}  // namespace snn

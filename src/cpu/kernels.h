@@ -1,0 +1,64 @@
+// The hot loops of the "cpu" backend, compiled once per SIMD level
+// (kernels_generic.cpp, kernels_avx2.cpp, kernels_avx512.cpp include
+// kernels.inl with different compiler flags) and picked at run time.
+//
+// Every level computes bit-identical results (Decision 5): the loops are
+// element-wise IEEE float operations in a fixed order, all kernel files are
+// compiled with -ffp-contract=off (no fused multiply-add that would round
+// differently), and no level uses approximate math.
+#pragma once
+
+#include <cstdint>
+
+namespace snn::cpu {
+
+// One population's neurons of one instance, for the membrane kernels.
+struct NeuronSpan {
+    int64_t n = 0;
+    float* v = nullptr;
+    float* a = nullptr;        // alif threshold adaptation, else nullptr
+    int32_t* held = nullptr;   // refractory steps left
+    uint8_t* spikes = nullptr; // out: this step's spikes
+    const float* v_rest = nullptr;   // nullptr: no leak ("if")
+    const float* v_reset = nullptr;
+    const float* v_th = nullptr;
+    const float* mem_decay = nullptr;
+    const float* adapt_decay = nullptr;
+    const float* delta_th = nullptr;
+    const int32_t* refractory_steps = nullptr;
+    bool spiking = true;       // false for "li"
+    bool subtract = false;     // reset by subtraction
+    // Exact propagator input: sum over exp connections of I * current_gain.
+    const float* exact_input = nullptr;
+    // Exponential Euler inputs (conductance-based populations).
+    const float* currents = nullptr;     // sum I
+    const float* conductance = nullptr;  // sum g
+    const float* driven = nullptr;       // sum g * e_rev
+    const float* dt_over_tau = nullptr;
+};
+
+struct KernelTable {
+    const char* name;
+    void (*fill)(float* x, float value, int64_t n);
+    void (*add)(float* __restrict sums, const float* __restrict w, int64_t n);                 // sums += w
+    void (*add_scaled)(float* __restrict sums, const float* __restrict w, float x, int64_t n); // sums += w * x
+    void (*multiply_add)(float* __restrict acc, const float* __restrict x, const float* __restrict g, int64_t n);  // acc += x * g
+    void (*scale)(float* x, float c, int64_t n);                                                 // x *= c
+    void (*add_masked)(float* __restrict v, const float* __restrict sums, const int32_t* __restrict held, int64_t n);  // v += sums where held == 0
+    void (*update_exact)(const NeuronSpan& s);        // lif, alif, li, if without conductances
+    void (*update_conductance)(const NeuronSpan& s);  // lif, alif, li, if with conductances
+    int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);
+};
+
+const KernelTable& generic_kernels();
+#if defined(SNN_CPU_X86)
+const KernelTable& avx2_kernels();
+const KernelTable& avx512_kernels();
+#endif
+
+// The best level this CPU runs, unless `wanted` ("generic", "avx2",
+// "avx512"; nullptr or "" or "auto": best) or $SNN_CPU_SIMD names another.
+// Throws SNN_UNSUPPORTED for a level the CPU or build lacks.
+const KernelTable& select_kernels(const char* wanted);
+
+}  // namespace snn::cpu

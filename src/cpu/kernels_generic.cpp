@@ -1,0 +1,13 @@
+// The "generic" level of the cpu kernels (compiler flags set in CMakeLists.txt).
+#include <cmath>
+
+#include "cpu/kernels.h"
+
+namespace snn::cpu {
+namespace level_generic {
+#define SNN_KERNEL_NAME "generic"
+#include "cpu/kernels.inl"
+}  // namespace level_generic
+
+const KernelTable& generic_kernels() { return level_generic::table(); }
+}  // namespace snn::cpu

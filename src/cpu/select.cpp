@@ -1,0 +1,45 @@
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.h"
+#include "cpu/kernels.h"
+
+namespace snn::cpu {
+
+namespace {
+
+bool cpu_has(const char* level) {
+#if defined(SNN_CPU_X86) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (std::strcmp(level, "avx512") == 0)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq");
+    if (std::strcmp(level, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return std::strcmp(level, "generic") == 0;
+}
+
+const KernelTable* by_name(const char* level) {
+    if (std::strcmp(level, "generic") == 0) return &generic_kernels();
+#if defined(SNN_CPU_X86)
+    if (std::strcmp(level, "avx2") == 0) return &avx2_kernels();
+    if (std::strcmp(level, "avx512") == 0) return &avx512_kernels();
+#endif
+    return nullptr;
+}
+
+}  // namespace
+
+const KernelTable& select_kernels(const char* wanted) {
+    if (!wanted || !*wanted || std::strcmp(wanted, "auto") == 0) wanted = std::getenv("SNN_CPU_SIMD");
+    if (!wanted || !*wanted || std::strcmp(wanted, "auto") == 0) {
+        for (const char* level : {"avx512", "avx2", "generic"})
+            if (by_name(level) && cpu_has(level)) return *by_name(level);
+    }
+    const KernelTable* table = by_name(wanted);
+    if (!table) throw fail(SNN_UNSUPPORTED, "simd: \"%s\" is not a SIMD level of this build (auto, avx512, avx2, generic)", wanted);
+    if (!cpu_has(wanted)) throw fail(SNN_UNSUPPORTED, "simd: this CPU cannot run \"%s\"", wanted);
+    return *table;
+}
+
+}  // namespace snn::cpu

@@ -1,0 +1,176 @@
+// Every backend and SIMD level against "reference" (Decision 5). The "cpu"
+// backend performs the reference's float operations in the same order, so on
+// these networks it must agree bit for bit — at every SIMD level, which also
+// shows the levels agree among themselves.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "helpers.h"
+
+namespace {
+
+struct Variant {
+    const char* backend;
+    const char* simd;
+};
+
+// A network with every model, synapse, connection kind and delay form.
+snn_network* build(snn_context* ctx, int32_t batch) {
+    snn_network_options no;
+    snn_network_options_init(&no, sizeof no);
+    no.batch = batch;
+    no.seed = 21;
+    snn_network* net = nullptr;
+    if (snn_network_create(ctx, &no, &net) != SNN_OK) return nullptr;
+    auto pop = [&](const char* name, const char* model, int64_t n) {
+        int32_t id = -1;
+        snn_network_add_population(net, name, model, 1, &n, &id);
+        return id;
+    };
+    const int32_t src = pop("src", "poisson", 200), cur = pop("cur", "current_source", 6);
+    const int32_t lif = pop("lif", "lif", 300), sub = pop("sub", "lif", 50), alif = pop("alif", "alif", 80);
+    const int32_t iaf = pop("iaf", "if", 40), izh = pop("izh", "izhikevich", 60), li = pop("li", "li", 10);
+    snn_population_set_param(net, src, "rate", 150.0);
+    snn_population_set_param(net, cur, "current", 0.25);
+    snn_population_set_param(net, lif, "t_ref", 2e-3);
+    snn_population_set_param(net, sub, "t_ref", 1e-4);
+    snn_population_set_option(net, sub, "reset", "subtract");
+    snn_population_set_param(net, alif, "delta_th", 3e-3);
+    snn_population_set_param(net, iaf, "v_th", -60e-3);
+    std::vector<float> tau(300);
+    for (std::size_t j = 0; j < tau.size(); ++j) tau[j] = 10e-3f + 1e-4f * static_cast<float>(j);
+    snn_population_set_param_array(net, lif, "tau_mem", tau.data(), 300);
+    snn_population_randomize_state(net, lif, "v", SNN_DIST_UNIFORM, -65e-3, -50e-3, 1);
+
+    snn_connection_options o;
+    snn_connection_options_init(&o, sizeof o);
+    int32_t c = -1;
+    auto random = [&](int32_t pre, int32_t post, double p, float w, const char* synapse, int32_t delay, uint64_t seed) {
+        o.synapse = synapse;
+        o.delay = delay;
+        snn_network_connect_random(net, pre, post, p, w, seed, &o, &c);
+    };
+    random(src, lif, 0.1, 4e-3f, "exp", 1, 1);
+    random(src, sub, 0.2, 2e-3f, "delta", 0, 2);
+    random(lif, lif, 0.05, -1e-3f, "exp", 3, 3);
+    random(lif, alif, 0.2, 0.05f, "cond_exp", 2, 4);
+    snn_connection_set_param(net, c, "e_rev", -0.01);
+    random(alif, lif, 0.1, 2e-3f, "delta", 1, 5);
+    random(src, iaf, 0.1, 1e-3f, "exp", 1, 6);
+    random(lif, iaf, 0.1, 0.02f, "cond_exp", 1, 7);
+    random(src, izh, 0.2, 6e-3f, "delta", 1, 8);
+    random(lif, izh, 0.1, 2e-3f, "exp", 4, 9);
+    o.synapse = "exp";
+    o.delay = 0;
+    std::vector<float> dense(6 * 300);
+    for (std::size_t k = 0; k < dense.size(); ++k) dense[k] = 1e-3f * static_cast<float>(k % 7);
+    snn_network_connect_dense(net, cur, lif, dense.data(), static_cast<int64_t>(dense.size()), &o, &c);
+    o.delay = 2;
+    snn_network_connect_one_to_one(net, alif, alif, nullptr, 0, -1e-3f, &o, &c);
+    // Sparse with per-synapse delays onto the readout.
+    std::vector<int64_t> row_ptr(301);
+    std::vector<int32_t> post, delays;
+    std::vector<float> w;
+    for (int32_t i = 0; i < 300; ++i) {
+        row_ptr[static_cast<std::size_t>(i)] = static_cast<int64_t>(post.size());
+        for (int32_t k = 0; k < 2; ++k) {
+            post.push_back((i + 3 * k) % 10);
+            delays.push_back(1 + (i + k) % 6);
+            w.push_back(1e-3f * static_cast<float>(1 + k));
+        }
+    }
+    row_ptr[300] = static_cast<int64_t>(post.size());
+    snn_network_connect_sparse(net, lif, li, static_cast<int64_t>(post.size()), row_ptr.data(), post.data(), w.data(),
+                               delays.data(), &o, &c);
+    return net;
+}
+
+// Every state variable of every population and connection, after each step.
+std::vector<float> trajectory(snn_network* net, int steps) {
+    std::vector<float> out;
+    int32_t pops = 0, conns = 0;
+    snn_network_population_count(net, &pops);
+    snn_network_connection_count(net, &conns);
+    for (int t = 0; t < steps; ++t) {
+        EXPECT_EQ(snn_network_step(net), SNN_OK) << snn_last_error();
+        for (int32_t p = 0; p < pops; ++p) {
+            snn_population_info info{};
+            info.struct_size = sizeof info;
+            snn_population_info_get(net, p, &info);
+            const char* vars[4];
+            int32_t nvars = 0;
+            snn_model_state_vars(SNN_MODEL_NEURON, info.model, vars, 4, &nvars);
+            for (int32_t k = -1; k < nvars; ++k) {
+                int64_t count = 0;
+                const char* var = k < 0 ? "spikes" : vars[k];
+                snn_population_read_state(net, p, var, nullptr, 0, &count);
+                std::size_t at = out.size();
+                out.resize(at + static_cast<std::size_t>(count));
+                snn_population_read_state(net, p, var, out.data() + at, count, &count);
+            }
+        }
+        for (int32_t c = 0; c < conns; ++c) {
+            snn_connection_info info{};
+            info.struct_size = sizeof info;
+            snn_connection_info_get(net, c, &info);
+            if (std::string(info.synapse) == "delta") continue;
+            const char* var = std::string(info.synapse) == "exp" ? "I" : "g";
+            int64_t count = 0;
+            snn_connection_read_state(net, c, var, nullptr, 0, &count);
+            std::size_t at = out.size();
+            out.resize(at + static_cast<std::size_t>(count));
+            snn_connection_read_state(net, c, var, out.data() + at, count, &count);
+        }
+    }
+    return out;
+}
+
+std::vector<float> run_variant(const Variant& v, int steps, bool* available) {
+    snn_context_options o;
+    snn_context_options_init(&o, sizeof o);
+    o.backend = v.backend;
+    o.simd = v.simd;
+    snn_context* ctx = nullptr;
+    *available = snn_context_create(&o, &ctx) == SNN_OK;
+    if (!*available) return {};
+    snn_network* net = build(ctx, 3);
+    std::vector<float> out = trajectory(net, steps);
+    snn_network_destroy(net);
+    snn_context_destroy(ctx);
+    return out;
+}
+
+TEST(Backends, EveryLevelMatchesReferenceBitForBit) {
+    const int steps = 400;
+    bool available = false;
+    const std::vector<float> expected = run_variant({"reference", nullptr}, steps, &available);
+    ASSERT_TRUE(available);
+    double spikes = 0;
+    for (float x : expected) spikes += x == 1.0f;
+    ASSERT_GT(spikes, 1000) << "the network must be active for the comparison to mean something";
+    int compared = 0;
+    for (Variant v : {Variant{"cpu", "generic"}, Variant{"cpu", "avx2"}, Variant{"cpu", "avx512"}, Variant{"cpu", nullptr}}) {
+        const std::vector<float> got = run_variant(v, steps, &available);
+        if (!available) continue;  // this CPU lacks the level
+        ++compared;
+        ASSERT_EQ(got.size(), expected.size()) << v.backend << "/" << (v.simd ? v.simd : "auto");
+        std::size_t first = 0;
+        while (first < got.size() && std::memcmp(&got[first], &expected[first], sizeof(float)) == 0) ++first;
+        EXPECT_EQ(first, got.size()) << v.backend << "/" << (v.simd ? v.simd : "auto") << " differs from reference at value "
+                                     << first << ": " << got[first] << " vs " << expected[first];
+    }
+    EXPECT_GE(compared, 2);
+}
+
+TEST(Backends, UnknownSimdLevelIsRefused) {
+    snn_context_options o;
+    ASSERT_SNN_OK(snn_context_options_init(&o, sizeof o));
+    o.backend = "cpu";
+    o.simd = "sse9";
+    snn_context* ctx = nullptr;
+    EXPECT_SNN_ERROR(snn_context_create(&o, &ctx), SNN_UNSUPPORTED, "simd");
+    EXPECT_EQ(ctx, nullptr);
+}
+
+}  // namespace
