@@ -57,6 +57,9 @@ class Context:
         backend: ``"auto"`` (the best this build has) or a name from
             :func:`snn.backends`, e.g. ``"reference"``.
         threads: worker threads; 0 means one per hardware core.
+        simd: the ``"cpu"`` backend's SIMD level: ``"auto"`` (the best this
+            CPU runs, or ``$SNN_CPU_SIMD``), ``"avx512"``, ``"avx2"`` or
+            ``"generic"``. Every level gives bit-identical results.
 
     Example::
 
@@ -67,19 +70,21 @@ class Context:
     _defaults: Dict[Tuple[str, int], "Context"] = {}
     _defaults_lock = threading.Lock()
 
-    def __init__(self, backend: str = "auto", threads: int = 0) -> None:
+    def __init__(self, backend: str = "auto", threads: int = 0, simd: str = "auto") -> None:
         if backend is None:
             backend = "auto"
         name = name_bytes(backend, "backend")
+        simd_name = name_bytes(simd or "auto", "simd")
         if not isinstance(threads, int) or isinstance(threads, bool) or threads < 0:
             raise InvalidArgumentError(f"threads must be an int >= 0, got {threads!r}")
         opts = ffi.new("snn_context_options*")
         check(lib.snn_context_options_init(opts, ffi.sizeof("snn_context_options")))
         opts.backend = name_buf = ffi.new("char[]", name)
         opts.threads = threads
+        opts.simd = simd_buf = ffi.new("char[]", simd_name)
         out = ffi.new("snn_context**")
         check(lib.snn_context_create(opts, out), f"cannot create a context for backend {backend!r}")
-        del name_buf
+        del name_buf, simd_buf
         self._h = _ContextHandle(out[0])
         self._requested = backend
 
@@ -109,7 +114,14 @@ class Context:
         check(lib.snn_context_threads(self._h.ptr, out))
         return int(out[0])
 
+    @property
+    def simd(self) -> str:
+        """The SIMD level the backend runs (``"scalar"`` for ``"reference"``)."""
+        out = ffi.new("const char**")
+        check(lib.snn_context_simd(self._h.ptr, out))
+        return to_str(out[0])
+
     def __repr__(self) -> str:
         if self._h.ptr is None:
             return "Context(<closed>)"
-        return f"Context(backend={self.backend!r}, threads={self.threads})"
+        return f"Context(backend={self.backend!r}, threads={self.threads}, simd={self.simd!r})"

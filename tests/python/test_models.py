@@ -1207,3 +1207,30 @@ def test_several_connections_and_kinds_in_one_population(backend):
     x = spike_trains(rng, steps, B, n_a, 40.0)
     cur = rng.uniform(0, 2, (steps, B, n_b)).astype(np.float32)
     spec.check("several connections", steps, {"a": x, "cur": cur}, backend=backend, min_spikes=50)
+
+
+def test_cpu_simd_levels_agree_bit_for_bit_with_reference():
+    """Decision 5: every SIMD level of "cpu" and "reference" give the same bits."""
+    if "cpu" not in snn.backends():
+        pytest.skip("no cpu backend in this build")
+
+    def run(context):
+        net = snn.Network(dt=1e-4, batch=2, seed=5, context=context)
+        src = net.population("src", 80, "poisson", rate=120.0)
+        exc = net.population("exc", 120, "alif", t_ref=1e-3)
+        net.connect(src, exc, p=0.3, weight=3e-3, synapse="exp", seed=1)
+        net.connect(exc, exc, p=0.1, weight=0.05, synapse="cond_exp", e_rev=-70e-3, seed=2, delay=2)
+        net.randomize_state(exc, "v", "uniform", -65e-3, -50e-3, seed=3)
+        return net.run(300, record=["exc.v", "exc.a", "exc.spikes"])
+
+    expected = run(snn.Context(backend="reference"))
+    assert expected["exc.spikes"].sum() > 100
+    for level in ("generic", "avx2", "avx512"):
+        try:
+            context = snn.Context(backend="cpu", simd=level)
+        except snn.UnsupportedError:
+            continue  # this CPU lacks the level
+        assert context.simd == level
+        got = run(context)
+        for key in expected:
+            assert np.array_equal(got[key].view(np.uint8), expected[key].view(np.uint8)), (level, key)
