@@ -45,30 +45,64 @@ inline void threshold_and_reset(const NeuronSpan& s, int64_t j, bool was_held) {
     s.spikes[j] = spike ? 1 : 0;
 }
 
-void update_exact(const NeuronSpan& s) {
-    float* __restrict v = s.v;
-    int32_t* __restrict held = s.held;
-    const float* __restrict ei = s.exact_input;
-    // Integrate (vectorised): held neurons keep v; the counter counts down.
-    if (s.v_rest) {
-        const float* __restrict vr = s.v_rest;
-        const float* __restrict d = s.mem_decay;
-        for (int64_t j = 0; j < s.n; ++j) {
-            const float integrated = vr[j] + ((v[j] - vr[j]) * d[j] + ei[j]);
-            v[j] = held[j] > 0 ? v[j] : integrated;
+// One pass per neuron: integrate (held neurons keep v), then threshold,
+// reset and refractory, written with selects so the loop vectorises. The
+// float operations and their order are those of the reference backend.
+// (The arrays are parameters: GCC trusts __restrict on parameters only.)
+template <bool kLeaky, bool kAdaptive, bool kSubtract>
+void exact_loop(int64_t n, float* __restrict v, float* __restrict a, int32_t* __restrict held, uint8_t* __restrict spikes,
+                const float* __restrict ei, const float* __restrict vr, const float* __restrict decay,
+                const float* __restrict v_th, const float* __restrict v_reset, const float* __restrict adapt_decay,
+                const float* __restrict delta_th, const int32_t* __restrict refractory) {
+    for (int64_t j = 0; j < n; ++j) {
+        const int32_t h = held[j];
+        const bool was_held = h > 0;
+        const float v0 = v[j];
+        const float integrated = kLeaky ? vr[j] + ((v0 - vr[j]) * decay[j] + ei[j]) : v0 + ei[j];
+        const float v1 = was_held ? v0 : integrated;
+        float threshold = v_th[j];
+        float a1 = 0.0f;
+        if (kAdaptive) {
+            a1 = a[j] * adapt_decay[j];
+            threshold += a1;
         }
-    } else {
-        for (int64_t j = 0; j < s.n; ++j) v[j] = held[j] > 0 ? v[j] : v[j] + ei[j];
+        const bool spike = !was_held & (v1 > threshold);
+        const float after_reset = kSubtract ? v1 - (v_th[j] - v_reset[j]) : v_reset[j];
+        v[j] = spike ? after_reset : v1;
+        if (kAdaptive) a[j] = spike ? a1 + delta_th[j] : a1;
+        held[j] = spike ? refractory[j] : h - static_cast<int32_t>(was_held);
+        spikes[j] = spike ? 1 : 0;
     }
-    if (!s.spiking) {  // li: never held, never spikes
+}
+
+template <bool kLeaky, bool kAdaptive, bool kSubtract>
+void exact_pass(const NeuronSpan& s) {
+    exact_loop<kLeaky, kAdaptive, kSubtract>(s.n, s.v, s.a, s.held, s.spikes, s.exact_input, s.v_rest, s.mem_decay, s.v_th,
+                                             s.v_reset, s.adapt_decay, s.delta_th, s.refractory_steps);
+}
+
+template <bool kLeaky, bool kAdaptive>
+void exact_pass(const NeuronSpan& s) {
+    if (s.subtract)
+        exact_pass<kLeaky, kAdaptive, true>(s);
+    else
+        exact_pass<kLeaky, kAdaptive, false>(s);
+}
+
+void update_exact(const NeuronSpan& s) {
+    if (!s.spiking) {  // li: integrate only; never held, never spikes
+        float* __restrict v = s.v;
+        const float* __restrict vr = s.v_rest;
+        const float* __restrict decay = s.mem_decay;
+        const float* __restrict ei = s.exact_input;
+        for (int64_t j = 0; j < s.n; ++j) v[j] = vr[j] + ((v[j] - vr[j]) * decay[j] + ei[j]);
         for (int64_t j = 0; j < s.n; ++j) s.spikes[j] = 0;
         return;
     }
-    for (int64_t j = 0; j < s.n; ++j) {
-        const bool was_held = held[j] > 0;
-        if (was_held) --held[j];
-        threshold_and_reset(s, j, was_held);
-    }
+    if (s.v_rest)
+        s.a ? exact_pass<true, true>(s) : exact_pass<true, false>(s);
+    else
+        s.a ? exact_pass<false, true>(s) : exact_pass<false, false>(s);
 }
 
 // expm1(x) / x with its limit 1 at 0 (the same scalar libm call as "reference").
@@ -93,8 +127,21 @@ void update_conductance(const NeuronSpan& s) {
 }
 
 int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n) {
+    // Spikes are sparse: skip blocks of 16 neurons with none (two 8-byte
+    // loads), then write each index and advance only on a spike.
     int32_t count = 0;
-    for (int64_t j = 0; j < n; ++j) {
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        uint64_t lo, hi;
+        std::memcpy(&lo, spikes + j, 8);
+        std::memcpy(&hi, spikes + j + 8, 8);
+        if ((lo | hi) == 0) continue;
+        for (int64_t k = j; k < j + 16; ++k) {
+            ids[count] = static_cast<int32_t>(k);
+            count += spikes[k];
+        }
+    }
+    for (; j < n; ++j) {
         ids[count] = static_cast<int32_t>(j);
         count += spikes[j];
     }

@@ -1,6 +1,7 @@
 // The "avx512" level of the cpu kernels (compiler flags set in CMakeLists.txt).
 #if defined(SNN_CPU_X86)
 #include <cmath>
+#include <cstring>
 
 #include "cpu/kernels.h"
 

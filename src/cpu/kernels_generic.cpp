@@ -1,5 +1,6 @@
 // The "generic" level of the cpu kernels (compiler flags set in CMakeLists.txt).
 #include <cmath>
+#include <cstring>
 
 #include "cpu/kernels.h"
 
