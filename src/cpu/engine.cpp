@@ -378,6 +378,7 @@ private:
                 span.currents = s.currents.data();
                 span.conductance = s.conductance.data();
                 span.driven = s.driven.data();
+                span.scratch = s.exact_input.data();  // unused on this path
                 kernels_.update_conductance(span);
             } else {
                 float* ei = s.exact_input.data();

@@ -35,6 +35,7 @@ struct NeuronSpan {
     const float* conductance = nullptr;  // sum g
     const float* driven = nullptr;       // sum g * e_rev
     const float* dt_over_tau = nullptr;
+    float* scratch = nullptr;            // [n] floats the kernel may overwrite
 };
 
 struct KernelTable {

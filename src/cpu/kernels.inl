@@ -28,28 +28,11 @@ void add_masked(float* __restrict v, const float* __restrict sums, const int32_t
     for (int64_t j = 0; j < n; ++j) v[j] = held[j] == 0 ? v[j] + sums[j] : v[j];
 }
 
-// Threshold, reset and refractory after v has been integrated (phase 3).
-// `was_held` is the neuron's held state at the start of the step.
-inline void threshold_and_reset(const NeuronSpan& s, int64_t j, bool was_held) {
-    float threshold = s.v_th[j];
-    if (s.a) {
-        s.a[j] *= s.adapt_decay[j];
-        threshold += s.a[j];
-    }
-    const bool spike = !was_held && s.v[j] > threshold;
-    if (spike) {
-        s.v[j] = s.subtract ? s.v[j] - (s.v_th[j] - s.v_reset[j]) : s.v_reset[j];
-        if (s.a) s.a[j] += s.delta_th[j];
-        s.held[j] = s.refractory_steps[j];
-    }
-    s.spikes[j] = spike ? 1 : 0;
-}
-
 // One pass per neuron: integrate (held neurons keep v), then threshold,
 // reset and refractory, written with selects so the loop vectorises. The
 // float operations and their order are those of the reference backend.
 // (The arrays are parameters: GCC trusts __restrict on parameters only.)
-template <bool kLeaky, bool kAdaptive, bool kSubtract>
+template <bool kIntegrate, bool kLeaky, bool kAdaptive, bool kSubtract>
 void exact_loop(int64_t n, float* __restrict v, float* __restrict a, int32_t* __restrict held, uint8_t* __restrict spikes,
                 const float* __restrict ei, const float* __restrict vr, const float* __restrict decay,
                 const float* __restrict v_th, const float* __restrict v_reset, const float* __restrict adapt_decay,
@@ -58,8 +41,11 @@ void exact_loop(int64_t n, float* __restrict v, float* __restrict a, int32_t* __
         const int32_t h = held[j];
         const bool was_held = h > 0;
         const float v0 = v[j];
-        const float integrated = kLeaky ? vr[j] + ((v0 - vr[j]) * decay[j] + ei[j]) : v0 + ei[j];
-        const float v1 = was_held ? v0 : integrated;
+        float v1 = v0;
+        if (kIntegrate) {
+            const float integrated = kLeaky ? vr[j] + ((v0 - vr[j]) * decay[j] + ei[j]) : v0 + ei[j];
+            v1 = was_held ? v0 : integrated;
+        }
         float threshold = v_th[j];
         float a1 = 0.0f;
         if (kAdaptive) {
@@ -75,18 +61,27 @@ void exact_loop(int64_t n, float* __restrict v, float* __restrict a, int32_t* __
     }
 }
 
-template <bool kLeaky, bool kAdaptive, bool kSubtract>
+template <bool kIntegrate, bool kLeaky, bool kAdaptive, bool kSubtract>
 void exact_pass(const NeuronSpan& s) {
-    exact_loop<kLeaky, kAdaptive, kSubtract>(s.n, s.v, s.a, s.held, s.spikes, s.exact_input, s.v_rest, s.mem_decay, s.v_th,
+    exact_loop<kIntegrate, kLeaky, kAdaptive, kSubtract>(s.n, s.v, s.a, s.held, s.spikes, s.exact_input, s.v_rest, s.mem_decay, s.v_th,
                                              s.v_reset, s.adapt_decay, s.delta_th, s.refractory_steps);
 }
 
-template <bool kLeaky, bool kAdaptive>
+template <bool kIntegrate, bool kLeaky, bool kAdaptive>
 void exact_pass(const NeuronSpan& s) {
     if (s.subtract)
-        exact_pass<kLeaky, kAdaptive, true>(s);
+        exact_pass<kIntegrate, kLeaky, kAdaptive, true>(s);
     else
-        exact_pass<kLeaky, kAdaptive, false>(s);
+        exact_pass<kIntegrate, kLeaky, kAdaptive, false>(s);
+}
+
+// kIntegrate = false: threshold, reset and refractory only (v already integrated).
+template <bool kIntegrate>
+void exact_pass(const NeuronSpan& s) {
+    if (s.v_rest)
+        s.a ? exact_pass<kIntegrate, true, true>(s) : exact_pass<kIntegrate, true, false>(s);
+    else
+        s.a ? exact_pass<kIntegrate, false, true>(s) : exact_pass<kIntegrate, false, false>(s);
 }
 
 void update_exact(const NeuronSpan& s) {
@@ -99,31 +94,47 @@ void update_exact(const NeuronSpan& s) {
         for (int64_t j = 0; j < s.n; ++j) s.spikes[j] = 0;
         return;
     }
-    if (s.v_rest)
-        s.a ? exact_pass<true, true>(s) : exact_pass<true, false>(s);
-    else
-        s.a ? exact_pass<false, true>(s) : exact_pass<false, false>(s);
+    exact_pass<true>(s);
 }
 
-// expm1(x) / x with its limit 1 at 0 (the same scalar libm call as "reference").
-inline float phi(float x) { return x == 0.0f ? 1.0f : std::expm1(x) / x; }
+// Exponential Euler for conductance-based populations, in three passes so
+// the bulk vectorises: the factor phi(x) by its series (core/phi.h), the rare
+// |x| >= 0.5 by the library, then integration, threshold and reset.
+template <bool kLeaky>
+void conductance_loop(int64_t n, float* __restrict v, int32_t* __restrict held, uint8_t* __restrict spikes,
+                      float* __restrict factor, const float* __restrict currents, const float* __restrict conductance,
+                      const float* __restrict driven, const float* __restrict dt_over_tau, const float* __restrict vr) {
+    for (int64_t j = 0; j < n; ++j) {
+        const float g_total = (kLeaky ? 1.0f : 0.0f) + conductance[j];
+        factor[j] = phi_series(-g_total * dt_over_tau[j]);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+        const float g_total = (kLeaky ? 1.0f : 0.0f) + conductance[j];
+        const float x = -g_total * dt_over_tau[j];
+        if (!(std::fabs(x) < kPhiSeriesLimit)) factor[j] = phi_library(x);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+        const bool was_held = held[j] > 0;
+        const float a = (kLeaky ? vr[j] : 0.0f) + currents[j] + driven[j];
+        const float g_total = (kLeaky ? 1.0f : 0.0f) + conductance[j];
+        const float integrated = v[j] + (a - g_total * v[j]) * dt_over_tau[j] * factor[j];
+        v[j] = was_held ? v[j] : integrated;
+    }
+    (void)spikes;
+}
 
 void update_conductance(const NeuronSpan& s) {
-    const bool leaky = s.v_rest != nullptr;
-    for (int64_t j = 0; j < s.n; ++j) {
-        const bool was_held = s.spiking && s.held[j] > 0;
-        if (was_held) --s.held[j];
-        if (!was_held) {
-            const float a = (leaky ? s.v_rest[j] : 0.0f) + s.currents[j] + s.driven[j];
-            const float g_total = (leaky ? 1.0f : 0.0f) + s.conductance[j];
-            const float x = -g_total * s.dt_over_tau[j];
-            s.v[j] += (a - g_total * s.v[j]) * s.dt_over_tau[j] * phi(x);
-        }
-        if (s.spiking)
-            threshold_and_reset(s, j, was_held);
-        else
-            s.spikes[j] = 0;
+    // The integration pass leaves held neurons alone; threshold and reset
+    // then run on every neuron (held ones only count down).
+    if (s.v_rest)
+        conductance_loop<true>(s.n, s.v, s.held, s.spikes, s.scratch, s.currents, s.conductance, s.driven, s.dt_over_tau, s.v_rest);
+    else
+        conductance_loop<false>(s.n, s.v, s.held, s.spikes, s.scratch, s.currents, s.conductance, s.driven, s.dt_over_tau, nullptr);
+    if (!s.spiking) {
+        for (int64_t j = 0; j < s.n; ++j) s.spikes[j] = 0;
+        return;
     }
+    exact_pass<false>(s);
 }
 
 int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n) {

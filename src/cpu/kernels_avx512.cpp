@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/phi.h"
 #include "cpu/kernels.h"
 
 namespace snn::cpu {

@@ -12,6 +12,7 @@
 #include "core/coefficients.h"
 #include "core/error.h"
 #include "core/network.h"
+#include "core/phi.h"
 #include "core/rng.h"
 
 namespace snn {
@@ -30,9 +31,6 @@ float input_element(const InputView& in, int32_t b, int64_t i) {
         default: return 0.0f;
     }
 }
-
-// expm1(x) / x, with its limit 1 at x = 0 (exponential Euler).
-float phi(float x) { return x == 0.0f ? 1.0f : std::expm1(x) / x; }
 
 struct PopulationState {
     explicit PopulationState(std::pmr::memory_resource* mr)
