@@ -47,7 +47,10 @@ Context::Context(const snn_context_options& o)
         unsigned hw = std::thread::hardware_concurrency();
         threads_ = hw ? static_cast<int32_t>(hw) : 1;
     }
-    if (std::strcmp(backend_->name, "cpu") == 0) simd_ = cpu::select_kernels(o.simd).name;
+    if (std::strcmp(backend_->name, "cpu") == 0) {
+        simd_ = cpu::select_kernels(o.simd).name;
+        if (threads_ > 1) pool_ = std::make_unique<ThreadPool>(threads_);
+    }
     log(SNN_LOG_INFO, "context: backend \"%s\" (asked for \"%s\"), SIMD level %s, %d threads", backend_->name, wanted, simd_,
         threads_);
 }

@@ -6,6 +6,7 @@
 
 #include "core/engine.h"
 #include "core/memory.h"
+#include "core/thread_pool.h"
 
 namespace snn {
 
@@ -26,6 +27,8 @@ public:
     int32_t threads() const { return threads_; }
     // The SIMD level the backend runs (resolved at creation).
     const char* simd() const { return simd_; }
+    // The worker threads, for backends that use them (nullptr with one thread).
+    ThreadPool* pool() const { return pool_.get(); }
     void log(int32_t level, const char* format, ...) const
 #if defined(__GNUC__)
         __attribute__((format(printf, 3, 4)))
@@ -43,6 +46,7 @@ private:
     const BackendInfo* backend_ = nullptr;
     int32_t threads_ = 1;
     const char* simd_ = "scalar";
+    std::unique_ptr<ThreadPool> pool_;  // the C++ heap: worker threads may use it (Decision 7)
     snn_log_fn log_fn_ = nullptr;
     void* log_user_data_ = nullptr;
     int32_t log_level_ = SNN_LOG_WARNING;

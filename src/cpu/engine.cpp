@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/network.h"
 #include "core/rng.h"
+#include "core/thread_pool.h"
 #include "cpu/kernels.h"
 
 namespace snn {
@@ -56,14 +57,14 @@ struct PopulationState {
     pvector<float> graded;          // current sources: values, [depth][capacity * n]
     PopulationCoefficients coefficients;
     pvector<int32_t> incoming;      // connection ids, ascending
-    // Per-step input sums of one instance, [n].
+    // Per-step input sums, [capacity * n].
     pvector<float> exact_input, currents, conductance, driven;
 };
 
 struct ConnectionState {
     explicit ConnectionState(std::pmr::memory_resource* mr) : synaptic(mr), sums(mr), coefficients(mr) {}
     pvector<float> synaptic;  // I or g, [capacity * n_post]
-    pvector<float> sums;      // this step's delivered input of one instance, [n_post]
+    pvector<float> sums;      // this step's delivered input, [capacity * n_post]
     ConnectionCoefficients coefficients;
 };
 
@@ -89,12 +90,11 @@ public:
             if (pop.neuron_model().kind == NeuronKind::CurrentSource) s.graded.assign(cells * static_cast<std::size_t>(s.depth), 0.0f);
             for (std::size_t c = 0; c < graph_.connections.size(); ++c)
                 if (graph_.connections[c].post == static_cast<int32_t>(p)) s.incoming.push_back(static_cast<int32_t>(c));
-            if (!pop.neuron_model().is_input) {
-                const std::size_t n = static_cast<std::size_t>(pop.size);
-                s.exact_input.assign(n, 0.0f);
-                s.currents.assign(n, 0.0f);
-                s.conductance.assign(n, 0.0f);
-                s.driven.assign(n, 0.0f);
+            if (!pop.neuron_model().is_input) {  // per instance, so instances can run on different threads
+                s.exact_input.assign(cells, 0.0f);
+                s.currents.assign(cells, 0.0f);
+                s.conductance.assign(cells, 0.0f);
+                s.driven.assign(cells, 0.0f);
             }
             pops_.push_back(std::move(s));
         }
@@ -102,7 +102,7 @@ public:
             const int64_t n_post = graph_.populations[static_cast<std::size_t>(c.post)].size;
             ConnectionState s(memory_);
             if (!c.synapse_model().state_vars.empty()) s.synaptic.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
-            s.sums.assign(static_cast<std::size_t>(n_post), 0.0f);
+            s.sums.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
             conns_.push_back(std::move(s));
         }
         zeros_.assign(static_cast<std::size_t>(largest), 0.0f);
@@ -216,9 +216,15 @@ public:
 
     void step(int64_t t, const InputView* inputs) override {
         last_step_ = t;
+        // Instances are independent: with a batch, they run on the context's
+        // threads (each writes only its own rows, so the thread count never
+        // changes a result). Populations still go one after another.
+        ThreadPool* pool = network_.context().pool();
+        const bool parallel = pool && batch_ > 1 && pool->try_acquire();
         for (int32_t p : graph_.update_order) {
             const bool source = graph_.populations[static_cast<std::size_t>(p)].neuron_model().is_input;
-            for (int32_t b = 0; b < batch_; ++b) {
+            auto instance = [&](int64_t b64) {
+                const int32_t b = static_cast<int32_t>(b64);
                 if (source) {
                     update_source(p, b, t, inputs[p]);
                 } else {
@@ -226,8 +232,13 @@ public:
                     integrate(p, b);
                 }
                 emit(p, b, t);
-            }
+            };
+            if (parallel)
+                pool->parallel_for(batch_, instance);
+            else
+                for (int64_t b = 0; b < batch_; ++b) instance(b);
         }
+        if (parallel) pool->release();
     }
 
 private:
@@ -282,7 +293,7 @@ private:
             ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
             const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
             const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
-            float* sums = cs.sums.data();
+            float* sums = cs.sums.data() + b * n;
             kernels_.fill(sums, 0.0f, n);
             const float* w = c.weights.data();
             if (!pre.graded.empty()) {
@@ -375,13 +386,13 @@ private:
             }
             if (k.conductance_based) {
                 sum_conductance_inputs(s, b, n);
-                span.currents = s.currents.data();
-                span.conductance = s.conductance.data();
-                span.driven = s.driven.data();
-                span.scratch = s.exact_input.data();  // unused on this path
+                span.currents = s.currents.data() + b * n;
+                span.conductance = s.conductance.data() + b * n;
+                span.driven = s.driven.data() + b * n;
+                span.scratch = s.exact_input.data() + b * n;  // unused on this path
                 kernels_.update_conductance(span);
             } else {
-                float* ei = s.exact_input.data();
+                float* ei = s.exact_input.data() + b * n;
                 kernels_.fill(ei, 0.0f, n);
                 for (int32_t c_id : s.incoming) {
                     const ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
@@ -398,9 +409,9 @@ private:
     }
 
     void sum_conductance_inputs(PopulationState& s, int32_t b, int64_t n) {
-        float* currents = s.currents.data();
-        float* conductance = s.conductance.data();
-        float* driven = s.driven.data();
+        float* currents = s.currents.data() + b * n;
+        float* conductance = s.conductance.data() + b * n;
+        float* driven = s.driven.data() + b * n;
         kernels_.fill(currents, 0.0f, n);
         kernels_.fill(conductance, 0.0f, n);
         kernels_.fill(driven, 0.0f, n);
@@ -440,8 +451,8 @@ private:
             if (!is_held) {
                 const float vj = v[j];
                 const float drive = 4e4f * vj * vj + 5e3f * vj + 140.0f - u[j] + i_offset[j];
-                const float synaptic = s.currents[static_cast<std::size_t>(j)] + s.driven[static_cast<std::size_t>(j)] -
-                                       s.conductance[static_cast<std::size_t>(j)] * vj;
+                const std::size_t k = static_cast<std::size_t>(b * n + j);
+                const float synaptic = s.currents[k] + s.driven[k] - s.conductance[k] * vj;
                 v[j] = vj + dt * drive + dt_over_tau[j] * synaptic;
                 u[j] += dt * a[j] * (bb[j] * vj - u[j]);
                 if (v[j] > v_peak[j]) {

@@ -1,4 +1,4 @@
-// Every backend and SIMD level against "reference" (Decision 5). The "cpu"
+// Every backend, SIMD level and thread count against "reference" (Decision 5). The "cpu"
 // backend performs the reference's float operations in the same order, so on
 // these networks it must agree bit for bit — at every SIMD level, which also
 // shows the levels agree among themselves.
@@ -13,6 +13,7 @@ namespace {
 struct Variant {
     const char* backend;
     const char* simd;
+    int32_t threads = 1;
 };
 
 // A network with every model, synapse, connection kind and delay form.
@@ -131,6 +132,7 @@ std::vector<float> run_variant(const Variant& v, int steps, bool* available) {
     snn_context_options_init(&o, sizeof o);
     o.backend = v.backend;
     o.simd = v.simd;
+    o.threads = v.threads;
     snn_context* ctx = nullptr;
     *available = snn_context_create(&o, &ctx) == SNN_OK;
     if (!*available) return {};
@@ -150,14 +152,16 @@ TEST(Backends, EveryLevelMatchesReferenceBitForBit) {
     for (float x : expected) spikes += x == 1.0f;
     ASSERT_GT(spikes, 1000) << "the network must be active for the comparison to mean something";
     int compared = 0;
-    for (Variant v : {Variant{"cpu", "generic"}, Variant{"cpu", "avx2"}, Variant{"cpu", "avx512"}, Variant{"cpu", nullptr}}) {
+    for (Variant v : {Variant{"cpu", "generic"}, Variant{"cpu", "avx2"}, Variant{"cpu", "avx512"}, Variant{"cpu", nullptr},
+                      Variant{"cpu", nullptr, 2}, Variant{"cpu", "generic", 3}, Variant{"reference", nullptr, 2}}) {
         const std::vector<float> got = run_variant(v, steps, &available);
         if (!available) continue;  // this CPU lacks the level
         ++compared;
-        ASSERT_EQ(got.size(), expected.size()) << v.backend << "/" << (v.simd ? v.simd : "auto");
+        ASSERT_EQ(got.size(), expected.size()) << v.backend << "/" << (v.simd ? v.simd : "auto") << "/" << v.threads;
         std::size_t first = 0;
         while (first < got.size() && std::memcmp(&got[first], &expected[first], sizeof(float)) == 0) ++first;
-        EXPECT_EQ(first, got.size()) << v.backend << "/" << (v.simd ? v.simd : "auto") << " differs from reference at value "
+        EXPECT_EQ(first, got.size()) << v.backend << "/" << (v.simd ? v.simd : "auto") << "/" << v.threads
+                                     << " threads differs from reference at value "
                                      << first << ": " << got[first] << " vs " << expected[first];
     }
     EXPECT_GE(compared, 2);

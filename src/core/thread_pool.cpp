@@ -1,0 +1,87 @@
+#include "core/thread_pool.h"
+
+namespace snn {
+
+namespace {
+constexpr int kSpinIterations = 2000;  // tens of microseconds (a step's spacing) before sleeping
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+}  // namespace
+
+ThreadPool::ThreadPool(int32_t threads) {
+    for (int32_t i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+}
+
+ThreadPool::~ThreadPool() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+        generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+}
+
+void ThreadPool::parallel_for(int64_t count, Body body, void* context) {
+    if (count <= 0) return;
+    if (workers_.empty() || count == 1) {
+        for (int64_t i = 0; i < count; ++i) body(context, i);
+        return;
+    }
+    // Publish the job once no worker is inside the previous one; workers copy
+    // the job under the same lock, so they always see a whole job.
+    for (;;) {
+        while (active_workers_.load(std::memory_order_acquire) != 0) cpu_relax();
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (active_workers_.load(std::memory_order_acquire) != 0) continue;
+        body_ = body;
+        context_ = context;
+        count_ = count;
+        next_.store(0, std::memory_order_relaxed);
+        done_.store(0, std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_release);
+        break;
+    }
+    wake_.notify_all();
+    int64_t finished = 0;
+    for (int64_t i = next_.fetch_add(1, std::memory_order_relaxed); i < count; i = next_.fetch_add(1, std::memory_order_relaxed)) {
+        body(context, i);
+        ++finished;
+    }
+    done_.fetch_add(finished, std::memory_order_acq_rel);
+    while (done_.load(std::memory_order_acquire) < count) cpu_relax();
+}
+
+void ThreadPool::worker_loop() {
+    uint64_t seen = 0;
+    for (;;) {
+        // Spin for a while for the next job, then sleep.
+        for (int spins = 0; generation_.load(std::memory_order_acquire) == seen && spins < kSpinIterations; ++spins) cpu_relax();
+        Body body;
+        void* context;
+        int64_t count;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || generation_.load(std::memory_order_acquire) != seen; });
+            if (stopping_) return;
+            seen = generation_.load(std::memory_order_acquire);
+            body = body_;
+            context = context_;
+            count = count_;
+            active_workers_.fetch_add(1, std::memory_order_acq_rel);
+        }
+        int64_t finished = 0;
+        for (int64_t i = next_.fetch_add(1, std::memory_order_relaxed); i < count; i = next_.fetch_add(1, std::memory_order_relaxed)) {
+            body(context, i);
+            ++finished;
+        }
+        if (finished) done_.fetch_add(finished, std::memory_order_acq_rel);
+        active_workers_.fetch_sub(1, std::memory_order_acq_rel);
+    }
+}
+
+}  // namespace snn
