@@ -294,8 +294,10 @@ private:
             const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
             const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
             float* sums = cs.sums.data() + b * n;
-            kernels_.fill(sums, 0.0f, n);
             const float* w = c.weights.data();
+            // Nothing arrived: the target stays exactly as it is (as in "reference").
+            if (!arrives(c, pre, b, t)) continue;
+            kernels_.fill(sums, 0.0f, n);
             if (!pre.graded.empty()) {
                 // Graded presynaptic values (current sources): every nonzero row.
                 const int64_t slot = ((t - c.delay) % pre.depth + pre.depth) % pre.depth;
@@ -333,6 +335,37 @@ private:
             else
                 kernels_.add(cs.synaptic.data() + b * n, sums, n);
         }
+    }
+
+    // Whether any presynaptic value reaches the connection this step (the
+    // reference's "arrived": a nonzero value due now on some row).
+    bool arrives(const Connection& c, const PopulationState& pre, int32_t b, int64_t t) const {
+        const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+        auto any_in_slot = [&](int32_t delay, auto&& accept) {
+            const int64_t slot = ((t - delay) % pre.depth + pre.depth) % pre.depth;
+            if (!pre.graded.empty()) {
+                const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
+                for (int64_t i = 0; i < n_pre; ++i)
+                    if (x[i] != 0.0f && accept(i)) return true;
+                return false;
+            }
+            const int32_t count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
+            const int32_t* ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
+            for (int32_t k = 0; k < count; ++k)
+                if (accept(ids[k])) return true;
+            return false;
+        };
+        if (!c.has_synapse_delays()) return any_in_slot(c.delay, [](int64_t) { return true; });
+        // Per-synapse delays: some synapse of a row must carry the delay of a step the row spiked in.
+        for (int32_t d = 0; d < pre.depth; ++d) {
+            auto has_delay_d = [&](int64_t i) {
+                for (int64_t q = c.row_ptr[static_cast<std::size_t>(i)]; q < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++q)
+                    if (c.delays[static_cast<std::size_t>(q)] == d) return true;
+                return false;
+            };
+            if (any_in_slot(d, has_delay_d)) return true;
+        }
+        return false;
     }
 
     // Per-synapse delays: presynaptic rows in ascending order, each synapse

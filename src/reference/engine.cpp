@@ -249,17 +249,21 @@ private:
                 const int64_t slot = ((t - delay) % pre.depth + pre.depth) % pre.depth;
                 return pre.history.data() + (slot * capacity_ + b) * n_pre;
             };
+            bool arrived = false;  // nothing arrived: the target is left exactly as it is
             if (c.kind == SNN_CONNECTION_SPARSE && c.has_synapse_delays()) {
                 for (int64_t i = 0; i < n_pre; ++i)
                     for (int64_t k = c.row_ptr[static_cast<std::size_t>(i)]; k < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++k) {
                         const float x = emitted(c.delays[static_cast<std::size_t>(k)])[i];
-                        if (x != 0.0f) sums[c.post_index[static_cast<std::size_t>(k)]] += c.weights[static_cast<std::size_t>(k)] * x;
+                        if (x == 0.0f) continue;
+                        arrived = true;
+                        sums[c.post_index[static_cast<std::size_t>(k)]] += c.weights[static_cast<std::size_t>(k)] * x;
                     }
             } else {
                 const float* row_values = emitted(c.delay);
                 for (int64_t i = 0; i < n_pre; ++i) {
                     const float x = row_values[i];
                     if (x == 0.0f) continue;
+                    arrived = true;
                     if (c.kind == SNN_CONNECTION_DENSE) {
                         const float* w = c.weights.data() + i * n;
                         for (int64_t j = 0; j < n; ++j) sums[j] += w[j] * x;
@@ -271,6 +275,7 @@ private:
                     }
                 }
             }
+            if (!arrived) continue;
             if (c.synapse_model().kind == SynapseKind::Delta) {
                 float* v = s.vars[0].data() + b * n;  // "v" is the first state variable of every non-source model
                 const int32_t* held = s.refractory.data() + b * n;
