@@ -425,6 +425,22 @@ private:
                 span.scratch = s.exact_input.data() + b * n;  // unused on this path
                 kernels_.update_conductance(span);
             } else {
+                int32_t currents = 0;
+                for (int32_t c_id : s.incoming) currents += !conns_[static_cast<std::size_t>(c_id)].synaptic.empty();
+                if (currents <= 2 && span.spiking) {  // (li sums first: its kernel reads exact_input)
+                    // One fused pass sums, integrates and decays the currents.
+                    span.fused_inputs = 0;
+                    for (int32_t c_id : s.incoming) {
+                        ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+                        if (cs.synaptic.empty()) continue;
+                        span.input_state[span.fused_inputs] = cs.synaptic.data() + b * n;
+                        span.input_gain[span.fused_inputs] = cs.coefficients.current_gain.data();
+                        span.input_decay[span.fused_inputs] = cs.coefficients.decay;
+                        ++span.fused_inputs;
+                    }
+                    kernels_.update_exact(span);
+                    return;
+                }
                 float* ei = s.exact_input.data() + b * n;
                 kernels_.fill(ei, 0.0f, n);
                 for (int32_t c_id : s.incoming) {

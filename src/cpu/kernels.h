@@ -28,8 +28,15 @@ struct NeuronSpan {
     const int32_t* refractory_steps = nullptr;
     bool spiking = true;       // false for "li"
     bool subtract = false;     // reset by subtraction
-    // Exact propagator input: sum over exp connections of I * current_gain.
+    // Exact propagator input: sum over exp connections of I * current_gain,
+    // either summed already (exact_input, fused_inputs = -1) or computed by
+    // update_exact from up to two connections (fused_inputs = 0..2), which it
+    // also decays.
     const float* exact_input = nullptr;
+    int32_t fused_inputs = -1;
+    float* input_state[2] = {nullptr, nullptr};
+    const float* input_gain[2] = {nullptr, nullptr};
+    float input_decay[2] = {1.0f, 1.0f};
     // Exponential Euler inputs (conductance-based populations).
     const float* currents = nullptr;     // sum I
     const float* conductance = nullptr;  // sum g

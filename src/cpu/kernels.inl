@@ -32,18 +32,32 @@ void add_masked(float* __restrict v, const float* __restrict sums, const int32_t
 // reset and refractory, written with selects so the loop vectorises. The
 // float operations and their order are those of the reference backend.
 // (The arrays are parameters: GCC trusts __restrict on parameters only.)
-template <bool kIntegrate, bool kLeaky, bool kAdaptive, bool kSubtract>
+// kInputs: -1 reads the summed exact input `ei`; 0, 1 or 2 computes it here from
+// that many exp connections' currents (I_k, gain_k) and decays them (I_k *=
+// d_k) in the same pass — the same operations as the separate passes.
+template <bool kIntegrate, bool kLeaky, bool kAdaptive, bool kSubtract, int kInputs>
 void exact_loop(int64_t n, float* __restrict v, float* __restrict a, int32_t* __restrict held, uint8_t* __restrict spikes,
                 const float* __restrict ei, const float* __restrict vr, const float* __restrict decay,
                 const float* __restrict v_th, const float* __restrict v_reset, const float* __restrict adapt_decay,
-                const float* __restrict delta_th, const int32_t* __restrict refractory) {
+                const float* __restrict delta_th, const int32_t* __restrict refractory, float* __restrict i0,
+                const float* __restrict g0, float d0, float* __restrict i1, const float* __restrict g1, float d1) {
     for (int64_t j = 0; j < n; ++j) {
         const int32_t h = held[j];
         const bool was_held = h > 0;
         const float v0 = v[j];
         float v1 = v0;
         if (kIntegrate) {
-            const float integrated = kLeaky ? vr[j] + ((v0 - vr[j]) * decay[j] + ei[j]) : v0 + ei[j];
+            float input = 0.0f;
+            if (kInputs < 0) input = ei[j];
+            if (kInputs >= 1) {
+                input += i0[j] * g0[j];
+                i0[j] *= d0;
+            }
+            if (kInputs >= 2) {
+                input += i1[j] * g1[j];
+                i1[j] *= d1;
+            }
+            const float integrated = kLeaky ? vr[j] + ((v0 - vr[j]) * decay[j] + input) : v0 + input;
             v1 = was_held ? v0 : integrated;
         }
         float threshold = v_th[j];
@@ -63,8 +77,20 @@ void exact_loop(int64_t n, float* __restrict v, float* __restrict a, int32_t* __
 
 template <bool kIntegrate, bool kLeaky, bool kAdaptive, bool kSubtract>
 void exact_pass(const NeuronSpan& s) {
-    exact_loop<kIntegrate, kLeaky, kAdaptive, kSubtract>(s.n, s.v, s.a, s.held, s.spikes, s.exact_input, s.v_rest, s.mem_decay, s.v_th,
-                                             s.v_reset, s.adapt_decay, s.delta_th, s.refractory_steps);
+    auto run = [&](auto inputs) {
+        exact_loop<kIntegrate, kLeaky, kAdaptive, kSubtract, decltype(inputs)::value>(
+            s.n, s.v, s.a, s.held, s.spikes, s.exact_input, s.v_rest, s.mem_decay, s.v_th, s.v_reset, s.adapt_decay, s.delta_th,
+            s.refractory_steps, s.input_state[0], s.input_gain[0], s.input_decay[0], s.input_state[1], s.input_gain[1],
+            s.input_decay[1]);
+    };
+    if (!kIntegrate || s.fused_inputs < 0)
+        run(std::integral_constant<int, -1>());
+    else if (s.fused_inputs == 0)
+        run(std::integral_constant<int, 0>());
+    else if (s.fused_inputs == 1)
+        run(std::integral_constant<int, 1>());
+    else
+        run(std::integral_constant<int, 2>());
 }
 
 template <bool kIntegrate, bool kLeaky, bool kAdaptive>

@@ -1,6 +1,7 @@
 // The "generic" level of the cpu kernels (compiler flags set in CMakeLists.txt).
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "core/phi.h"
 #include "cpu/kernels.h"
