@@ -42,7 +42,7 @@ float input_element(const InputView& in, int32_t b, int64_t i) {
 struct PopulationState {
     explicit PopulationState(std::pmr::memory_resource* mr)
         : vars(mr), refractory(mr), spikes(mr), ring_ids(mr), ring_counts(mr), graded(mr), coefficients(mr), incoming(mr),
-          exact_input(mr), currents(mr), conductance(mr), driven(mr) {}
+          exact_input(mr), currents(mr), conductance(mr), driven(mr), scratch(mr) {}
 
     pvector<pvector<float>> vars;   // [var][capacity * n]
     pvector<int32_t> refractory;    // [capacity * n]
@@ -59,6 +59,7 @@ struct PopulationState {
     pvector<int32_t> incoming;      // connection ids, ascending
     // Per-step input sums, [capacity * n].
     pvector<float> exact_input, currents, conductance, driven;
+    pvector<float> scratch;         // poisson: this step's probabilities, [capacity * n]
 };
 
 struct ConnectionState {
@@ -90,6 +91,7 @@ public:
             if (pop.neuron_model().kind == NeuronKind::CurrentSource) s.graded.assign(cells * static_cast<std::size_t>(s.depth), 0.0f);
             for (std::size_t c = 0; c < graph_.connections.size(); ++c)
                 if (graph_.connections[c].post == static_cast<int32_t>(p)) s.incoming.push_back(static_cast<int32_t>(c));
+            if (pop.neuron_model().kind == NeuronKind::Poisson) s.scratch.assign(cells, 0.0f);
             if (!pop.neuron_model().is_input) {  // per instance, so instances can run on different threads
                 s.exact_input.assign(cells, 0.0f);
                 s.currents.assign(cells, 0.0f);
@@ -272,15 +274,15 @@ private:
         } else if (kind == NeuronKind::SpikeSource) {
             for (int64_t j = 0; j < n; ++j) spikes[j] = in.data && input_element(in, b, j) != 0.0f;
         } else {  // poisson
-            const float dt = static_cast<float>(graph_.dt);
-            const uint32_t stream = kStreamPoisson + (static_cast<uint32_t>(p) << 8);
             const float* probability = s.coefficients.spike_probability.data();
-            for (int64_t j = 0; j < n; ++j) {
-                const float pj = in.data ? input_element(in, b, j) * dt : probability[j];
-                const float u = uniform_float(
-                    random_words(graph_.seed, stream, static_cast<uint32_t>(b), static_cast<uint64_t>(t), static_cast<uint32_t>(j)).v[0]);
-                spikes[j] = u < pj;
+            if (in.data) {  // this step's rates: probabilities into the instance's scratch row
+                const float dt = static_cast<float>(graph_.dt);
+                float* row = s.scratch.data() + b * n;
+                for (int64_t j = 0; j < n; ++j) row[j] = input_element(in, b, j) * dt;
+                probability = row;
             }
+            kernels_.poisson(spikes, probability, n, graph_.seed, kStreamPoisson + (static_cast<uint32_t>(p) << 8),
+                             static_cast<uint32_t>(b), static_cast<uint64_t>(t));
         }
     }
 

@@ -55,6 +55,8 @@ struct KernelTable {
     void (*add_masked)(float* __restrict v, const float* __restrict sums, const int32_t* __restrict held, int64_t n);  // v += sums where held == 0
     void (*update_exact)(const NeuronSpan& s);        // lif, alif, li, if without conductances
     void (*update_conductance)(const NeuronSpan& s);  // lif, alif, li, if with conductances
+    void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
+                    uint32_t batch, uint64_t step);
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);
 };
 

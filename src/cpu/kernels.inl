@@ -163,6 +163,17 @@ void update_conductance(const NeuronSpan& s) {
     exact_pass<false>(s);
 }
 
+// Poisson spikes: u < p[j] with u from libsnn's counter-based generator at
+// (seed, stream, batch, step, j). Integer arithmetic only: every level gives
+// the same bits as the scalar reference; the loop over j vectorises.
+void poisson(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
+             uint32_t batch, uint64_t step) {
+    for (int64_t j = 0; j < n; ++j) {
+        const float u = uniform_float(random_words(seed, stream, batch, step, static_cast<uint32_t>(j)).v[0]);
+        spikes[j] = u < probability[j] ? 1 : 0;
+    }
+}
+
 int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n) {
     // Spikes are sparse: skip blocks of 16 neurons with none (two 8-byte
     // loads), then write each index and advance only on a spike.
@@ -189,6 +200,6 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
 
 const KernelTable& table() {
     static const KernelTable t{SNN_KERNEL_NAME, fill,        add,         add_scaled, multiply_add, scale,
-                               add_masked,      update_exact, update_conductance, compact};
+                               add_masked,      update_exact, update_conductance, poisson, compact};
     return t;
 }

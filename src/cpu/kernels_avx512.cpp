@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "core/phi.h"
+#include "core/rng.h"
 #include "cpu/kernels.h"
 
 namespace snn::cpu {
