@@ -25,6 +25,22 @@ struct InputView {
     int64_t neuron_stride = 1;
 };
 
+// Element (b, i) of an input as float32, whatever its dtype.
+inline float input_value(const void* data, int32_t dtype, int64_t offset) {
+    switch (dtype) {
+        case SNN_DTYPE_FLOAT32: return static_cast<const float*>(data)[offset];
+        case SNN_DTYPE_FLOAT64: return static_cast<float>(static_cast<const double*>(data)[offset]);
+        case SNN_DTYPE_UINT8:
+        case SNN_DTYPE_BOOL: return static_cast<float>(static_cast<const uint8_t*>(data)[offset]);
+        case SNN_DTYPE_INT32: return static_cast<float>(static_cast<const int32_t*>(data)[offset]);
+        case SNN_DTYPE_INT64: return static_cast<float>(static_cast<const int64_t*>(data)[offset]);
+        default: return 0.0f;
+    }
+}
+inline float input_value(const InputView& in, int32_t b, int64_t i) {
+    return input_value(in.data, in.dtype, b * in.batch_stride + i * in.neuron_stride);
+}
+
 // Which state a variable belongs to.
 enum class Owner { Population, Connection };
 

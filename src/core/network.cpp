@@ -55,17 +55,6 @@ void reserve_one(V& v) {
     if (v.size() == v.capacity()) v.reserve(std::max<std::size_t>(4, 2 * v.capacity()));
 }
 
-float read_element(const void* data, int32_t dtype, int64_t offset) {
-    switch (dtype) {
-        case SNN_DTYPE_FLOAT32: return static_cast<const float*>(data)[offset];
-        case SNN_DTYPE_FLOAT64: return static_cast<float>(static_cast<const double*>(data)[offset]);
-        case SNN_DTYPE_UINT8:
-        case SNN_DTYPE_BOOL: return static_cast<float>(static_cast<const uint8_t*>(data)[offset]);
-        case SNN_DTYPE_INT32: return static_cast<float>(static_cast<const int32_t*>(data)[offset]);
-        case SNN_DTYPE_INT64: return static_cast<float>(static_cast<const int64_t*>(data)[offset]);
-        default: return 0.0f;
-    }
-}
 
 }  // namespace
 
@@ -677,7 +666,7 @@ void Network::set_input(int32_t pop_id, const snn_tensor& input) {
     // Check every value before touching the previous input: a refused call changes nothing.
     for (int32_t bi = 0; bi < batch_; ++bi)
         for (int64_t j = 0; j < pop.size; ++j) {
-            float x = read_element(view.data, view.dtype, bi * view.batch_stride + j * view.neuron_stride);
+            float x = input_value(view.data, view.dtype, bi * view.batch_stride + j * view.neuron_stride);
             if (!std::isfinite(x))
                 throw fail(SNN_INVALID_ARGUMENT, "input: element [%d, %lld] is not finite", bi, static_cast<long long>(j));
             if (pop.neuron_model().kind == NeuronKind::Poisson && x < 0.0f)
@@ -688,7 +677,7 @@ void Network::set_input(int32_t pop_id, const snn_tensor& input) {
     for (int32_t bi = 0; bi < batch_; ++bi)
         for (int64_t j = 0; j < pop.size; ++j)
             io.copied_input[static_cast<std::size_t>(bi * pop.size + j)] =
-                read_element(view.data, view.dtype, bi * view.batch_stride + j * view.neuron_stride);
+                input_value(view.data, view.dtype, bi * view.batch_stride + j * view.neuron_stride);
     io.has_copied_input = true;
 }
 

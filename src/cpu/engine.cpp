@@ -26,19 +26,6 @@ namespace {
 using cpu::KernelTable;
 using cpu::NeuronSpan;
 
-float input_element(const InputView& in, int32_t b, int64_t i) {
-    const int64_t off = b * in.batch_stride + i * in.neuron_stride;
-    switch (in.dtype) {
-        case SNN_DTYPE_FLOAT32: return static_cast<const float*>(in.data)[off];
-        case SNN_DTYPE_FLOAT64: return static_cast<float>(static_cast<const double*>(in.data)[off]);
-        case SNN_DTYPE_UINT8:
-        case SNN_DTYPE_BOOL: return static_cast<float>(static_cast<const uint8_t*>(in.data)[off]);
-        case SNN_DTYPE_INT32: return static_cast<float>(static_cast<const int32_t*>(in.data)[off]);
-        case SNN_DTYPE_INT64: return static_cast<float>(static_cast<const int64_t*>(in.data)[off]);
-        default: return 0.0f;
-    }
-}
-
 struct PopulationState {
     explicit PopulationState(std::pmr::memory_resource* mr)
         : vars(mr), refractory(mr), spikes(mr), ring_ids(mr), ring_counts(mr), graded(mr), coefficients(mr), incoming(mr),
@@ -269,16 +256,16 @@ private:
         if (kind == NeuronKind::CurrentSource) {
             float* row = s.graded.data() + ((t % s.depth) * capacity_ + b) * n;
             const float* current = pop.params[current_param::current].data();
-            for (int64_t j = 0; j < n; ++j) row[j] = in.data ? input_element(in, b, j) : current[j];
+            for (int64_t j = 0; j < n; ++j) row[j] = in.data ? input_value(in, b, j) : current[j];
             std::fill_n(spikes, n, uint8_t(0));
         } else if (kind == NeuronKind::SpikeSource) {
-            for (int64_t j = 0; j < n; ++j) spikes[j] = in.data && input_element(in, b, j) != 0.0f;
+            for (int64_t j = 0; j < n; ++j) spikes[j] = in.data && input_value(in, b, j) != 0.0f;
         } else {  // poisson
             const float* probability = s.coefficients.spike_probability.data();
             if (in.data) {  // this step's rates: probabilities into the instance's scratch row
                 const float dt = static_cast<float>(graph_.dt);
                 float* row = s.scratch.data() + b * n;
-                for (int64_t j = 0; j < n; ++j) row[j] = input_element(in, b, j) * dt;
+                for (int64_t j = 0; j < n; ++j) row[j] = input_value(in, b, j) * dt;
                 probability = row;
             }
             kernels_.poisson(spikes, probability, n, graph_.seed, kStreamPoisson + (static_cast<uint32_t>(p) << 8),

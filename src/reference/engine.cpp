@@ -19,19 +19,6 @@ namespace snn {
 
 namespace {
 
-float input_element(const InputView& in, int32_t b, int64_t i) {
-    const int64_t off = b * in.batch_stride + i * in.neuron_stride;
-    switch (in.dtype) {
-        case SNN_DTYPE_FLOAT32: return static_cast<const float*>(in.data)[off];
-        case SNN_DTYPE_FLOAT64: return static_cast<float>(static_cast<const double*>(in.data)[off]);
-        case SNN_DTYPE_UINT8:
-        case SNN_DTYPE_BOOL: return static_cast<float>(static_cast<const uint8_t*>(in.data)[off]);
-        case SNN_DTYPE_INT32: return static_cast<float>(static_cast<const int32_t*>(in.data)[off]);
-        case SNN_DTYPE_INT64: return static_cast<float>(static_cast<const int64_t*>(in.data)[off]);
-        default: return 0.0f;
-    }
-}
-
 struct PopulationState {
     explicit PopulationState(std::pmr::memory_resource* mr)
         : vars(mr), refractory(mr), spikes(mr), history(mr), spike_ids(mr), spike_counts(mr), coefficients(mr), incoming(mr) {}
@@ -211,13 +198,13 @@ private:
             float value = 0.0f;
             switch (kind) {
                 case NeuronKind::SpikeSource:
-                    value = (in.data && input_element(in, b, j) != 0.0f) ? 1.0f : 0.0f;
+                    value = (in.data && input_value(in, b, j) != 0.0f) ? 1.0f : 0.0f;
                     break;
                 case NeuronKind::CurrentSource:
-                    value = in.data ? input_element(in, b, j) : pop.params[current_param::current][static_cast<std::size_t>(j)];
+                    value = in.data ? input_value(in, b, j) : pop.params[current_param::current][static_cast<std::size_t>(j)];
                     break;
                 case NeuronKind::Poisson: {
-                    const float probability = in.data ? input_element(in, b, j) * dt : s.coefficients.spike_probability[static_cast<std::size_t>(j)];
+                    const float probability = in.data ? input_value(in, b, j) * dt : s.coefficients.spike_probability[static_cast<std::size_t>(j)];
                     const uint32_t stream = kStreamPoisson + (static_cast<uint32_t>(p) << 8);
                     const float u = uniform_float(random_words(graph_.seed, stream, static_cast<uint32_t>(b), static_cast<uint64_t>(t),
                                                                static_cast<uint32_t>(j)).v[0]);
