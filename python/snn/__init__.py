@@ -24,6 +24,7 @@ from ._cdef import HEADER_VERSION
 from ._context import Context
 from ._models import ParamInfo, backends, model_params, model_state_vars, models
 from ._network import Connection, Network, Population, Recording, load
+from . import errors as _errors
 from .errors import (
     BackendError,
     CancelledError,
@@ -58,17 +59,6 @@ __all__ = [
     "model_params",
     "model_state_vars",
     "backends",
-    "SnnError",
-    "InvalidArgumentError",
-    "NotFoundError",
-    "OutOfRangeError",
-    "ShapeError",
-    "StateError",
-    "FormatError",
-    "SnnIOError",
-    "NoMemoryError",
-    "UnsupportedError",
-    "BackendError",
-    "CancelledError",
-    "InternalError",
+    # The error classes, as errors.py lists them.
+    *(name for name in _errors.__all__ if name != "error_class"),
 ]

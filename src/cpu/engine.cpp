@@ -47,6 +47,7 @@ struct PopulationState {
     // Per-step input sums, [capacity * n].
     pvector<float> exact_input, currents, conductance, driven;
     pvector<float> scratch;         // poisson: this step's probabilities, [capacity * n]
+    int v_th_index = -1, v_reset_index = -1;  // the model's parameters, looked up once
 };
 
 struct ConnectionState {
@@ -79,6 +80,8 @@ public:
             for (std::size_t c = 0; c < graph_.connections.size(); ++c)
                 if (graph_.connections[c].post == static_cast<int32_t>(p)) s.incoming.push_back(static_cast<int32_t>(c));
             if (pop.neuron_model().kind == NeuronKind::Poisson) s.scratch.assign(cells, 0.0f);
+            s.v_th_index = pop.neuron_model().param_index("v_th");
+            s.v_reset_index = pop.neuron_model().param_index("v_reset");
             if (!pop.neuron_model().is_input) {  // per instance, so instances can run on different threads
                 s.exact_input.assign(cells, 0.0f);
                 s.currents.assign(cells, 0.0f);
@@ -392,10 +395,9 @@ private:
             span.held = s.refractory.data() + b * n;
             span.spikes = s.spikes.data() + b * n;
             const bool leaky = model.kind != NeuronKind::IF;
-            const int th = model.param_index("v_th"), reset = model.param_index("v_reset");
             span.v_rest = leaky ? pop.params[lif_param::v_rest].data() : nullptr;
-            span.v_th = th >= 0 ? pop.params[static_cast<std::size_t>(th)].data() : nullptr;
-            span.v_reset = reset >= 0 ? pop.params[static_cast<std::size_t>(reset)].data() : nullptr;
+            span.v_th = s.v_th_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_th_index)].data() : nullptr;
+            span.v_reset = s.v_reset_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_reset_index)].data() : nullptr;
             span.mem_decay = k.mem_decay.data();
             span.dt_over_tau = k.dt_over_tau.data();
             span.refractory_steps = k.refractory_steps.data();
