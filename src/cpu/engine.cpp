@@ -11,6 +11,8 @@
 // Values read through the API are the logical ones ([batch][n] float32).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 
 #include "core/coefficients.h"
 #include "core/error.h"
@@ -48,25 +50,37 @@ struct PopulationState {
     pvector<float> exact_input, currents, conductance, driven;
     pvector<float> scratch;         // poisson: this step's probabilities, [capacity * n]
     int v_th_index = -1, v_reset_index = -1;  // the model's parameters, looked up once
+    bool uniform = false;  // every parameter, coefficient and incoming gain array holds one value
 };
 
 struct ConnectionState {
-    explicit ConnectionState(std::pmr::memory_resource* mr) : synaptic(mr), sums(mr), coefficients(mr) {}
+    explicit ConnectionState(std::pmr::memory_resource* mr) : synaptic(mr), post16(mr), coefficients(mr) {}
     pvector<float> synaptic;  // I or g, [capacity * n_post]
-    pvector<float> sums;      // this step's delivered input, [capacity * n_post]
+    // Sparse connections onto at most 65 536 neurons: the target indices in
+    // 16 bits, halving the bytes delivery streams per synapse.
+    pvector<uint16_t> post16;
+    // Every weight equal (bitwise): delivery adds `weight` and never reads the weights.
+    bool uniform_weight = false;
+    float weight = 0.0f;
     ConnectionCoefficients coefficients;
 };
+
+// Whether all n values are bitwise equal (so element 0 stands for all).
+template <typename T>
+bool all_equal(const T* x, std::size_t n) {
+    for (std::size_t j = 1; j < n; ++j)
+        if (std::memcmp(&x[j], &x[0], sizeof(T)) != 0) return false;
+    return true;
+}
 
 class CpuEngine final : public Engine {
 public:
     CpuEngine(const Network& network, int32_t capacity)
         : network_(network), graph_(network.graph()), memory_(network.memory()), capacity_(capacity), batch_(capacity),
-          kernels_(cpu::select_kernels(network.context().simd())), pops_(memory_), conns_(memory_), zeros_(memory_) {
-        int64_t largest = 1;
+          kernels_(cpu::select_kernels(network.context().simd())), pops_(memory_), conns_(memory_) {
         for (std::size_t p = 0; p < graph_.populations.size(); ++p) {
             const Population& pop = graph_.populations[p];
             const std::size_t cells = static_cast<std::size_t>(capacity_ * pop.size);
-            largest = std::max(largest, pop.size);
             PopulationState s(memory_);
             for (std::size_t v = 0; v < pop.neuron_model().state_vars.size(); ++v) s.vars.emplace_back(cells, 0.0f);
             s.refractory.assign(cells, 0);
@@ -94,10 +108,10 @@ public:
             const int64_t n_post = graph_.populations[static_cast<std::size_t>(c.post)].size;
             ConnectionState s(memory_);
             if (!c.synapse_model().state_vars.empty()) s.synaptic.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
-            s.sums.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
+            if (c.kind == SNN_CONNECTION_SPARSE && n_post <= 65536)
+                for (int32_t j : c.post_index) s.post16.push_back(static_cast<uint16_t>(j));
             conns_.push_back(std::move(s));
         }
-        zeros_.assign(static_cast<std::size_t>(largest), 0.0f);
         parameters_changed();
     }
 
@@ -121,8 +135,28 @@ public:
     }
 
     void parameters_changed() override {
-        for (std::size_t p = 0; p < pops_.size(); ++p) compute_population_coefficients(graph_, static_cast<int32_t>(p), &pops_[p].coefficients);
-        for (std::size_t c = 0; c < conns_.size(); ++c) compute_connection_coefficients(graph_, static_cast<int32_t>(c), &conns_[c].coefficients);
+        for (std::size_t c = 0; c < conns_.size(); ++c) {
+            ConnectionState& cs = conns_[c];
+            const Connection& conn = graph_.connections[c];
+            compute_connection_coefficients(graph_, static_cast<int32_t>(c), &cs.coefficients);
+            cs.uniform_weight = !conn.weights.empty() && all_equal(conn.weights.data(), conn.weights.size());
+            cs.weight = cs.uniform_weight ? conn.weights[0] : 0.0f;
+        }
+        for (std::size_t p = 0; p < pops_.size(); ++p) {
+            PopulationState& s = pops_[p];
+            const Population& pop = graph_.populations[p];
+            compute_population_coefficients(graph_, static_cast<int32_t>(p), &s.coefficients);
+            const PopulationCoefficients& k = s.coefficients;
+            bool uniform = all_equal(k.mem_decay.data(), k.mem_decay.size()) && all_equal(k.dt_over_tau.data(), k.dt_over_tau.size()) &&
+                           all_equal(k.adapt_decay.data(), k.adapt_decay.size()) &&
+                           all_equal(k.refractory_steps.data(), k.refractory_steps.size());
+            for (const pvector<float>& param : pop.params) uniform = uniform && all_equal(param.data(), param.size());
+            for (int32_t c_id : s.incoming) {
+                const pvector<float>& gain = conns_[static_cast<std::size_t>(c_id)].coefficients.current_gain;
+                uniform = uniform && all_equal(gain.data(), gain.size());
+            }
+            s.uniform = uniform;
+        }
     }
 
     void read_state(Owner owner, int32_t id, int var, float* out) const override {
@@ -276,94 +310,119 @@ private:
         }
     }
 
-    // Phase 1: each incoming connection's sums in ascending presynaptic order.
+    // Phase 1: every arriving value w_ij * x_i added straight to its target
+    // (v for delta, else the connection's synaptic state), rows in ascending
+    // presynaptic order, as in "reference". Spiking rows come from the ring
+    // of spike ids, so only rows that spiked are read.
     void deliver(int32_t p, int32_t b, int64_t t) {
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         const int64_t n = graph_.populations[static_cast<std::size_t>(p)].size;
+        const int32_t* held = s.refractory.data() + b * n;
         for (int32_t c_id : s.incoming) {
             const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
             ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
             const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
             const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
-            float* sums = cs.sums.data() + b * n;
+            const bool delta = c.synapse_model().kind == SynapseKind::Delta;
+            float* target = delta ? s.vars[0].data() + b * n : cs.synaptic.data() + b * n;
             const float* w = c.weights.data();
-            // Nothing arrived: the target stays exactly as it is (as in "reference").
-            if (!arrives(c, pre, b, t)) continue;
-            kernels_.fill(sums, 0.0f, n);
             if (!pre.graded.empty()) {
                 // Graded presynaptic values (current sources): every nonzero row.
                 const int64_t slot = ((t - c.delay) % pre.depth + pre.depth) % pre.depth;
                 const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
                 for (int64_t i = 0; i < n_pre; ++i) {
                     if (x[i] == 0.0f) continue;
-                    if (c.kind == SNN_CONNECTION_DENSE)
-                        kernels_.add_scaled(sums, w + i * n, x[i], n);
-                    else if (c.kind == SNN_CONNECTION_SPARSE)
-                        for (int64_t k = c.row_ptr[static_cast<std::size_t>(i)]; k < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++k)
-                            sums[c.post_index[static_cast<std::size_t>(k)]] += w[k] * x[i];
-                    else
-                        sums[i] += w[i] * x[i];
+                    if (c.kind == SNN_CONNECTION_DENSE) {
+                        if (delta)
+                            kernels_.add_scaled_masked(target, w + i * n, x[i], held, n);
+                        else
+                            kernels_.add_scaled(target, w + i * n, x[i], n);
+                    } else if (c.kind == SNN_CONNECTION_SPARSE) {
+                        for (int64_t q = c.row_ptr[static_cast<std::size_t>(i)]; q < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
+                            const int32_t j = c.post_index[static_cast<std::size_t>(q)];
+                            if (!delta || held[j] == 0) target[j] += w[q] * x[i];
+                        }
+                    } else if (!delta || held[i] == 0) {
+                        target[i] += w[i] * x[i];
+                    }
                 }
             } else if (c.has_synapse_delays()) {
-                deliver_synapse_delays(c, pre, b, t, sums);
+                deliver_synapse_delays(c, pre, b, t, target, delta ? held : nullptr);
             } else {
                 const int64_t slot = ((t - c.delay) % pre.depth + pre.depth) % pre.depth;
                 const int32_t count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
                 const int32_t* ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
-                // A spike's value is 1, and w * 1 == w exactly: plain row sums.
+                // A spike's value is 1, and w * 1 == w exactly: plain additions.
                 if (c.kind == SNN_CONNECTION_DENSE) {
-                    for (int32_t k = 0; k < count; ++k) kernels_.add(sums, w + static_cast<int64_t>(ids[k]) * n, n);
+                    for (int32_t k = 0; k < count; ++k) {
+                        const float* row = w + static_cast<int64_t>(ids[k]) * n;
+                        delta ? kernels_.add_masked(target, row, held, n) : kernels_.add(target, row, n);
+                    }
                 } else if (c.kind == SNN_CONNECTION_SPARSE) {
-                    const int64_t* row_ptr = c.row_ptr.data();
-                    const int32_t* post = c.post_index.data();
-                    for (int32_t k = 0; k < count; ++k)
-                        for (int64_t q = row_ptr[ids[k]]; q < row_ptr[ids[k] + 1]; ++q) sums[post[q]] += w[q];
+                    deliver_sparse_rows(c, cs, ids, count, target, delta ? held : nullptr);
                 } else {
-                    for (int32_t k = 0; k < count; ++k) sums[ids[k]] += w[ids[k]];
+                    for (int32_t k = 0; k < count; ++k)
+                        if (!delta || held[ids[k]] == 0) target[ids[k]] += w[ids[k]];
                 }
             }
-            if (c.synapse_model().kind == SynapseKind::Delta)
-                kernels_.add_masked(s.vars[0].data() + b * n, sums, s.refractory.data() + b * n, n);
-            else
-                kernels_.add(cs.synaptic.data() + b * n, sums, n);
         }
     }
 
-    // Whether any presynaptic value reaches the connection this step (the
-    // reference's "arrived": a nonzero value due now on some row).
-    bool arrives(const Connection& c, const PopulationState& pre, int32_t b, int64_t t) const {
-        const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
-        auto any_in_slot = [&](int32_t delay, auto&& accept) {
-            const int64_t slot = ((t - delay) % pre.depth + pre.depth) % pre.depth;
-            if (!pre.graded.empty()) {
-                const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
-                for (int64_t i = 0; i < n_pre; ++i)
-                    if (x[i] != 0.0f && accept(i)) return true;
-                return false;
-            }
-            const int32_t count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
-            const int32_t* ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
-            for (int32_t k = 0; k < count; ++k)
-                if (accept(ids[k])) return true;
-            return false;
+    // The CSR rows of the presynaptic neurons `ids` (spikes, value 1), picking
+    // the loop for the connection's index width and weights.
+    static void deliver_sparse_rows(const Connection& c, const ConnectionState& cs, const int32_t* ids, int32_t count,
+                                    float* target, const int32_t* held) {
+        auto run = [&](const auto* post, auto uniform) {
+            constexpr bool kUniform = decltype(uniform)::value;
+            if (held)
+                scatter_rows<kUniform, true>(ids, count, c.row_ptr.data(), post, c.weights.data(), cs.weight, target, held);
+            else
+                scatter_rows<kUniform, false>(ids, count, c.row_ptr.data(), post, c.weights.data(), cs.weight, target, held);
         };
-        if (!c.has_synapse_delays()) return any_in_slot(c.delay, [](int64_t) { return true; });
-        // Per-synapse delays: some synapse of a row must carry the delay of a step the row spiked in.
-        for (int32_t d = 0; d < pre.depth; ++d) {
-            auto has_delay_d = [&](int64_t i) {
-                for (int64_t q = c.row_ptr[static_cast<std::size_t>(i)]; q < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++q)
-                    if (c.delays[static_cast<std::size_t>(q)] == d) return true;
-                return false;
-            };
-            if (any_in_slot(d, has_delay_d)) return true;
+        if (!cs.post16.empty())
+            cs.uniform_weight ? run(cs.post16.data(), std::true_type()) : run(cs.post16.data(), std::false_type());
+        else
+            cs.uniform_weight ? run(c.post_index.data(), std::true_type()) : run(c.post_index.data(), std::false_type());
+    }
+
+    // target[post[q]] += w[q] over the rows of `ids`. The rows lie at random
+    // places in memory: the rows two spikes ahead are prefetched while this
+    // one is added, so their cache misses overlap.
+    template <bool kUniform, bool kMasked, typename Index>
+    static void scatter_rows(const int32_t* ids, int32_t count, const int64_t* row_ptr, const Index* post, const float* w,
+                             float weight, float* __restrict target, const int32_t* __restrict held) {
+        constexpr int32_t kAhead = 2;
+        auto prefetch_row = [&](int32_t i) {
+            const int64_t begin = row_ptr[i], end = row_ptr[i + 1];
+            if (begin == end) return;
+            const char* first = reinterpret_cast<const char*>(post + begin);
+            const char* last = reinterpret_cast<const char*>(post + end - 1);
+            for (const char* line = first; line <= last; line += 64) __builtin_prefetch(line);
+            __builtin_prefetch(last);
+            if (!kUniform) {
+                const char* wf = reinterpret_cast<const char*>(w + begin);
+                const char* wl = reinterpret_cast<const char*>(w + end - 1);
+                for (const char* line = wf; line <= wl; line += 64) __builtin_prefetch(line);
+                __builtin_prefetch(wl);
+            }
+        };
+        for (int32_t k = 0; k < std::min(kAhead, count); ++k) prefetch_row(ids[k]);
+        for (int32_t k = 0; k < count; ++k) {
+            if (k + kAhead < count) prefetch_row(ids[k + kAhead]);
+            const int64_t begin = row_ptr[ids[k]], end = row_ptr[ids[k] + 1];
+            for (int64_t q = begin; q < end; ++q) {
+                const int64_t j = post[q];
+                const float value = kUniform ? weight : w[q];
+                if (!kMasked || held[j] == 0) target[j] += value;
+            }
         }
-        return false;
     }
 
     // Per-synapse delays: presynaptic rows in ascending order, each synapse
     // reading its own delay's slot. A neuron that spiked in any step of the
-    // window is found by merging the slots' sorted id lists.
-    void deliver_synapse_delays(const Connection& c, const PopulationState& pre, int32_t b, int64_t t, float* sums) {
+    // window is found by binary search in the slots' sorted id lists.
+    void deliver_synapse_delays(const Connection& c, const PopulationState& pre, int32_t b, int64_t t, float* target,
+                                const int32_t* held) {
         const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
         auto spiked = [&](int64_t i, int32_t delay) {
             const int64_t slot = ((t - delay) % pre.depth + pre.depth) % pre.depth;
@@ -375,8 +434,11 @@ private:
         for (int32_t d = 0; d < pre.depth; ++d) any += pre.ring_counts[static_cast<std::size_t>(d * capacity_ + b)];
         if (any == 0) return;
         for (int64_t i = 0; i < n_pre; ++i)
-            for (int64_t q = c.row_ptr[static_cast<std::size_t>(i)]; q < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++q)
-                if (spiked(i, c.delays[static_cast<std::size_t>(q)])) sums[c.post_index[static_cast<std::size_t>(q)]] += c.weights[static_cast<std::size_t>(q)];
+            for (int64_t q = c.row_ptr[static_cast<std::size_t>(i)]; q < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
+                const int32_t j = c.post_index[static_cast<std::size_t>(q)];
+                if (spiked(i, c.delays[static_cast<std::size_t>(q)]) && (!held || held[j] == 0))
+                    target[j] += c.weights[static_cast<std::size_t>(q)];
+            }
     }
 
     // Phases 2 and 3.
@@ -403,6 +465,7 @@ private:
             span.refractory_steps = k.refractory_steps.data();
             span.spiking = model.kind != NeuronKind::LI;
             span.subtract = pop.reset_mode() == ResetMode::Subtract;
+            span.uniform = s.uniform;
             if (model.kind == NeuronKind::ALIF) {
                 span.a = s.vars[1].data() + b * n;
                 span.adapt_decay = k.adapt_decay.data();
@@ -523,7 +586,6 @@ private:
     const KernelTable& kernels_;
     pvector<PopulationState> pops_;
     pvector<ConnectionState> conns_;
-    pvector<float> zeros_;
     int64_t last_step_ = -1;
 };
 

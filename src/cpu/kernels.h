@@ -28,6 +28,7 @@ struct NeuronSpan {
     const int32_t* refractory_steps = nullptr;
     bool spiking = true;       // false for "li"
     bool subtract = false;     // reset by subtraction
+    bool uniform = false;      // every parameter array (and input_gain) holds one value
     // Exact propagator input: sum over exp connections of I * current_gain,
     // either summed already (exact_input, fused_inputs = -1) or computed by
     // update_exact from up to two connections (fused_inputs = 0..2), which it
@@ -52,7 +53,9 @@ struct KernelTable {
     void (*add_scaled)(float* __restrict sums, const float* __restrict w, float x, int64_t n); // sums += w * x
     void (*multiply_add)(float* __restrict acc, const float* __restrict x, const float* __restrict g, int64_t n);  // acc += x * g
     void (*scale)(float* x, float c, int64_t n);                                                 // x *= c
-    void (*add_masked)(float* __restrict v, const float* __restrict sums, const int32_t* __restrict held, int64_t n);  // v += sums where held == 0
+    void (*add_masked)(float* __restrict v, const float* __restrict w, const int32_t* __restrict held, int64_t n);  // v += w where held == 0
+    void (*add_scaled_masked)(float* __restrict v, const float* __restrict w, float x, const int32_t* __restrict held,
+                              int64_t n);  // v += w * x where held == 0
     void (*update_exact)(const NeuronSpan& s);        // lif, alif, li, if without conductances
     void (*update_conductance)(const NeuronSpan& s);  // lif, alif, li, if with conductances
     void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,

@@ -24,8 +24,12 @@ void scale(float* x, float c, int64_t n) {
     for (int64_t j = 0; j < n; ++j) x[j] *= c;
 }
 
-void add_masked(float* __restrict v, const float* __restrict sums, const int32_t* __restrict held, int64_t n) {
-    for (int64_t j = 0; j < n; ++j) v[j] = held[j] == 0 ? v[j] + sums[j] : v[j];
+void add_masked(float* __restrict v, const float* __restrict w, const int32_t* __restrict held, int64_t n) {
+    for (int64_t j = 0; j < n; ++j) v[j] = held[j] == 0 ? v[j] + w[j] : v[j];
+}
+
+void add_scaled_masked(float* __restrict v, const float* __restrict w, float x, const int32_t* __restrict held, int64_t n) {
+    for (int64_t j = 0; j < n; ++j) v[j] = held[j] == 0 ? v[j] + w[j] * x : v[j];
 }
 
 // One pass per neuron: integrate (held neurons keep v), then threshold,
@@ -35,13 +39,27 @@ void add_masked(float* __restrict v, const float* __restrict sums, const int32_t
 // kInputs: -1 reads the summed exact input `ei`; 0, 1 or 2 computes it here from
 // that many exp connections' currents (I_k, gain_k) and decays them (I_k *=
 // d_k) in the same pass — the same operations as the separate passes.
-template <bool kIntegrate, bool kLeaky, bool kAdaptive, bool kSubtract, int kInputs>
+// kUniform: every per-neuron parameter and gain array holds one value, read
+// from element 0 (kept in a register instead of streamed from memory).
+template <bool kIntegrate, bool kLeaky, bool kAdaptive, bool kSubtract, int kInputs, bool kUniform>
 void exact_loop(int64_t n, float* __restrict v, float* __restrict a, int32_t* __restrict held, uint8_t* __restrict spikes,
                 const float* __restrict ei, const float* __restrict vr, const float* __restrict decay,
                 const float* __restrict v_th, const float* __restrict v_reset, const float* __restrict adapt_decay,
                 const float* __restrict delta_th, const int32_t* __restrict refractory, float* __restrict i0,
                 const float* __restrict g0, float d0, float* __restrict i1, const float* __restrict g1, float d1) {
+    // Uniform parameters are loaded once here (the vectoriser does not hoist
+    // loads of element 0 out of the loop by itself).
+    auto once = [](bool used, const auto* x) { return kUniform && used ? x[0] : decltype(x[0] + 0)(0); };
+    const float vr_u = once(kIntegrate && kLeaky, vr), decay_u = once(kIntegrate && kLeaky, decay);
+    const float g0_u = once(kIntegrate && kInputs >= 1, g0), g1_u = once(kIntegrate && kInputs >= 2, g1);
+    const float v_th_u = once(true, v_th), v_reset_u = once(true, v_reset);
+    const float adapt_u = once(kAdaptive, adapt_decay), delta_u = once(kAdaptive, delta_th);
+    const int32_t refractory_u = once(true, refractory);
     for (int64_t j = 0; j < n; ++j) {
+        const float vr_j = kUniform ? vr_u : (kIntegrate && kLeaky ? vr[j] : 0.0f);
+        const float decay_j = kUniform ? decay_u : (kIntegrate && kLeaky ? decay[j] : 0.0f);
+        const float v_th_j = kUniform ? v_th_u : v_th[j];
+        const float v_reset_j = kUniform ? v_reset_u : v_reset[j];
         const int32_t h = held[j];
         const bool was_held = h > 0;
         const float v0 = v[j];
@@ -50,35 +68,38 @@ void exact_loop(int64_t n, float* __restrict v, float* __restrict a, int32_t* __
             float input = 0.0f;
             if (kInputs < 0) input = ei[j];
             if (kInputs >= 1) {
-                input += i0[j] * g0[j];
+                input += i0[j] * (kUniform ? g0_u : g0[j]);
                 i0[j] *= d0;
             }
             if (kInputs >= 2) {
-                input += i1[j] * g1[j];
+                input += i1[j] * (kUniform ? g1_u : g1[j]);
                 i1[j] *= d1;
             }
-            const float integrated = kLeaky ? vr[j] + ((v0 - vr[j]) * decay[j] + input) : v0 + input;
+            const float integrated = kLeaky ? vr_j + ((v0 - vr_j) * decay_j + input) : v0 + input;
             v1 = was_held ? v0 : integrated;
         }
-        float threshold = v_th[j];
+        float threshold = v_th_j;
         float a1 = 0.0f;
         if (kAdaptive) {
-            a1 = a[j] * adapt_decay[j];
+            a1 = a[j] * (kUniform ? adapt_u : adapt_decay[j]);
             threshold += a1;
         }
         const bool spike = !was_held & (v1 > threshold);
-        const float after_reset = kSubtract ? v1 - (v_th[j] - v_reset[j]) : v_reset[j];
+        const float after_reset = kSubtract ? v1 - (v_th_j - v_reset_j) : v_reset_j;
         v[j] = spike ? after_reset : v1;
-        if (kAdaptive) a[j] = spike ? a1 + delta_th[j] : a1;
-        held[j] = spike ? refractory[j] : h - static_cast<int32_t>(was_held);
+        if (kAdaptive) a[j] = spike ? a1 + (kUniform ? delta_u : delta_th[j]) : a1;
+        // Most neurons are neither held nor spiking: store the counter only
+        // where it changes (a masked store), saving a stream of writes.
+        const int32_t h1 = spike ? (kUniform ? refractory_u : refractory[j]) : h - static_cast<int32_t>(was_held);
+        if (h1 != h) held[j] = h1;
         spikes[j] = spike ? 1 : 0;
     }
 }
 
-template <bool kIntegrate, bool kLeaky, bool kAdaptive, bool kSubtract>
+template <bool kIntegrate, bool kLeaky, bool kAdaptive, bool kSubtract, bool kUniform>
 void exact_pass(const NeuronSpan& s) {
     auto run = [&](auto inputs) {
-        exact_loop<kIntegrate, kLeaky, kAdaptive, kSubtract, decltype(inputs)::value>(
+        exact_loop<kIntegrate, kLeaky, kAdaptive, kSubtract, decltype(inputs)::value, kUniform>(
             s.n, s.v, s.a, s.held, s.spikes, s.exact_input, s.v_rest, s.mem_decay, s.v_th, s.v_reset, s.adapt_decay, s.delta_th,
             s.refractory_steps, s.input_state[0], s.input_gain[0], s.input_decay[0], s.input_state[1], s.input_gain[1],
             s.input_decay[1]);
@@ -91,6 +112,14 @@ void exact_pass(const NeuronSpan& s) {
         run(std::integral_constant<int, 1>());
     else
         run(std::integral_constant<int, 2>());
+}
+
+template <bool kIntegrate, bool kLeaky, bool kAdaptive, bool kSubtract>
+void exact_pass(const NeuronSpan& s) {
+    if (s.uniform)
+        exact_pass<kIntegrate, kLeaky, kAdaptive, kSubtract, true>(s);
+    else
+        exact_pass<kIntegrate, kLeaky, kAdaptive, kSubtract, false>(s);
 }
 
 template <bool kIntegrate, bool kLeaky, bool kAdaptive>
@@ -126,36 +155,45 @@ void update_exact(const NeuronSpan& s) {
 // Exponential Euler for conductance-based populations, in three passes so
 // the bulk vectorises: the factor phi(x) by its series (core/phi.h), the rare
 // |x| >= 0.5 by the library, then integration, threshold and reset.
-template <bool kLeaky>
-void conductance_loop(int64_t n, float* __restrict v, int32_t* __restrict held, uint8_t* __restrict spikes,
-                      float* __restrict factor, const float* __restrict currents, const float* __restrict conductance,
-                      const float* __restrict driven, const float* __restrict dt_over_tau, const float* __restrict vr) {
+template <bool kLeaky, bool kUniform>
+void conductance_loop(int64_t n, float* __restrict v, int32_t* __restrict held, float* __restrict factor,
+                      const float* __restrict currents, const float* __restrict conductance, const float* __restrict driven,
+                      const float* __restrict dt_over_tau, const float* __restrict vr) {
+    auto u = [](int64_t j) { return kUniform ? int64_t(0) : j; };  // index of the neuron's parameters
+    int32_t beyond_series = 0;  // counted in the vector loop; the scalar fix-up runs only if any
     for (int64_t j = 0; j < n; ++j) {
         const float g_total = (kLeaky ? 1.0f : 0.0f) + conductance[j];
-        factor[j] = phi_series(-g_total * dt_over_tau[j]);
+        const float x = -g_total * dt_over_tau[u(j)];
+        factor[j] = phi_series(x);
+        beyond_series += !(std::fabs(x) < kPhiSeriesLimit);
     }
-    for (int64_t j = 0; j < n; ++j) {
+    for (int64_t j = 0; beyond_series > 0 && j < n; ++j) {
         const float g_total = (kLeaky ? 1.0f : 0.0f) + conductance[j];
-        const float x = -g_total * dt_over_tau[j];
+        const float x = -g_total * dt_over_tau[u(j)];
         if (!(std::fabs(x) < kPhiSeriesLimit)) factor[j] = phi_library(x);
     }
     for (int64_t j = 0; j < n; ++j) {
         const bool was_held = held[j] > 0;
-        const float a = (kLeaky ? vr[j] : 0.0f) + currents[j] + driven[j];
+        const float a = (kLeaky ? vr[u(j)] : 0.0f) + currents[j] + driven[j];
         const float g_total = (kLeaky ? 1.0f : 0.0f) + conductance[j];
-        const float integrated = v[j] + (a - g_total * v[j]) * dt_over_tau[j] * factor[j];
+        const float integrated = v[j] + (a - g_total * v[j]) * dt_over_tau[u(j)] * factor[j];
         v[j] = was_held ? v[j] : integrated;
     }
-    (void)spikes;
 }
 
 void update_conductance(const NeuronSpan& s) {
     // The integration pass leaves held neurons alone; threshold and reset
     // then run on every neuron (held ones only count down).
+    auto run = [&](auto leaky, auto uniform) {
+        conductance_loop<decltype(leaky)::value, decltype(uniform)::value>(s.n, s.v, s.held, s.scratch, s.currents, s.conductance,
+                                                                           s.driven, s.dt_over_tau, s.v_rest);
+    };
+    using yes = std::true_type;
+    using no = std::false_type;
     if (s.v_rest)
-        conductance_loop<true>(s.n, s.v, s.held, s.spikes, s.scratch, s.currents, s.conductance, s.driven, s.dt_over_tau, s.v_rest);
+        s.uniform ? run(yes(), yes()) : run(yes(), no());
     else
-        conductance_loop<false>(s.n, s.v, s.held, s.spikes, s.scratch, s.currents, s.conductance, s.driven, s.dt_over_tau, nullptr);
+        s.uniform ? run(no(), yes()) : run(no(), no());
     if (!s.spiking) {
         for (int64_t j = 0; j < s.n; ++j) s.spikes[j] = 0;
         return;
@@ -175,16 +213,17 @@ void poisson(uint8_t* __restrict spikes, const float* __restrict probability, in
 }
 
 int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n) {
-    // Spikes are sparse: skip blocks of 16 neurons with none (two 8-byte
-    // loads), then write each index and advance only on a spike.
+    // Spikes are sparse: skip blocks of 64 neurons with none (eight 8-byte
+    // loads OR-ed), then write each index and advance only on a spike.
     int32_t count = 0;
     int64_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        uint64_t lo, hi;
-        std::memcpy(&lo, spikes + j, 8);
-        std::memcpy(&hi, spikes + j + 8, 8);
-        if ((lo | hi) == 0) continue;
-        for (int64_t k = j; k < j + 16; ++k) {
+    for (; j + 64 <= n; j += 64) {
+        uint64_t words[8];
+        std::memcpy(words, spikes + j, sizeof words);
+        uint64_t any = 0;
+        for (uint64_t w : words) any |= w;
+        if (any == 0) continue;
+        for (int64_t k = j; k < j + 64; ++k) {
             ids[count] = static_cast<int32_t>(k);
             count += spikes[k];
         }
@@ -199,7 +238,7 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
 }  // namespace
 
 const KernelTable& table() {
-    static const KernelTable t{SNN_KERNEL_NAME, fill,        add,         add_scaled, multiply_add, scale,
-                               add_masked,      update_exact, update_conductance, poisson, compact};
+    static const KernelTable t{SNN_KERNEL_NAME,   fill,         add,          add_scaled,         multiply_add, scale,
+                               add_masked,        add_scaled_masked, update_exact, update_conductance, poisson, compact};
     return t;
 }

@@ -35,9 +35,8 @@ struct PopulationState {
 };
 
 struct ConnectionState {
-    explicit ConnectionState(std::pmr::memory_resource* mr) : synaptic(mr), sums(mr), coefficients(mr) {}
+    explicit ConnectionState(std::pmr::memory_resource* mr) : synaptic(mr), coefficients(mr) {}
     pvector<float> synaptic;  // I or g, [capacity * n_post]
-    pvector<float> sums;      // this step's delivered input for one instance, [n_post]
     ConnectionCoefficients coefficients;
 };
 
@@ -68,7 +67,6 @@ public:
             const int64_t n_post = graph_.populations[static_cast<std::size_t>(c.post)].size;
             ConnectionState s(memory_);
             if (!c.synapse_model().state_vars.empty()) s.synaptic.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
-            s.sums.assign(static_cast<std::size_t>(n_post), 0.0f);
             conns_.push_back(std::move(s));
         }
         parameters_changed();
@@ -219,8 +217,9 @@ private:
         }
     }
 
-    // Phase 1: every incoming connection's sum over presynaptic neurons in
-    // ascending order, added to v (delta) or to the synaptic state.
+    // Phase 1: every incoming connection adds each arriving value w_ij * x_i
+    // straight to its target (v for delta, else the synaptic state), rows in
+    // ascending presynaptic order and each row in its stored order.
     void deliver(int32_t p, int32_t b, int64_t t) {
         const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
@@ -230,47 +229,38 @@ private:
             ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
             const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
             const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
-            float* sums = cs.sums.data();
-            std::fill_n(sums, n, 0.0f);
             auto emitted = [&](int32_t delay) {  // row of instance b, `delay` steps ago
                 const int64_t slot = ((t - delay) % pre.depth + pre.depth) % pre.depth;
                 return pre.history.data() + (slot * capacity_ + b) * n_pre;
             };
-            bool arrived = false;  // nothing arrived: the target is left exactly as it is
+            const bool delta = c.synapse_model().kind == SynapseKind::Delta;
+            float* target = delta ? s.vars[0].data() + b * n : cs.synaptic.data() + b * n;  // "v" is the first state variable
+            const int32_t* held = s.refractory.data() + b * n;
+            // Delta input to a held neuron is discarded.
+            auto add = [&](int64_t j, float value) {
+                if (!delta || held[j] == 0) target[j] += value;
+            };
             if (c.kind == SNN_CONNECTION_SPARSE && c.has_synapse_delays()) {
                 for (int64_t i = 0; i < n_pre; ++i)
                     for (int64_t k = c.row_ptr[static_cast<std::size_t>(i)]; k < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++k) {
                         const float x = emitted(c.delays[static_cast<std::size_t>(k)])[i];
-                        if (x == 0.0f) continue;
-                        arrived = true;
-                        sums[c.post_index[static_cast<std::size_t>(k)]] += c.weights[static_cast<std::size_t>(k)] * x;
+                        if (x != 0.0f) add(c.post_index[static_cast<std::size_t>(k)], c.weights[static_cast<std::size_t>(k)] * x);
                     }
-            } else {
-                const float* row_values = emitted(c.delay);
-                for (int64_t i = 0; i < n_pre; ++i) {
-                    const float x = row_values[i];
-                    if (x == 0.0f) continue;
-                    arrived = true;
-                    if (c.kind == SNN_CONNECTION_DENSE) {
-                        const float* w = c.weights.data() + i * n;
-                        for (int64_t j = 0; j < n; ++j) sums[j] += w[j] * x;
-                    } else if (c.kind == SNN_CONNECTION_SPARSE) {
-                        for (int64_t k = c.row_ptr[static_cast<std::size_t>(i)]; k < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++k)
-                            sums[c.post_index[static_cast<std::size_t>(k)]] += c.weights[static_cast<std::size_t>(k)] * x;
-                    } else {
-                        sums[i] += c.weights[static_cast<std::size_t>(i)] * x;
-                    }
-                }
+                continue;
             }
-            if (!arrived) continue;
-            if (c.synapse_model().kind == SynapseKind::Delta) {
-                float* v = s.vars[0].data() + b * n;  // "v" is the first state variable of every non-source model
-                const int32_t* held = s.refractory.data() + b * n;
-                for (int64_t j = 0; j < n; ++j)
-                    if (held[j] == 0) v[j] += sums[j];
-            } else {
-                float* state = cs.synaptic.data() + b * n;
-                for (int64_t j = 0; j < n; ++j) state[j] += sums[j];
+            const float* row_values = emitted(c.delay);
+            for (int64_t i = 0; i < n_pre; ++i) {
+                const float x = row_values[i];
+                if (x == 0.0f) continue;
+                if (c.kind == SNN_CONNECTION_DENSE) {
+                    const float* w = c.weights.data() + i * n;
+                    for (int64_t j = 0; j < n; ++j) add(j, w[j] * x);
+                } else if (c.kind == SNN_CONNECTION_SPARSE) {
+                    for (int64_t k = c.row_ptr[static_cast<std::size_t>(i)]; k < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++k)
+                        add(c.post_index[static_cast<std::size_t>(k)], c.weights[static_cast<std::size_t>(k)] * x);
+                } else {
+                    add(i, c.weights[static_cast<std::size_t>(i)] * x);
+                }
             }
         }
     }

@@ -87,6 +87,46 @@ snn_network* build(snn_context* ctx, int32_t batch) {
     return net;
 }
 
+// The delivery loops the first network leaves out: sparse rows with unequal
+// weights, and a target of more than 65 536 neurons (32-bit indices), each
+// with exp and delta synapses.
+snn_network* build_wide(snn_context* ctx, int32_t batch) {
+    snn_network_options no;
+    snn_network_options_init(&no, sizeof no);
+    no.batch = batch;
+    no.seed = 5;
+    snn_network* net = nullptr;
+    if (snn_network_create(ctx, &no, &net) != SNN_OK) return nullptr;
+    int32_t src = -1, lif = -1, wide = -1, c = -1;
+    int64_t n_src = 200, n_lif = 300, n_wide = 70000;
+    snn_network_add_population(net, "src", "poisson", 1, &n_src, &src);
+    snn_network_add_population(net, "lif", "lif", 1, &n_lif, &lif);
+    snn_network_add_population(net, "wide", "lif", 1, &n_wide, &wide);
+    snn_population_set_param(net, src, "rate", 300.0);
+    snn_population_set_param(net, wide, "t_ref", 1e-3);
+    snn_connection_options o;
+    snn_connection_options_init(&o, sizeof o);
+    for (const char* synapse : {"exp", "delta"})
+        for (int32_t post : {lif, wide}) {
+            const int64_t n_post = post == lif ? n_lif : n_wide;
+            std::vector<int64_t> row_ptr(static_cast<std::size_t>(n_src) + 1);
+            std::vector<int32_t> targets;
+            std::vector<float> w;
+            for (int32_t i = 0; i < n_src; ++i) {
+                row_ptr[static_cast<std::size_t>(i)] = static_cast<int64_t>(targets.size());
+                for (int32_t k = 0; k < 40; ++k) {  // unsorted targets, duplicates included
+                    targets.push_back(static_cast<int32_t>((i * 7919 + k * 104729) % n_post));
+                    w.push_back((synapse[0] == 'e' ? 2e-3f : 4e-3f) * static_cast<float>(1 + (i + k) % 5));
+                }
+            }
+            row_ptr[static_cast<std::size_t>(n_src)] = static_cast<int64_t>(targets.size());
+            o.synapse = synapse;
+            snn_network_connect_sparse(net, src, post, static_cast<int64_t>(targets.size()), row_ptr.data(), targets.data(),
+                                       w.data(), nullptr, &o, &c);
+        }
+    return net;
+}
+
 // Every state variable of every population and connection, after each step.
 std::vector<float> trajectory(snn_network* net, int steps) {
     std::vector<float> out;
@@ -127,7 +167,9 @@ std::vector<float> trajectory(snn_network* net, int steps) {
     return out;
 }
 
-std::vector<float> run_variant(const Variant& v, int steps, bool* available) {
+using Builder = snn_network* (*)(snn_context*, int32_t);
+
+std::vector<float> run_variant(const Variant& v, int steps, bool* available, Builder builder = build) {
     snn_context_options o;
     snn_context_options_init(&o, sizeof o);
     o.backend = v.backend;
@@ -136,25 +178,25 @@ std::vector<float> run_variant(const Variant& v, int steps, bool* available) {
     snn_context* ctx = nullptr;
     *available = snn_context_create(&o, &ctx) == SNN_OK;
     if (!*available) return {};
-    snn_network* net = build(ctx, 3);
+    snn_network* net = builder(ctx, 3);
     std::vector<float> out = trajectory(net, steps);
     snn_network_destroy(net);
     snn_context_destroy(ctx);
     return out;
 }
 
-TEST(Backends, EveryLevelMatchesReferenceBitForBit) {
-    const int steps = 400;
+// Every SIMD level and thread count of "cpu" against "reference", value for value.
+void expect_every_variant_matches_reference(Builder builder, int steps, double min_spikes) {
     bool available = false;
-    const std::vector<float> expected = run_variant({"reference", nullptr}, steps, &available);
+    const std::vector<float> expected = run_variant({"reference", nullptr}, steps, &available, builder);
     ASSERT_TRUE(available);
     double spikes = 0;
     for (float x : expected) spikes += x == 1.0f;
-    ASSERT_GT(spikes, 1000) << "the network must be active for the comparison to mean something";
+    ASSERT_GT(spikes, min_spikes) << "the network must be active for the comparison to mean something";
     int compared = 0;
     for (Variant v : {Variant{"cpu", "generic"}, Variant{"cpu", "avx2"}, Variant{"cpu", "avx512"}, Variant{"cpu", nullptr},
                       Variant{"cpu", nullptr, 2}, Variant{"cpu", "generic", 3}, Variant{"reference", nullptr, 2}}) {
-        const std::vector<float> got = run_variant(v, steps, &available);
+        const std::vector<float> got = run_variant(v, steps, &available, builder);
         if (!available) continue;  // this CPU lacks the level
         ++compared;
         ASSERT_EQ(got.size(), expected.size()) << v.backend << "/" << (v.simd ? v.simd : "auto") << "/" << v.threads;
@@ -165,6 +207,12 @@ TEST(Backends, EveryLevelMatchesReferenceBitForBit) {
                                      << first << ": " << got[first] << " vs " << expected[first];
     }
     EXPECT_GE(compared, 2);
+}
+
+TEST(Backends, EveryLevelMatchesReferenceBitForBit) { expect_every_variant_matches_reference(build, 400, 1000); }
+
+TEST(Backends, WeightedAndWideSparseRowsMatchReferenceBitForBit) {
+    expect_every_variant_matches_reference(build_wide, 40, 1000);
 }
 
 TEST(Backends, UnknownSimdLevelIsRefused) {
