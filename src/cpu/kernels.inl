@@ -201,20 +201,28 @@ void update_conductance(const NeuronSpan& s) {
     exact_pass<false>(s);
 }
 
-// Poisson spikes: u < p[j] with u from libsnn's counter-based generator at
-// (seed, stream, batch, step, j). Integer arithmetic only: every level gives
-// the same bits as the scalar reference; the loop over j vectorises.
+// Poisson spikes: u < p[j] with u from libsnn's counter-based generator:
+// word j % 4 of the block at (seed, stream, batch, step, j / 4). Integer
+// arithmetic only: every level gives the same bits as the scalar reference;
+// the loop over blocks vectorises.
 void poisson(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
              uint32_t batch, uint64_t step) {
-    for (int64_t j = 0; j < n; ++j) {
-        const float u = uniform_float(random_words(seed, stream, batch, step, static_cast<uint32_t>(j)).v[0]);
-        spikes[j] = u < probability[j] ? 1 : 0;
+    const int64_t blocks = n / 4;
+    for (int64_t m = 0; m < blocks; ++m) {
+        const Philox4x32 words = random_words(seed, stream, batch, step, static_cast<uint32_t>(m));
+        for (int k = 0; k < 4; ++k) spikes[4 * m + k] = uniform_float(words.v[k]) < probability[4 * m + k] ? 1 : 0;
+    }
+    if (blocks * 4 < n) {
+        const Philox4x32 words = random_words(seed, stream, batch, step, static_cast<uint32_t>(blocks));
+        for (int64_t j = blocks * 4; j < n; ++j) spikes[j] = uniform_float(words.v[j & 3]) < probability[j] ? 1 : 0;
     }
 }
 
 int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n) {
-    // Spikes are sparse: skip blocks of 64 neurons with none (eight 8-byte
-    // loads OR-ed), then write each index and advance only on a spike.
+    // Spikes are mostly sparse: skip blocks of 64 neurons with none (eight
+    // 8-byte words OR-ed); in a block with few, visit only the set bytes
+    // (each spike byte is 0 or 1, so its lowest bit marks it).
+    static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "byte k of a word is bits 8k..8k+7");
     int32_t count = 0;
     int64_t j = 0;
     for (; j + 64 <= n; j += 64) {
@@ -223,9 +231,17 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
         uint64_t any = 0;
         for (uint64_t w : words) any |= w;
         if (any == 0) continue;
-        for (int64_t k = j; k < j + 64; ++k) {
-            ids[count] = static_cast<int32_t>(k);
-            count += spikes[k];
+        int set = 0;
+        for (uint64_t w : words) set += __builtin_popcountll(w);
+        if (set <= 8) {  // few: one iteration per spike
+            for (int k = 0; k < 8; ++k)
+                for (uint64_t w = words[k]; w != 0; w &= w - 1)
+                    ids[count++] = static_cast<int32_t>(j + 8 * k + (__builtin_ctzll(w) >> 3));
+        } else {  // many: branch-free, one iteration per neuron
+            for (int64_t k = j; k < j + 64; ++k) {
+                ids[count] = static_cast<int32_t>(k);
+                count += spikes[k];
+            }
         }
     }
     for (; j < n; ++j) {

@@ -204,8 +204,9 @@ private:
                 case NeuronKind::Poisson: {
                     const float probability = in.data ? input_value(in, b, j) * dt : s.coefficients.spike_probability[static_cast<std::size_t>(j)];
                     const uint32_t stream = kStreamPoisson + (static_cast<uint32_t>(p) << 8);
+                    // One Philox block gives four words: neurons 4m..4m+3 use words 0..3 of block m.
                     const float u = uniform_float(random_words(graph_.seed, stream, static_cast<uint32_t>(b), static_cast<uint64_t>(t),
-                                                               static_cast<uint32_t>(j)).v[0]);
+                                                               static_cast<uint32_t>(j >> 2)).v[j & 3]);
                     value = u < probability ? 1.0f : 0.0f;
                     break;
                 }
