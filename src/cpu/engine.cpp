@@ -472,6 +472,26 @@ private:
                 span.delta_th = pop.params[alif_param::delta_th].data();
             }
             if (k.conductance_based) {
+                // Only one or two cond_exp connections carry state: one fused kernel (it also decays them).
+                span.fused_inputs = 0;
+                for (int32_t c_id : s.incoming) {
+                    const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+                    ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+                    if (cs.synaptic.empty()) continue;
+                    if (c.synapse_model().kind != SynapseKind::CondExp || span.fused_inputs == 2) {
+                        span.fused_inputs = -1;
+                        break;
+                    }
+                    span.input_state[span.fused_inputs] = cs.synaptic.data() + b * n;
+                    span.input_decay[span.fused_inputs] = cs.coefficients.decay;
+                    span.input_e_rev[span.fused_inputs] = static_cast<float>(c.syn_params[syn_param::e_rev]);
+                    ++span.fused_inputs;
+                }
+                if (span.fused_inputs > 0) {
+                    kernels_.update_conductance_fused(span);
+                    return;
+                }
+                span.fused_inputs = -1;
                 sum_conductance_inputs(s, b, n);
                 span.currents = s.currents.data() + b * n;
                 span.conductance = s.conductance.data() + b * n;

@@ -38,6 +38,7 @@ struct NeuronSpan {
     float* input_state[2] = {nullptr, nullptr};
     const float* input_gain[2] = {nullptr, nullptr};
     float input_decay[2] = {1.0f, 1.0f};
+    float input_e_rev[2] = {0.0f, 0.0f};  // update_conductance_fused: input_state are g of cond_exp connections
     // Exponential Euler inputs (conductance-based populations).
     const float* currents = nullptr;     // sum I
     const float* conductance = nullptr;  // sum g
@@ -58,6 +59,8 @@ struct KernelTable {
                               int64_t n);  // v += w * x where held == 0
     void (*update_exact)(const NeuronSpan& s);        // lif, alif, li, if without conductances
     void (*update_conductance)(const NeuronSpan& s);  // lif, alif, li, if with conductances
+    // ... whose synaptic state is one or two cond_exp connections (fused_inputs, input_*), which it also decays
+    void (*update_conductance_fused)(const NeuronSpan& s);
     void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
                     uint32_t batch, uint64_t step);
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);

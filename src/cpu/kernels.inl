@@ -201,6 +201,93 @@ void update_conductance(const NeuronSpan& s) {
     exact_pass<false>(s);
 }
 
+// Conductance-based populations whose only synaptic state is one or two
+// cond_exp connections (COBA): the sums, phi, integration, decay of g and
+// threshold/reset run chunk by chunk, so a chunk's arrays stay in L1 between
+// the passes instead of streaming the population a dozen times. The float
+// operations and their order are those of the separate passes (currents is
+// the constant 0 there and here).
+template <bool kLeaky, bool kUniform, int kInputs>
+void conductance_chunk(int64_t n, float* __restrict v, const int32_t* __restrict held, float* __restrict g0, float e0,
+                       float d0, float* __restrict g1, float e1, float d1, const float* __restrict dt_over_tau,
+                       const float* __restrict vr, float* __restrict drive, float* __restrict g_total,
+                       float* __restrict factor) {
+    const float dto_u = kUniform ? dt_over_tau[0] : 0.0f, vr_u = kUniform && kLeaky ? vr[0] : 0.0f;
+    auto dto = [&](int64_t j) { return kUniform ? dto_u : dt_over_tau[j]; };
+    int32_t beyond_series = 0;
+    for (int64_t j = 0; j < n; ++j) {
+        float conductance = 0.0f, driven = 0.0f;
+        const float currents = 0.0f;
+        conductance += g0[j];
+        driven += g0[j] * e0;
+        g0[j] *= d0;  // the decay, after this step's value was read
+        if (kInputs == 2) {
+            conductance += g1[j];
+            driven += g1[j] * e1;
+            g1[j] *= d1;
+        }
+        const float vr_j = kLeaky ? (kUniform ? vr_u : vr[j]) : 0.0f;
+        drive[j] = vr_j + currents + driven;
+        const float total = (kLeaky ? 1.0f : 0.0f) + conductance;
+        g_total[j] = total;
+        const float x = -total * dto(j);
+        factor[j] = phi_series(x);
+        beyond_series += !(std::fabs(x) < kPhiSeriesLimit);
+    }
+    for (int64_t j = 0; beyond_series > 0 && j < n; ++j) {
+        const float x = -g_total[j] * dto(j);
+        if (!(std::fabs(x) < kPhiSeriesLimit)) factor[j] = phi_library(x);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+        const float integrated = v[j] + (drive[j] - g_total[j] * v[j]) * dto(j) * factor[j];
+        v[j] = held[j] > 0 ? v[j] : integrated;
+    }
+}
+
+void update_conductance_fused(const NeuronSpan& s) {
+    constexpr int64_t kChunk = 512;
+    float drive[kChunk], g_total[kChunk], factor[kChunk];
+    for (int64_t c0 = 0; c0 < s.n; c0 += kChunk) {
+        const int64_t m = s.n - c0 < kChunk ? s.n - c0 : kChunk;
+        const int64_t pc = s.uniform ? 0 : c0;  // parameter offset
+        auto run = [&](auto leaky, auto uniform, auto inputs) {
+            conductance_chunk<decltype(leaky)::value, decltype(uniform)::value, decltype(inputs)::value>(
+                m, s.v + c0, s.held + c0, s.input_state[0] + c0, s.input_e_rev[0], s.input_decay[0],
+                s.input_state[1] ? s.input_state[1] + c0 : nullptr, s.input_e_rev[1], s.input_decay[1], s.dt_over_tau + pc,
+                s.v_rest ? s.v_rest + pc : nullptr, drive, g_total, factor);
+        };
+        using yes = std::true_type;
+        using no = std::false_type;
+        using one = std::integral_constant<int, 1>;
+        using two = std::integral_constant<int, 2>;
+        if (s.v_rest) {
+            if (s.uniform)
+                s.fused_inputs == 2 ? run(yes(), yes(), two()) : run(yes(), yes(), one());
+            else
+                s.fused_inputs == 2 ? run(yes(), no(), two()) : run(yes(), no(), one());
+        } else {
+            if (s.uniform)
+                s.fused_inputs == 2 ? run(no(), yes(), two()) : run(no(), yes(), one());
+            else
+                s.fused_inputs == 2 ? run(no(), no(), two()) : run(no(), no(), one());
+        }
+        if (!s.spiking) {
+            for (int64_t j = 0; j < m; ++j) s.spikes[c0 + j] = 0;
+            continue;
+        }
+        NeuronSpan chunk = s;
+        chunk.n = m;
+        chunk.v += c0;
+        chunk.held += c0;
+        chunk.spikes += c0;
+        if (chunk.a) chunk.a += c0;
+        for (const float** param : {&chunk.v_rest, &chunk.v_reset, &chunk.v_th, &chunk.adapt_decay, &chunk.delta_th})
+            if (*param) *param += pc;
+        chunk.refractory_steps += pc;
+        exact_pass<false>(chunk);
+    }
+}
+
 // Poisson spikes: u < p[j] with u from libsnn's counter-based generator:
 // word j % 4 of the block at (seed, stream, batch, step, j / 4). Integer
 // arithmetic only: every level gives the same bits as the scalar reference;
@@ -255,6 +342,7 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
 
 const KernelTable& table() {
     static const KernelTable t{SNN_KERNEL_NAME,   fill,         add,          add_scaled,         multiply_add, scale,
-                               add_masked,        add_scaled_masked, update_exact, update_conductance, poisson, compact};
+                               add_masked,        add_scaled_masked, update_exact, update_conductance,
+                               update_conductance_fused, poisson, compact};
     return t;
 }

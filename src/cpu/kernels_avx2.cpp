@@ -2,6 +2,7 @@
 #if defined(SNN_CPU_X86)
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <type_traits>
 
 #include "core/phi.h"

@@ -1,6 +1,7 @@
 // The "generic" level of the cpu kernels (compiler flags set in CMakeLists.txt).
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <type_traits>
 
 #include "core/phi.h"

@@ -84,6 +84,17 @@ snn_network* build(snn_context* ctx, int32_t batch) {
     row_ptr[300] = static_cast<int64_t>(post.size());
     snn_network_connect_sparse(net, lif, li, static_cast<int64_t>(post.size()), row_ptr.data(), post.data(), w.data(),
                                delays.data(), &o, &c);
+    // Conductances only (the fused conductance kernel): two cond_exp inputs
+    // with per-neuron v_rest, and one cond_exp input onto leak-free neurons.
+    const int32_t coba = pop("coba", "lif", 70), cif = pop("cif", "if", 30);
+    std::vector<float> v_rest(70);
+    for (std::size_t j = 0; j < v_rest.size(); ++j) v_rest[j] = -70e-3f + 2e-4f * static_cast<float>(j);
+    snn_population_set_param_array(net, coba, "v_rest", v_rest.data(), 70);
+    snn_population_set_param(net, coba, "t_ref", 1e-3);
+    random(src, coba, 0.2, 0.3f, "cond_exp", 1, 10);
+    random(lif, coba, 0.2, 0.5f, "cond_exp", 1, 11);
+    snn_connection_set_param(net, c, "e_rev", -80e-3);
+    random(src, cif, 0.2, 0.05f, "cond_exp", 1, 12);
     return net;
 }
 
