@@ -28,6 +28,12 @@ namespace {
 using cpu::KernelTable;
 using cpu::NeuronSpan;
 
+// A population at least this large is split into ranges of neurons, one per
+// thread, when the batch leaves threads idle (below it, waking the pool costs
+// more than the step).
+constexpr int64_t kSplitNeurons = 32768;
+constexpr int64_t kMaxRanges = 64;
+
 struct PopulationState {
     explicit PopulationState(std::pmr::memory_resource* mr)
         : vars(mr), refractory(mr), spikes(mr), ring_ids(mr), ring_counts(mr), graded(mr), coefficients(mr), incoming(mr),
@@ -54,11 +60,19 @@ struct PopulationState {
 };
 
 struct ConnectionState {
-    explicit ConnectionState(std::pmr::memory_resource* mr) : synaptic(mr), post16(mr), coefficients(mr) {}
+    explicit ConnectionState(std::pmr::memory_resource* mr)
+        : synaptic(mr), post16(mr), packed(mr), graded_ids(mr), graded_values(mr), graded_counts(mr), coefficients(mr) {}
     pvector<float> synaptic;  // I or g, [capacity * n_post]
     // Sparse connections onto at most 65 536 neurons: the target indices in
     // 16 bits, halving the bytes delivery streams per synapse.
     pvector<uint16_t> post16;
+    // Dense connections: the weights in column blocks (kernels.h, kDenseBlock),
+    // [blocks][n_pre][kDenseBlock]; from current sources also each instance's
+    // nonzero rows of this step, [capacity][n_pre] ids and values + counts.
+    pvector<float> packed;
+    pvector<int32_t> graded_ids;
+    pvector<float> graded_values;
+    pvector<int32_t> graded_counts;
     // Every weight equal (bitwise): delivery adds `weight` and never reads the weights.
     bool uniform_weight = false;
     float weight = 0.0f;
@@ -110,6 +124,16 @@ public:
             if (!c.synapse_model().state_vars.empty()) s.synaptic.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
             if (c.kind == SNN_CONNECTION_SPARSE && n_post <= 65536)
                 for (int32_t j : c.post_index) s.post16.push_back(static_cast<uint16_t>(j));
+            if (c.kind == SNN_CONNECTION_DENSE) {
+                const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+                const int64_t blocks = (n_post + cpu::kDenseBlock - 1) / cpu::kDenseBlock;
+                s.packed.assign(static_cast<std::size_t>(blocks * n_pre * cpu::kDenseBlock), 0.0f);
+                if (!pops_[static_cast<std::size_t>(c.pre)].graded.empty()) {
+                    s.graded_ids.assign(static_cast<std::size_t>(capacity_ * n_pre), 0);
+                    s.graded_values.assign(static_cast<std::size_t>(capacity_ * n_pre), 0.0f);
+                    s.graded_counts.assign(static_cast<std::size_t>(capacity_), 0);
+                }
+            }
             conns_.push_back(std::move(s));
         }
         parameters_changed();
@@ -141,6 +165,7 @@ public:
             compute_connection_coefficients(graph_, static_cast<int32_t>(c), &cs.coefficients);
             cs.uniform_weight = !conn.weights.empty() && all_equal(conn.weights.data(), conn.weights.size());
             cs.weight = cs.uniform_weight ? conn.weights[0] : 0.0f;
+            if (!cs.packed.empty()) pack_dense(conn, &cs);
         }
         for (std::size_t p = 0; p < pops_.size(); ++p) {
             PopulationState& s = pops_[p];
@@ -242,32 +267,90 @@ public:
 
     void step(int64_t t, const InputView* inputs) override {
         last_step_ = t;
-        // Instances are independent: with a batch, they run on the context's
-        // threads (each writes only its own rows, so the thread count never
-        // changes a result). Populations still go one after another.
+        // Work is split so that every piece writes its own data (instances,
+        // column blocks of a dense connection, ranges of neurons): which
+        // thread runs a piece never changes a result. Populations go one after
+        // another, and so do the connections onto one population.
         ThreadPool* pool = network_.context().pool();
-        const bool parallel = pool && batch_ > 1 && pool->try_acquire();
-        for (int32_t p : graph_.update_order) {
-            const bool source = graph_.populations[static_cast<std::size_t>(p)].neuron_model().is_input;
-            auto instance = [&](int64_t b64) {
-                const int32_t b = static_cast<int32_t>(b64);
-                if (source) {
-                    update_source(p, b, t, inputs[p]);
-                } else {
-                    deliver(p, b, t);
-                    integrate(p, b);
-                }
-                emit(p, b, t);
-            };
-            if (parallel)
-                pool->parallel_for(batch_, instance);
+        const bool parallel = pool && pool->try_acquire();
+        auto for_each = [&](int64_t count, auto&& body) {
+            if (parallel && count > 1)
+                pool->parallel_for(count, body);
             else
-                for (int64_t b = 0; b < batch_; ++b) instance(b);
+                for (int64_t i = 0; i < count; ++i) body(i);
+        };
+        for (int32_t p : graph_.update_order) {
+            const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+            PopulationState& s = pops_[static_cast<std::size_t>(p)];
+            if (pop.neuron_model().is_input) {
+                for_each(batch_, [&](int64_t b) {
+                    update_source(p, static_cast<int32_t>(b), t, inputs[p]);
+                    emit(p, static_cast<int32_t>(b), t);
+                });
+                continue;
+            }
+            // Phase 1, connections in id order: dense ones over all instances
+            // at once (a weight block serves every instance while in cache),
+            // runs of the others instance by instance.
+            for (std::size_t k = 0; k < s.incoming.size();) {
+                if (graph_.connections[static_cast<std::size_t>(s.incoming[k])].kind == SNN_CONNECTION_DENSE) {
+                    deliver_dense(s.incoming[k], t, for_each);
+                    ++k;
+                    continue;
+                }
+                std::size_t end = k;
+                while (end < s.incoming.size() && graph_.connections[static_cast<std::size_t>(s.incoming[end])].kind != SNN_CONNECTION_DENSE)
+                    ++end;
+                for_each(batch_, [&](int64_t b) {
+                    for (std::size_t q = k; q < end; ++q) deliver(p, s.incoming[q], static_cast<int32_t>(b), t);
+                });
+                k = end;
+            }
+            // Phases 2 to 4: by instance, or for a large population and a
+            // small batch by ranges of neurons, whose spike lists are then
+            // joined in order.
+            const int64_t n = pop.size;
+            const int64_t ranges = parallel && batch_ < pool->threads() && n >= kSplitNeurons ? std::min<int64_t>(pool->threads(), kMaxRanges) : 1;
+            if (ranges == 1) {
+                for_each(batch_, [&](int64_t b) {
+                    integrate(p, static_cast<int32_t>(b), 0, n);
+                    emit(p, static_cast<int32_t>(b), t);
+                });
+                continue;
+            }
+            const int64_t per_range = (n / ranges + 63) / 64 * 64;  // whole cache lines of spikes
+            for (int32_t b = 0; b < batch_; ++b) {
+                int32_t counts[kMaxRanges] = {};
+                for_each(ranges, [&](int64_t r) {
+                    const int64_t j0 = std::min(n, r * per_range), m = r + 1 == ranges ? n - j0 : std::min(per_range, n - j0);
+                    integrate(p, b, j0, m);
+                    counts[r] = emit(p, b, t, j0, m);
+                });
+                int32_t* ids = s.ring_ids.data() + ((t % s.depth) * capacity_ + b) * n;
+                int32_t total = counts[0];
+                for (int64_t r = 1; r < ranges; ++r) {
+                    std::copy_n(ids + std::min(n, r * per_range), counts[r], ids + total);
+                    total += counts[r];
+                }
+                ring_count(p, b, t) = total;
+            }
         }
         if (parallel) pool->release();
     }
 
 private:
+    // Row-major [n_pre][n_post] weights into column blocks (zero padding stays zero).
+    void pack_dense(const Connection& c, ConnectionState* cs) const {
+        const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+        const int64_t n_post = graph_.populations[static_cast<std::size_t>(c.post)].size;
+        const int64_t blocks = (n_post + cpu::kDenseBlock - 1) / cpu::kDenseBlock;
+        for (int64_t q = 0; q < blocks; ++q) {
+            const int64_t c0 = q * cpu::kDenseBlock, width = std::min(cpu::kDenseBlock, n_post - c0);
+            for (int64_t i = 0; i < n_pre; ++i)
+                std::copy_n(c.weights.data() + i * n_post + c0, width, cs->packed.data() + (q * n_pre + i) * cpu::kDenseBlock);
+        }
+    }
+
     int64_t size_of(Owner owner, int32_t id) const {
         return owner == Owner::Population ? graph_.populations[static_cast<std::size_t>(id)].size
                                           : graph_.populations[static_cast<std::size_t>(graph_.connections[static_cast<std::size_t>(id)].post)].size;
@@ -284,6 +367,14 @@ private:
         }
     }
 
+    // Instance b's row of an input as float32 (contiguous float32 copied as is).
+    static void input_row(const InputView& in, int32_t b, int64_t n, float* out) {
+        if (in.dtype == SNN_DTYPE_FLOAT32 && in.neuron_stride == 1)
+            std::copy_n(static_cast<const float*>(in.data) + b * in.batch_stride, n, out);
+        else
+            for (int64_t j = 0; j < n; ++j) out[j] = input_value(in, b, j);
+    }
+
     void update_source(int32_t p, int32_t b, int64_t t, const InputView& in) {
         const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
@@ -292,17 +383,27 @@ private:
         const NeuronKind kind = pop.neuron_model().kind;
         if (kind == NeuronKind::CurrentSource) {
             float* row = s.graded.data() + ((t % s.depth) * capacity_ + b) * n;
-            const float* current = pop.params[current_param::current].data();
-            for (int64_t j = 0; j < n; ++j) row[j] = in.data ? input_value(in, b, j) : current[j];
+            if (in.data)
+                input_row(in, b, n, row);
+            else
+                std::copy_n(pop.params[current_param::current].data(), n, row);
             std::fill_n(spikes, n, uint8_t(0));
         } else if (kind == NeuronKind::SpikeSource) {
-            for (int64_t j = 0; j < n; ++j) spikes[j] = in.data && input_value(in, b, j) != 0.0f;
+            if (!in.data) {
+                std::fill_n(spikes, n, uint8_t(0));
+            } else if ((in.dtype == SNN_DTYPE_BOOL || in.dtype == SNN_DTYPE_UINT8) && in.neuron_stride == 1) {
+                const uint8_t* x = static_cast<const uint8_t*>(in.data) + b * in.batch_stride;
+                for (int64_t j = 0; j < n; ++j) spikes[j] = x[j] != 0;
+            } else {
+                for (int64_t j = 0; j < n; ++j) spikes[j] = input_value(in, b, j) != 0.0f;
+            }
         } else {  // poisson
             const float* probability = s.coefficients.spike_probability.data();
             if (in.data) {  // this step's rates: probabilities into the instance's scratch row
                 const float dt = static_cast<float>(graph_.dt);
                 float* row = s.scratch.data() + b * n;
-                for (int64_t j = 0; j < n; ++j) row[j] = input_value(in, b, j) * dt;
+                input_row(in, b, n, row);
+                for (int64_t j = 0; j < n; ++j) row[j] *= dt;
                 probability = row;
             }
             kernels_.poisson(spikes, probability, n, graph_.seed, kStreamPoisson + (static_cast<uint32_t>(p) << 8),
@@ -310,62 +411,108 @@ private:
         }
     }
 
-    // Phase 1: every arriving value w_ij * x_i added straight to its target
-    // (v for delta, else the connection's synaptic state), rows in ascending
-    // presynaptic order, as in "reference". Spiking rows come from the ring
-    // of spike ids, so only rows that spiked are read.
-    void deliver(int32_t p, int32_t b, int64_t t) {
+    // Phase 1 for a sparse or one-to-one connection and instance b: every
+    // arriving value w_ij * x_i added straight to its target (v for delta,
+    // else the connection's synaptic state), rows in ascending presynaptic
+    // order, as in "reference". Spiking rows come from the ring of spike ids,
+    // so only rows that spiked are read. (Dense connections: deliver_dense.)
+    void deliver(int32_t p, int32_t c_id, int32_t b, int64_t t) {
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         const int64_t n = graph_.populations[static_cast<std::size_t>(p)].size;
         const int32_t* held = s.refractory.data() + b * n;
-        for (int32_t c_id : s.incoming) {
-            const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
-            ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
-            const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
-            const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
-            const bool delta = c.synapse_model().kind == SynapseKind::Delta;
-            float* target = delta ? s.vars[0].data() + b * n : cs.synaptic.data() + b * n;
-            const float* w = c.weights.data();
-            if (!pre.graded.empty()) {
-                // Graded presynaptic values (current sources): every nonzero row.
-                const int64_t slot = ((t - c.delay) % pre.depth + pre.depth) % pre.depth;
-                const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
-                for (int64_t i = 0; i < n_pre; ++i) {
-                    if (x[i] == 0.0f) continue;
-                    if (c.kind == SNN_CONNECTION_DENSE) {
-                        if (delta)
-                            kernels_.add_scaled_masked(target, w + i * n, x[i], held, n);
-                        else
-                            kernels_.add_scaled(target, w + i * n, x[i], n);
-                    } else if (c.kind == SNN_CONNECTION_SPARSE) {
-                        for (int64_t q = c.row_ptr[static_cast<std::size_t>(i)]; q < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
-                            const int32_t j = c.post_index[static_cast<std::size_t>(q)];
-                            if (!delta || held[j] == 0) target[j] += w[q] * x[i];
-                        }
-                    } else if (!delta || held[i] == 0) {
-                        target[i] += w[i] * x[i];
+        const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+        ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+        const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
+        const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+        const bool delta = c.synapse_model().kind == SynapseKind::Delta;
+        float* target = delta ? s.vars[0].data() + b * n : cs.synaptic.data() + b * n;
+        const float* w = c.weights.data();
+        const int64_t slot = ((t - c.delay) % pre.depth + pre.depth) % pre.depth;
+        if (!pre.graded.empty()) {
+            // Graded presynaptic values (current sources): every nonzero row.
+            const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
+            for (int64_t i = 0; i < n_pre; ++i) {
+                if (x[i] == 0.0f) continue;
+                if (c.kind == SNN_CONNECTION_SPARSE) {
+                    for (int64_t q = c.row_ptr[static_cast<std::size_t>(i)]; q < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
+                        const int32_t j = c.post_index[static_cast<std::size_t>(q)];
+                        if (!delta || held[j] == 0) target[j] += w[q] * x[i];
                     }
-                }
-            } else if (c.has_synapse_delays()) {
-                deliver_synapse_delays(c, pre, b, t, target, delta ? held : nullptr);
-            } else {
-                const int64_t slot = ((t - c.delay) % pre.depth + pre.depth) % pre.depth;
-                const int32_t count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
-                const int32_t* ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
-                // A spike's value is 1, and w * 1 == w exactly: plain additions.
-                if (c.kind == SNN_CONNECTION_DENSE) {
-                    for (int32_t k = 0; k < count; ++k) {
-                        const float* row = w + static_cast<int64_t>(ids[k]) * n;
-                        delta ? kernels_.add_masked(target, row, held, n) : kernels_.add(target, row, n);
-                    }
-                } else if (c.kind == SNN_CONNECTION_SPARSE) {
-                    deliver_sparse_rows(c, cs, ids, count, target, delta ? held : nullptr);
-                } else {
-                    for (int32_t k = 0; k < count; ++k)
-                        if (!delta || held[ids[k]] == 0) target[ids[k]] += w[ids[k]];
+                } else if (!delta || held[i] == 0) {  // one-to-one
+                    target[i] += w[i] * x[i];
                 }
             }
+        } else if (c.has_synapse_delays()) {
+            deliver_synapse_delays(c, pre, b, t, target, delta ? held : nullptr);
+        } else {
+            const int32_t count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
+            const int32_t* ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
+            // A spike's value is 1, and w * 1 == w exactly: plain additions.
+            if (c.kind == SNN_CONNECTION_SPARSE) {
+                deliver_sparse_rows(c, cs, ids, count, target, delta ? held : nullptr);
+            } else {  // one-to-one
+                for (int32_t k = 0; k < count; ++k)
+                    if (!delta || held[ids[k]] == 0) target[ids[k]] += w[ids[k]];
+            }
         }
+    }
+
+    // A dense connection for every instance: each instance's arriving rows
+    // (spike ids, or the nonzero values of a current source), then the
+    // column blocks in parallel, each adding those rows for every instance.
+    template <class ForEach>
+    void deliver_dense(int32_t c_id, int64_t t, ForEach& for_each) {
+        const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+        ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+        PopulationState& post = pops_[static_cast<std::size_t>(c.post)];
+        const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
+        const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+        const int64_t n = graph_.populations[static_cast<std::size_t>(c.post)].size;
+        const bool delta = c.synapse_model().kind == SynapseKind::Delta;
+        const int64_t slot = ((t - c.delay) % pre.depth + pre.depth) % pre.depth;
+        const bool graded = !pre.graded.empty();
+        if (graded)
+            for_each(batch_, [&](int64_t b) {
+                const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
+                int32_t* ids = cs.graded_ids.data() + b * n_pre;
+                float* values = cs.graded_values.data() + b * n_pre;
+                int32_t count = 0;
+                for (int64_t i = 0; i < n_pre; ++i) {
+                    ids[count] = static_cast<int32_t>(i);
+                    values[count] = x[i];
+                    count += x[i] != 0.0f;
+                }
+                cs.graded_counts[static_cast<std::size_t>(b)] = count;
+            });
+        auto rows = [&](int32_t b, const int32_t** ids, const float** values) {
+            if (graded) {
+                *ids = cs.graded_ids.data() + b * n_pre;
+                *values = cs.graded_values.data() + b * n_pre;
+                return cs.graded_counts[static_cast<std::size_t>(b)];
+            }
+            *ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
+            *values = nullptr;
+            return pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
+        };
+        const int64_t blocks = (n + cpu::kDenseBlock - 1) / cpu::kDenseBlock;
+        for_each(blocks, [&](int64_t q) {
+            const int64_t c0 = q * cpu::kDenseBlock, width = std::min(cpu::kDenseBlock, n - c0);
+            const float* block = cs.packed.data() + q * n_pre * cpu::kDenseBlock;
+            cpu::DenseRows pair[2];
+            int32_t filled = 0;
+            for (int32_t b = 0; b < batch_; ++b) {  // instances in pairs
+                cpu::DenseRows& r = pair[filled];
+                r.count = rows(b, &r.ids, &r.values);
+                if (r.count == 0) continue;  // nothing arrives: the target stays as it is
+                r.target = (delta ? post.vars[0].data() : cs.synaptic.data()) + b * n + c0;
+                r.held = delta ? post.refractory.data() + b * n + c0 : nullptr;
+                if (++filled == 2) {
+                    kernels_.dense_block(block, width, pair, 2);
+                    filled = 0;
+                }
+            }
+            if (filled == 1) kernels_.dense_block(block, width, pair, 1);
+        });
     }
 
     // The CSR rows of the presynaptic neurons `ids` (spikes, value 1), picking
@@ -441,35 +588,37 @@ private:
             }
     }
 
-    // Phases 2 and 3.
-    void integrate(int32_t p, int32_t b) {
+    // Phases 2 and 3 for neurons [j0, j0 + m) of instance b (the whole
+    // population, or one thread's range of it).
+    void integrate(int32_t p, int32_t b, int64_t j0, int64_t m) {
         const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         const PopulationCoefficients& k = s.coefficients;
         const NeuronModel& model = pop.neuron_model();
-        const int64_t n = pop.size;
+        const int64_t row = b * pop.size + j0;  // state offset
+        const int64_t pj = s.uniform ? 0 : j0;  // parameter offset: uniform arrays are read at element 0
         if (model.kind == NeuronKind::Izhikevich) {
-            integrate_izhikevich(p, b);
+            integrate_izhikevich(p, b, j0, m);
         } else {
             NeuronSpan span;
-            span.n = n;
-            span.v = s.vars[0].data() + b * n;
-            span.held = s.refractory.data() + b * n;
-            span.spikes = s.spikes.data() + b * n;
+            span.n = m;
+            span.v = s.vars[0].data() + row;
+            span.held = s.refractory.data() + row;
+            span.spikes = s.spikes.data() + row;
             const bool leaky = model.kind != NeuronKind::IF;
-            span.v_rest = leaky ? pop.params[lif_param::v_rest].data() : nullptr;
-            span.v_th = s.v_th_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_th_index)].data() : nullptr;
-            span.v_reset = s.v_reset_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_reset_index)].data() : nullptr;
-            span.mem_decay = k.mem_decay.data();
-            span.dt_over_tau = k.dt_over_tau.data();
-            span.refractory_steps = k.refractory_steps.data();
+            span.v_rest = leaky ? pop.params[lif_param::v_rest].data() + pj : nullptr;
+            span.v_th = s.v_th_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_th_index)].data() + pj : nullptr;
+            span.v_reset = s.v_reset_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_reset_index)].data() + pj : nullptr;
+            span.mem_decay = k.mem_decay.data() + pj;
+            span.dt_over_tau = k.dt_over_tau.data() + pj;
+            span.refractory_steps = k.refractory_steps.data() + pj;
             span.spiking = model.kind != NeuronKind::LI;
             span.subtract = pop.reset_mode() == ResetMode::Subtract;
             span.uniform = s.uniform;
             if (model.kind == NeuronKind::ALIF) {
-                span.a = s.vars[1].data() + b * n;
-                span.adapt_decay = k.adapt_decay.data();
-                span.delta_th = pop.params[alif_param::delta_th].data();
+                span.a = s.vars[1].data() + row;
+                span.adapt_decay = k.adapt_decay.data() + pj;
+                span.delta_th = pop.params[alif_param::delta_th].data() + pj;
             }
             if (k.conductance_based) {
                 // Only one or two cond_exp connections carry state: one fused kernel (it also decays them).
@@ -482,7 +631,7 @@ private:
                         span.fused_inputs = -1;
                         break;
                     }
-                    span.input_state[span.fused_inputs] = cs.synaptic.data() + b * n;
+                    span.input_state[span.fused_inputs] = cs.synaptic.data() + row;
                     span.input_decay[span.fused_inputs] = cs.coefficients.decay;
                     span.input_e_rev[span.fused_inputs] = static_cast<float>(c.syn_params[syn_param::e_rev]);
                     ++span.fused_inputs;
@@ -492,11 +641,11 @@ private:
                     return;
                 }
                 span.fused_inputs = -1;
-                sum_conductance_inputs(s, b, n);
-                span.currents = s.currents.data() + b * n;
-                span.conductance = s.conductance.data() + b * n;
-                span.driven = s.driven.data() + b * n;
-                span.scratch = s.exact_input.data() + b * n;  // unused on this path
+                sum_conductance_inputs(s, row, m);
+                span.currents = s.currents.data() + row;
+                span.conductance = s.conductance.data() + row;
+                span.driven = s.driven.data() + row;
+                span.scratch = s.exact_input.data() + row;  // unused on this path
                 kernels_.update_conductance(span);
             } else {
                 int32_t currents = 0;
@@ -507,19 +656,20 @@ private:
                     for (int32_t c_id : s.incoming) {
                         ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
                         if (cs.synaptic.empty()) continue;
-                        span.input_state[span.fused_inputs] = cs.synaptic.data() + b * n;
-                        span.input_gain[span.fused_inputs] = cs.coefficients.current_gain.data();
+                        span.input_state[span.fused_inputs] = cs.synaptic.data() + row;
+                        span.input_gain[span.fused_inputs] = cs.coefficients.current_gain.data() + pj;
                         span.input_decay[span.fused_inputs] = cs.coefficients.decay;
                         ++span.fused_inputs;
                     }
                     kernels_.update_exact(span);
                     return;
                 }
-                float* ei = s.exact_input.data() + b * n;
-                kernels_.fill(ei, 0.0f, n);
+                float* ei = s.exact_input.data() + row;
+                kernels_.fill(ei, 0.0f, m);
                 for (int32_t c_id : s.incoming) {
                     const ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
-                    if (!cs.synaptic.empty()) kernels_.multiply_add(ei, cs.synaptic.data() + b * n, cs.coefficients.current_gain.data(), n);
+                    if (!cs.synaptic.empty())
+                        kernels_.multiply_add(ei, cs.synaptic.data() + row, cs.coefficients.current_gain.data() + j0, m);
                 }
                 span.exact_input = ei;
                 kernels_.update_exact(span);
@@ -527,37 +677,38 @@ private:
         }
         for (int32_t c_id : s.incoming) {
             ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
-            if (!cs.synaptic.empty()) kernels_.scale(cs.synaptic.data() + b * n, cs.coefficients.decay, n);
+            if (!cs.synaptic.empty()) kernels_.scale(cs.synaptic.data() + row, cs.coefficients.decay, m);
         }
     }
 
-    void sum_conductance_inputs(PopulationState& s, int32_t b, int64_t n) {
-        float* currents = s.currents.data() + b * n;
-        float* conductance = s.conductance.data() + b * n;
-        float* driven = s.driven.data() + b * n;
-        kernels_.fill(currents, 0.0f, n);
-        kernels_.fill(conductance, 0.0f, n);
-        kernels_.fill(driven, 0.0f, n);
+    // Sums of the synaptic state at [row, row + m) into currents, conductance, driven.
+    void sum_conductance_inputs(PopulationState& s, int64_t row, int64_t m) {
+        float* currents = s.currents.data() + row;
+        float* conductance = s.conductance.data() + row;
+        float* driven = s.driven.data() + row;
+        kernels_.fill(currents, 0.0f, m);
+        kernels_.fill(conductance, 0.0f, m);
+        kernels_.fill(driven, 0.0f, m);
         for (int32_t c_id : s.incoming) {
             const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
             const ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
             if (cs.synaptic.empty()) continue;
-            const float* x = cs.synaptic.data() + b * n;
+            const float* x = cs.synaptic.data() + row;
             if (c.synapse_model().kind == SynapseKind::Exp) {
-                kernels_.add(currents, x, n);
+                kernels_.add(currents, x, m);
             } else {
-                kernels_.add(conductance, x, n);
-                kernels_.add_scaled(driven, x, static_cast<float>(c.syn_params[syn_param::e_rev]), n);
+                kernels_.add(conductance, x, m);
+                kernels_.add_scaled(driven, x, static_cast<float>(c.syn_params[syn_param::e_rev]), m);
             }
         }
     }
 
     // Izhikevich with forward Euler: scalar, as in "reference".
-    void integrate_izhikevich(int32_t p, int32_t b) {
+    void integrate_izhikevich(int32_t p, int32_t b, int64_t j0, int64_t m) {
         const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         const int64_t n = pop.size;
-        sum_conductance_inputs(s, b, n);
+        sum_conductance_inputs(s, b * n + j0, m);
         float* v = s.vars[0].data() + b * n;
         float* u = s.vars[1].data() + b * n;
         int32_t* held = s.refractory.data() + b * n;
@@ -567,7 +718,7 @@ private:
         const float *a = P(izh_param::a), *bb = P(izh_param::b), *c = P(izh_param::c), *d = P(izh_param::d);
         const float *v_peak = P(izh_param::v_peak), *i_offset = P(izh_param::i_offset);
         const float* dt_over_tau = s.coefficients.dt_over_tau.data();
-        for (int64_t j = 0; j < n; ++j) {
+        for (int64_t j = j0; j < j0 + m; ++j) {
             const bool is_held = held[j] > 0;
             if (is_held) --held[j];
             bool spiked = false;
@@ -589,13 +740,24 @@ private:
         }
     }
 
-    // Phase 4: the ascending ids of this step's spikes, kept for `depth` steps.
-    void emit(int32_t p, int32_t b, int64_t t) {
+    // Phase 4: the ascending ids of this step's spikes among neurons
+    // [j0, j0 + m), written at position j0 of the ring slot; returns their count.
+    int32_t emit(int32_t p, int32_t b, int64_t t, int64_t j0, int64_t m) {
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         const int64_t n = graph_.populations[static_cast<std::size_t>(p)].size;
-        const int64_t slot = t % s.depth;
-        s.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)] =
-            kernels_.compact(s.spikes.data() + b * n, s.ring_ids.data() + (slot * capacity_ + b) * n, n);
+        int32_t* ids = s.ring_ids.data() + ((t % s.depth) * capacity_ + b) * n + j0;
+        const int32_t count = kernels_.compact(s.spikes.data() + b * n + j0, ids, m);
+        if (j0 != 0)
+            for (int32_t k = 0; k < count; ++k) ids[k] += static_cast<int32_t>(j0);
+        return count;
+    }
+
+    // The whole population's list for instance b.
+    void emit(int32_t p, int32_t b, int64_t t) { ring_count(p, b, t) = emit(p, b, t, 0, graph_.populations[static_cast<std::size_t>(p)].size); }
+
+    int32_t& ring_count(int32_t p, int32_t b, int64_t t) {
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        return s.ring_counts[static_cast<std::size_t>((t % s.depth) * capacity_ + b)];
     }
 
     const Network& network_;

@@ -47,6 +47,25 @@ struct NeuronSpan {
     float* scratch = nullptr;            // [n] floats the kernel may overwrite
 };
 
+// Columns per block of a dense connection's packed weights: block q holds
+// columns [q * kDenseBlock, (q + 1) * kDenseBlock) of every row, row after
+// row (zero-padded), so the rows of one block are contiguous and a block of
+// a 1024-row matrix (256 KiB) stays in L2 while every instance uses it.
+constexpr int64_t kDenseBlock = 64;
+
+// The arriving rows of a dense connection for one instance, seen from one
+// column block [c0, c0 + width): for k < count, target[c] += row_k[c] (times
+// values[k] unless values is nullptr: spikes), with row_k the packed row
+// ids[k] of the block, skipping columns where held[c] != 0 (held may be
+// nullptr). target and held point at column c0.
+struct DenseRows {
+    const int32_t* ids = nullptr;
+    const float* values = nullptr;
+    int32_t count = 0;
+    float* target = nullptr;
+    const int32_t* held = nullptr;
+};
+
 struct KernelTable {
     const char* name;
     void (*fill)(float* x, float value, int64_t n);
@@ -54,13 +73,13 @@ struct KernelTable {
     void (*add_scaled)(float* __restrict sums, const float* __restrict w, float x, int64_t n); // sums += w * x
     void (*multiply_add)(float* __restrict acc, const float* __restrict x, const float* __restrict g, int64_t n);  // acc += x * g
     void (*scale)(float* x, float c, int64_t n);                                                 // x *= c
-    void (*add_masked)(float* __restrict v, const float* __restrict w, const int32_t* __restrict held, int64_t n);  // v += w where held == 0
-    void (*add_scaled_masked)(float* __restrict v, const float* __restrict w, float x, const int32_t* __restrict held,
-                              int64_t n);  // v += w * x where held == 0
     void (*update_exact)(const NeuronSpan& s);        // lif, alif, li, if without conductances
     void (*update_conductance)(const NeuronSpan& s);  // lif, alif, li, if with conductances
     // ... whose synaptic state is one or two cond_exp connections (fused_inputs, input_*), which it also decays
     void (*update_conductance_fused)(const NeuronSpan& s);
+    // For each of `instances` (1 or 2) rows sets: dense_block adds the set's
+    // rows of one column block to its target (DenseRows).
+    void (*dense_block)(const float* __restrict block, int64_t width, const struct DenseRows* rows, int32_t instances);
     void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
                     uint32_t batch, uint64_t step);
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);

@@ -24,14 +24,6 @@ void scale(float* x, float c, int64_t n) {
     for (int64_t j = 0; j < n; ++j) x[j] *= c;
 }
 
-void add_masked(float* __restrict v, const float* __restrict w, const int32_t* __restrict held, int64_t n) {
-    for (int64_t j = 0; j < n; ++j) v[j] = held[j] == 0 ? v[j] + w[j] : v[j];
-}
-
-void add_scaled_masked(float* __restrict v, const float* __restrict w, float x, const int32_t* __restrict held, int64_t n) {
-    for (int64_t j = 0; j < n; ++j) v[j] = held[j] == 0 ? v[j] + w[j] * x : v[j];
-}
-
 // One pass per neuron: integrate (held neurons keep v), then threshold,
 // reset and refractory, written with selects so the loop vectorises. The
 // float operations and their order are those of the reference backend.
@@ -288,6 +280,84 @@ void update_conductance_fused(const NeuronSpan& s) {
     }
 }
 
+// Dense rows onto one column block of one or two instances' targets (see
+// kernels.h). The block's running sums stay in registers (GCC vector types:
+// four 16-float vectors per instance, split into narrower registers below
+// AVX-512) while the rows stream from the packed block; for each column the
+// additions are those of adding one row after another, in the same order.
+// Two instances at once give the adder two independent chains per vector:
+// one chain alone waits on the latency of each addition.
+namespace dense {
+typedef float f16 __attribute__((vector_size(64)));
+typedef int32_t i16 __attribute__((vector_size(64)));
+typedef float f16u __attribute__((vector_size(64), aligned(4)));
+constexpr int kVectors = kDenseBlock / 16;
+static_assert(kDenseBlock % 16 == 0, "whole vectors");
+
+struct Sums {
+    f16 acc[kVectors];
+    i16 live[kVectors];  // -1 where the column takes input; 0 where held (delta input discarded) or past the width
+
+    void load(const DenseRows& r, int64_t width) {
+        float sums[kDenseBlock] = {};
+        int32_t open[kDenseBlock];
+        for (int64_t c = 0; c < width; ++c) {
+            sums[c] = r.target[c];
+            open[c] = r.held && r.held[c] != 0 ? 0 : -1;
+        }
+        for (int64_t c = width; c < kDenseBlock; ++c) open[c] = 0;
+        for (int q = 0; q < kVectors; ++q) {
+            std::memcpy(&acc[q], sums + 16 * q, sizeof(f16));
+            std::memcpy(&live[q], open + 16 * q, sizeof(i16));
+        }
+    }
+    void store(const DenseRows& r, int64_t width) const {
+        float sums[kDenseBlock];
+        for (int q = 0; q < kVectors; ++q) std::memcpy(sums + 16 * q, &acc[q], sizeof(f16));
+        for (int64_t c = 0; c < width; ++c) r.target[c] = sums[c];
+    }
+    template <bool kValues>
+    void add(const float* __restrict block, const DenseRows& r, int32_t k) {
+        const float* row = block + static_cast<int64_t>(r.ids[k]) * kDenseBlock;
+        const float x = kValues ? r.values[k] : 1.0f;
+        for (int q = 0; q < kVectors; ++q) {
+            const f16 w = *reinterpret_cast<const f16u*>(row + 16 * q);
+            acc[q] = live[q] ? acc[q] + (kValues ? w * x : w) : acc[q];
+        }
+    }
+};
+
+template <bool kValues>
+void rows(const float* __restrict block, int64_t width, const DenseRows* r, int32_t instances) {
+    Sums a, b;
+    a.load(r[0], width);
+    if (instances == 1) {
+        for (int32_t k = 0; k < r[0].count; ++k) a.add<kValues>(block, r[0], k);
+        a.store(r[0], width);
+        return;
+    }
+    b.load(r[1], width);
+    const int32_t both = r[0].count < r[1].count ? r[0].count : r[1].count;
+    int32_t k = 0;
+    for (; k < both; ++k) {
+        a.add<kValues>(block, r[0], k);
+        b.add<kValues>(block, r[1], k);
+    }
+    for (int32_t k0 = k; k0 < r[0].count; ++k0) a.add<kValues>(block, r[0], k0);
+    for (int32_t k1 = k; k1 < r[1].count; ++k1) b.add<kValues>(block, r[1], k1);
+    a.store(r[0], width);
+    b.store(r[1], width);
+}
+}  // namespace dense
+
+void dense_block(const float* __restrict block, int64_t width, const DenseRows* rows, int32_t instances) {
+    // Both instances carry values or both are spikes: they come from the same population.
+    if (rows[0].values)
+        dense::rows<true>(block, width, rows, instances);
+    else
+        dense::rows<false>(block, width, rows, instances);
+}
+
 // Poisson spikes: u < p[j] with u from libsnn's counter-based generator:
 // word j % 4 of the block at (seed, stream, batch, step, j / 4). Integer
 // arithmetic only: every level gives the same bits as the scalar reference;
@@ -342,7 +412,7 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
 
 const KernelTable& table() {
     static const KernelTable t{SNN_KERNEL_NAME,   fill,         add,          add_scaled,         multiply_add, scale,
-                               add_masked,        add_scaled_masked, update_exact, update_conductance,
-                               update_conductance_fused, poisson, compact};
+                               update_exact,      update_conductance,
+                               update_conductance_fused, dense_block, poisson, compact};
     return t;
 }

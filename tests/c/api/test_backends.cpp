@@ -98,13 +98,14 @@ snn_network* build(snn_context* ctx, int32_t batch) {
     return net;
 }
 
-// The delivery loops the first network leaves out: sparse rows with unequal
-// weights, and a target of more than 65 536 neurons (32-bit indices), each
+// What the first network leaves out: sparse rows with unequal weights, a
+// target of more than 65 536 neurons (32-bit indices, and split into ranges
+// of neurons across threads: batch 1), dense connections from spikes; each
 // with exp and delta synapses.
-snn_network* build_wide(snn_context* ctx, int32_t batch) {
+snn_network* build_wide(snn_context* ctx, int32_t) {
     snn_network_options no;
     snn_network_options_init(&no, sizeof no);
-    no.batch = batch;
+    no.batch = 1;
     no.seed = 5;
     snn_network* net = nullptr;
     if (snn_network_create(ctx, &no, &net) != SNN_OK) return nullptr;
@@ -115,6 +116,9 @@ snn_network* build_wide(snn_context* ctx, int32_t batch) {
     snn_network_add_population(net, "wide", "lif", 1, &n_wide, &wide);
     snn_population_set_param(net, src, "rate", 300.0);
     snn_population_set_param(net, wide, "t_ref", 1e-3);
+    // Resting above threshold: every wide neuron fires now and then, at its own phase.
+    snn_population_set_param(net, wide, "v_rest", -45e-3);
+    snn_population_randomize_state(net, wide, "v", SNN_DIST_UNIFORM, -65e-3, -50e-3, 2);
     snn_connection_options o;
     snn_connection_options_init(&o, sizeof o);
     for (const char* synapse : {"exp", "delta"})
@@ -135,6 +139,17 @@ snn_network* build_wide(snn_context* ctx, int32_t batch) {
             snn_network_connect_sparse(net, src, post, static_cast<int64_t>(targets.size()), row_ptr.data(), targets.data(),
                                        w.data(), nullptr, &o, &c);
         }
+    // The wide population's spike lists (joined from the ranges) feed back.
+    o.synapse = "exp";
+    snn_network_connect_random(net, wide, lif, 5e-4, 1e-3f, 9, &o, &c);
+    // Dense from spikes onto 300 neurons (not a whole number of column blocks), refractory.
+    snn_population_set_param(net, lif, "t_ref", 2e-3);
+    std::vector<float> dense(static_cast<std::size_t>(n_src * n_lif));
+    for (std::size_t k = 0; k < dense.size(); ++k) dense[k] = 1e-4f * static_cast<float>(static_cast<int>(k % 13) - 4);
+    for (const char* synapse : {"delta", "exp"}) {
+        o.synapse = synapse;
+        snn_network_connect_dense(net, src, lif, dense.data(), static_cast<int64_t>(dense.size()), &o, &c);
+    }
     return net;
 }
 
