@@ -44,6 +44,22 @@ inline float input_value(const InputView& in, int32_t b, int64_t i) {
 // Which state a variable belongs to.
 enum class Owner { Population, Connection };
 
+// What a run of several steps tells the engine before it starts, so that it
+// may compute some populations ahead (see the cpu backend's lookahead).
+struct RunPlan {
+    int64_t first_step = 0;  // the network's step counter at the run's first step
+    int64_t steps = 0;
+    // A spike callback is set: the run may stop after any step, so nothing
+    // may be computed past the step just finished.
+    bool callbacks = false;
+    // [populations]: nonzero where a state variable other than spikes is
+    // written out after every step (an output binding).
+    const uint8_t* observed = nullptr;
+    // The input of population p in step first_step + k, for k < steps.
+    InputView (*input)(const void* self, int32_t population, int64_t k) = nullptr;
+    const void* self = nullptr;
+};
+
 class Engine {
 public:
     virtual ~Engine() = default;
@@ -61,6 +77,11 @@ public:
     // Advances one step: `step` is the network's step counter (for random
     // streams), inputs[p] the input of population p (ignored for non-sources).
     virtual void step(int64_t step, const InputView* inputs) = 0;
+
+    // A run of plan.steps steps starts (step() follows for each) and ends.
+    // Between them nothing but step(), spikes() and spike_ids() is called.
+    virtual void begin_run(const RunPlan& plan) { (void)plan; }
+    virtual void end_run() {}
 
     // Parameters or weights changed: recompute what depends on them.
     virtual void parameters_changed() = 0;

@@ -86,6 +86,7 @@ Network::Network(Context& context, const snn_network_options& o)
       pop_io_(memory_),
       conn_io_(memory_),
       step_inputs_(memory_),
+      observed_(memory_),
       scratch_(memory_) {
     if (!(o.dt > 0.0) || !std::isfinite(o.dt)) throw fail(SNN_INVALID_ARGUMENT, "dt: must be a finite value > 0 (got %g)", o.dt);
     if (o.batch < 1) throw fail(SNN_INVALID_ARGUMENT, "batch: must be >= 1 (got %d)", o.batch);
@@ -167,10 +168,12 @@ int32_t Network::add_population(std::string_view name, std::string_view model, i
     PopulationIO io(memory_);
     for (std::size_t v = 0; v < m.state_vars.size(); ++v) io.initial.emplace_back(memory_);
     reserve_one(step_inputs_);
+    reserve_one(observed_);
     reserve_one(graph_.populations);
     reserve_one(pop_io_);
     reserve_one(graph_.update_order);
     step_inputs_.emplace_back();
+    observed_.push_back(0);
     graph_.populations.push_back(std::move(pop));
     pop_io_.push_back(std::move(io));
     graph_.update_order.push_back(static_cast<int32_t>(graph_.populations.size() - 1));
@@ -788,6 +791,15 @@ void Network::write_outputs(int64_t run_index) {
             const bool contiguous = strides[1] == 1 && strides[0] == n;
             if (o.var == kSpikesVar) {
                 const uint8_t* s = engine_->spikes(pop_id);
+                if (contiguous && b.tensor.dtype != SNN_DTYPE_FLOAT32) {  // bytes as they are
+                    std::memcpy(base, s, static_cast<std::size_t>(batch_ * n));
+                    continue;
+                }
+                if (contiguous) {
+                    float* out = reinterpret_cast<float*>(base);
+                    for (int64_t k = 0; k < batch_ * n; ++k) out[k] = s[k];
+                    continue;
+                }
                 for (int32_t bi = 0; bi < batch_; ++bi)
                     for (int64_t j = 0; j < n; ++j) {
                         int64_t off = bi * strides[0] + j * strides[1];
@@ -815,21 +827,25 @@ snn_status Network::run(int64_t steps) {
     freeze();
     // Nothing below allocates: inputs, outputs and callbacks use buffers sized
     // when they were set or bound.
+    RunPlan plan;
+    plan.first_step = step_;
+    plan.steps = steps;
+    plan.input = &Network::run_input;
+    plan.self = this;
+    for (std::size_t p = 0; p < pop_io_.size(); ++p) {
+        const PopulationIO& io = pop_io_[p];
+        plan.callbacks = plan.callbacks || io.callback != nullptr;
+        observed_[p] = 0;
+        for (const OutputBinding& o : io.outputs) observed_[p] |= o.var != kSpikesVar;
+    }
+    plan.observed = observed_.data();
+    engine_->begin_run(plan);
+    struct EndRun {  // also when a step throws
+        Engine* engine;
+        ~EndRun() { engine->end_run(); }
+    } end_run{engine_.get()};
     for (int64_t k = 0; k < steps; ++k) {
-        for (std::size_t p = 0; p < pop_io_.size(); ++p) {
-            PopulationIO& io = pop_io_[p];
-            InputView& view = step_inputs_[p];
-            if (io.bound_input.active) {
-                view = slice(io.bound_input, k);
-            } else if (io.has_copied_input) {
-                view.data = io.copied_input.data();
-                view.dtype = SNN_DTYPE_FLOAT32;
-                view.batch_stride = graph_.populations[p].size;
-                view.neuron_stride = 1;
-            } else {
-                view = InputView{};
-            }
-        }
+        for (std::size_t p = 0; p < pop_io_.size(); ++p) step_inputs_[p] = run_input(this, static_cast<int32_t>(p), k);
         engine_->step(step_, step_inputs_.data());
         for (PopulationIO& io : pop_io_) io.has_copied_input = false;
         write_outputs(k);
@@ -848,6 +864,23 @@ snn_status Network::run(int64_t steps) {
         if (cancelled) return SNN_CANCELLED;
     }
     return SNN_OK;
+}
+
+InputView Network::run_input(const void* self, int32_t population, int64_t k) {
+    const Network& net = *static_cast<const Network*>(self);
+    const PopulationIO& io = net.pop_io_[static_cast<std::size_t>(population)];
+    if (io.bound_input.active) return slice(io.bound_input, k);
+    // A copied input is for the next step only: the run's first (it is
+    // cleared after each step, so for k = 0 it is still there).
+    if (io.has_copied_input && k == 0) {
+        InputView view;
+        view.data = io.copied_input.data();
+        view.dtype = SNN_DTYPE_FLOAT32;
+        view.batch_stride = net.graph_.populations[static_cast<std::size_t>(population)].size;
+        view.neuron_stride = 1;
+        return view;
+    }
+    return InputView{};
 }
 
 void Network::reset() {

@@ -143,6 +143,8 @@ private:
     const InitialVar& initial_var(Owner owner, int32_t id, int var) const;
     void check_bindings(int64_t steps) const;
     void write_outputs(int64_t run_index);
+    // RunPlan::input: what population p reads in step k of the run.
+    static InputView run_input(const void* self, int32_t population, int64_t k);
 
     Context& context_;
     std::pmr::memory_resource* memory_;
@@ -153,6 +155,7 @@ private:
     pvector<PopulationIO> pop_io_;
     pvector<ConnectionIO> conn_io_;
     pvector<InputView> step_inputs_;  // preallocated per population
+    pvector<uint8_t> observed_;       // per population, for RunPlan::observed
     pvector<float> scratch_;          // [batch][max n] for output conversion
     resource_ptr<Engine> engine_;
     std::atomic<int32_t> live_views_{0};

@@ -34,10 +34,14 @@ using cpu::NeuronSpan;
 constexpr int64_t kSplitNeurons = 32768;
 constexpr int64_t kMaxRanges = 64;
 
+// Which kernel runs phases 2 and 3 of a population.
+enum class UpdateKind : uint8_t { Izhikevich, ConductanceFused, Conductance, ExactFused, Exact };
+
 struct PopulationState {
     explicit PopulationState(std::pmr::memory_resource* mr)
         : vars(mr), refractory(mr), spikes(mr), ring_ids(mr), ring_counts(mr), graded(mr), coefficients(mr), incoming(mr),
-          exact_input(mr), currents(mr), conductance(mr), driven(mr), scratch(mr) {}
+          exact_input(mr), currents(mr), conductance(mr), driven(mr), scratch(mr), spans(mr), ahead_spikes(mr), ahead_row_spikes(mr),
+          ahead_row_graded(mr), ahead_row_scratch(mr) {}
 
     pvector<pvector<float>> vars;   // [var][capacity * n]
     pvector<int32_t> refractory;    // [capacity * n]
@@ -57,11 +61,29 @@ struct PopulationState {
     pvector<float> scratch;         // poisson: this step's probabilities, [capacity * n]
     int v_th_index = -1, v_reset_index = -1;  // the model's parameters, looked up once
     bool uniform = false;  // every parameter, coefficient and incoming gain array holds one value
+    bool subtract = false;  // reset by subtraction (the "reset" option, looked up once)
+    pvector<NeuronSpan> spans;  // [capacity]: phases 2 and 3 (CpuEngine::prepare_updates)
+    UpdateKind update_kind = UpdateKind::Exact;
+    bool has_outgoing = false;
+    // A source whose every consumer is computed ahead in this run: its
+    // spike ids are not needed step by step.
+    bool ids_unused = false;
+    // Lookahead (see CpuEngine::compute_ahead): populations fed only by
+    // sources through dense zero-delay connections can be computed several
+    // steps ahead within a run. ahead_steps > 0 marks them; ahead_spikes
+    // holds [ahead_steps][capacity][n] spikes of the steps computed ahead.
+    int32_t ahead_steps = 0;
+    bool ahead = false;  // in this run
+    pvector<uint8_t> ahead_spikes;
+    // Sources: one step's output row per instance, filled while looking ahead.
+    pvector<uint8_t> ahead_row_spikes;
+    pvector<float> ahead_row_graded, ahead_row_scratch;
 };
 
 struct ConnectionState {
     explicit ConnectionState(std::pmr::memory_resource* mr)
-        : synaptic(mr), post16(mr), packed(mr), graded_ids(mr), graded_values(mr), graded_counts(mr), coefficients(mr) {}
+        : synaptic(mr), post16(mr), packed(mr), graded_ids(mr), graded_values(mr), graded_counts(mr), ahead_ids(mr),
+          ahead_values(mr), ahead_counts(mr), coefficients(mr) {}
     pvector<float> synaptic;  // I or g, [capacity * n_post]
     // Sparse connections onto at most 65 536 neurons: the target indices in
     // 16 bits, halving the bytes delivery streams per synapse.
@@ -73,6 +95,12 @@ struct ConnectionState {
     pvector<int32_t> graded_ids;
     pvector<float> graded_values;
     pvector<int32_t> graded_counts;
+    // Into a population computed ahead: each step's arriving rows,
+    // [ahead_steps][capacity][n_pre] ids (and values for graded sources) and
+    // [ahead_steps][capacity] counts.
+    pvector<int32_t> ahead_ids;
+    pvector<float> ahead_values;
+    pvector<int32_t> ahead_counts;
     // Every weight equal (bitwise): delivery adds `weight` and never reads the weights.
     bool uniform_weight = false;
     float weight = 0.0f;
@@ -102,12 +130,14 @@ public:
             bool has_outgoing = false;
             for (const Connection& c : graph_.connections) has_outgoing |= c.pre == static_cast<int32_t>(p);
             s.depth = has_outgoing ? graph_.max_outgoing_delay(static_cast<int32_t>(p)) + 1 : 1;
+            s.has_outgoing = has_outgoing;
             s.ring_ids.assign(cells * static_cast<std::size_t>(s.depth), 0);
             s.ring_counts.assign(static_cast<std::size_t>(capacity_ * s.depth), 0);
             if (pop.neuron_model().kind == NeuronKind::CurrentSource) s.graded.assign(cells * static_cast<std::size_t>(s.depth), 0.0f);
             for (std::size_t c = 0; c < graph_.connections.size(); ++c)
                 if (graph_.connections[c].post == static_cast<int32_t>(p)) s.incoming.push_back(static_cast<int32_t>(c));
             if (pop.neuron_model().kind == NeuronKind::Poisson) s.scratch.assign(cells, 0.0f);
+            s.spans.resize(static_cast<std::size_t>(capacity_));
             s.v_th_index = pop.neuron_model().param_index("v_th");
             s.v_reset_index = pop.neuron_model().param_index("v_reset");
             if (!pop.neuron_model().is_input) {  // per instance, so instances can run on different threads
@@ -136,6 +166,7 @@ public:
             }
             conns_.push_back(std::move(s));
         }
+        plan_lookahead();
         parameters_changed();
     }
 
@@ -181,6 +212,8 @@ public:
                 uniform = uniform && all_equal(gain.data(), gain.size());
             }
             s.uniform = uniform;
+            s.subtract = !pop.neuron_model().is_input && pop.reset_mode() == ResetMode::Subtract;
+            prepare_updates(p);
         }
     }
 
@@ -279,13 +312,27 @@ public:
             else
                 for (int64_t i = 0; i < count; ++i) body(i);
         };
+        if (ahead_steps_ > 0 && t >= ahead_end_) {
+            const int32_t steps = static_cast<int32_t>(std::min<int64_t>(ahead_steps_, plan_.first_step + plan_.steps - t));
+            compute_ahead(t, steps, for_each);
+            ahead_begin_ = t;
+            ahead_end_ = t + steps;
+        }
         for (int32_t p : graph_.update_order) {
             const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
             PopulationState& s = pops_[static_cast<std::size_t>(p)];
+            if (s.ahead) {  // computed already: this step's spikes from the buffer
+                const int64_t n = pop.size;
+                for_each(batch_, [&](int64_t b) {
+                    std::copy_n(s.ahead_spikes.data() + ((t - ahead_begin_) * capacity_ + b) * n, n, s.spikes.data() + b * n);
+                    if (!s.ids_unused) emit(p, static_cast<int32_t>(b), t);
+                });
+                continue;
+            }
             if (pop.neuron_model().is_input) {
                 for_each(batch_, [&](int64_t b) {
                     update_source(p, static_cast<int32_t>(b), t, inputs[p]);
-                    emit(p, static_cast<int32_t>(b), t);
+                    if (!s.ids_unused) emit(p, static_cast<int32_t>(b), t);
                 });
                 continue;
             }
@@ -338,7 +385,171 @@ public:
         if (parallel) pool->release();
     }
 
+    void begin_run(const RunPlan& plan) override {
+        plan_ = plan;
+        ahead_steps_ = 0;
+        for (std::size_t p = 0; p < pops_.size(); ++p) {
+            PopulationState& s = pops_[p];
+            s.ahead = s.ahead_steps > 0 && plan.steps >= 2 && !plan.callbacks && !plan.observed[p];
+            if (s.ahead) ahead_steps_ = ahead_steps_ == 0 ? s.ahead_steps : std::min(ahead_steps_, s.ahead_steps);
+        }
+        for (std::size_t p = 0; p < pops_.size(); ++p) {
+            // No callback reads spike ids in this run: a population needs them
+            // only for consumers that are not computed ahead.
+            PopulationState& s = pops_[p];
+            s.ids_unused = ahead_steps_ > 0;
+            for (const Connection& c : graph_.connections)
+                if (c.pre == static_cast<int32_t>(p)) s.ids_unused = s.ids_unused && pops_[static_cast<std::size_t>(c.post)].ahead;
+        }
+        ahead_begin_ = ahead_end_ = plan.first_step;
+    }
+
+    void end_run() override {
+        // Spike ids skipped during the run: the last step's, for what reads them after it.
+        for (std::size_t p = 0; p < pops_.size(); ++p)
+            if (pops_[p].ids_unused && last_step_ >= 0)
+                for (int32_t b = 0; b < batch_; ++b) emit(static_cast<int32_t>(p), b, last_step_);
+        for (PopulationState& s : pops_) s.ahead = s.ids_unused = false;
+        ahead_steps_ = 0;
+    }
+
 private:
+    // Which populations can be computed ahead, and their buffers: fed only by
+    // sources, through dense connections of delay 0 (a feedforward layer). A
+    // step's input then is known before the step, so a run computes such a
+    // population several steps at a time, column block by column block: a
+    // block of weights is read from memory once for all those steps instead
+    // of once per step. The operations on every neuron are those of stepping
+    // one step at a time, in the same order.
+    void plan_lookahead() {
+        constexpr int32_t kMostSteps = 64;
+        constexpr int64_t kBudget = int64_t(64) << 20;  // bytes of buffers per population
+        for (std::size_t p = 0; p < pops_.size(); ++p) {
+            const Population& pop = graph_.populations[p];
+            PopulationState& s = pops_[p];
+            if (pop.neuron_model().is_input || s.incoming.empty()) continue;
+            int64_t bytes_per_step = capacity_ * pop.size;  // spikes
+            bool feedforward = true;
+            for (int32_t c_id : s.incoming) {
+                const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+                const Population& pre = graph_.populations[static_cast<std::size_t>(c.pre)];
+                feedforward = feedforward && c.kind == SNN_CONNECTION_DENSE && c.delay == 0 && pre.neuron_model().is_input;
+                bytes_per_step += capacity_ * (pre.size * (pops_[static_cast<std::size_t>(c.pre)].graded.empty() ? 4 : 8) + 4);
+            }
+            const int64_t steps = std::min<int64_t>(kMostSteps, kBudget / std::max<int64_t>(1, bytes_per_step));
+            if (!feedforward || steps < 4) continue;
+            s.ahead_steps = static_cast<int32_t>(steps);
+            s.ahead_spikes.assign(static_cast<std::size_t>(steps * capacity_ * pop.size), 0);
+            for (int32_t c_id : s.incoming) {
+                const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+                ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+                PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
+                const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+                cs.ahead_ids.assign(static_cast<std::size_t>(steps * capacity_ * n_pre), 0);
+                if (!pre.graded.empty()) cs.ahead_values.assign(static_cast<std::size_t>(steps * capacity_ * n_pre), 0.0f);
+                cs.ahead_counts.assign(static_cast<std::size_t>(steps * capacity_), 0);
+                pre.ahead_row_spikes.assign(static_cast<std::size_t>(capacity_ * n_pre), 0);
+                pre.ahead_row_graded.assign(static_cast<std::size_t>(capacity_ * n_pre), 0.0f);
+                pre.ahead_row_scratch.assign(static_cast<std::size_t>(capacity_ * n_pre), 0.0f);
+            }
+        }
+    }
+
+    // Steps [t0, t0 + steps) of every population marked ahead: first each
+    // step's arriving rows (the sources' output, computed as update_source
+    // will compute it), then the column blocks in parallel, each running all
+    // those steps (delivery in connection order, then phases 2 and 3) for
+    // every instance and keeping the spikes.
+    template <class ForEach>
+    void compute_ahead(int64_t t0, int32_t steps, ForEach& for_each) {
+        for (std::size_t p = 0; p < pops_.size(); ++p) {
+            PopulationState& s = pops_[p];
+            if (!s.ahead) continue;
+            const int64_t n = graph_.populations[p].size;
+            for (int32_t c_id : s.incoming) {
+                const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+                ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+                PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
+                const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+                const bool graded = !pre.graded.empty();
+                for_each(batch_, [&](int64_t b64) {
+                    const int32_t b = static_cast<int32_t>(b64);
+                    uint8_t* row_spikes = pre.ahead_row_spikes.data() + b * n_pre;
+                    float* row_graded = pre.ahead_row_graded.data() + b * n_pre;
+                    for (int32_t k = 0; k < steps; ++k) {
+                        const InputView in = plan_.input(plan_.self, c.pre, t0 + k - plan_.first_step);
+                        source_row(c.pre, b, t0 + k, in, row_spikes, row_graded, pre.ahead_row_scratch.data() + b * n_pre);
+                        const int64_t at = (static_cast<int64_t>(k) * capacity_ + b) * n_pre;
+                        int32_t* ids = cs.ahead_ids.data() + at;
+                        int32_t count = 0;
+                        if (graded) {
+                            float* values = cs.ahead_values.data() + at;
+                            for (int64_t i = 0; i < n_pre; ++i) {
+                                ids[count] = static_cast<int32_t>(i);
+                                values[count] = row_graded[i];
+                                count += row_graded[i] != 0.0f;
+                            }
+                        } else {
+                            count = kernels_.compact(row_spikes, ids, n_pre);
+                        }
+                        cs.ahead_counts[static_cast<std::size_t>(k * capacity_ + b)] = count;
+                    }
+                });
+            }
+            // Groups of column blocks whose weights fit in L2 together, so that
+            // phases 2 and 3 run on more neurons per call.
+            int64_t widest_pre = 1;
+            for (int32_t c_id : s.incoming)
+                widest_pre = std::max(widest_pre, graph_.populations[static_cast<std::size_t>(graph_.connections[static_cast<std::size_t>(c_id)].pre)].size);
+            const int64_t blocks = (n + cpu::kDenseBlock - 1) / cpu::kDenseBlock;
+            const int64_t per_group = std::max<int64_t>(1, std::min<int64_t>(8, (int64_t(512) << 10) / (widest_pre * cpu::kDenseBlock * 4)));
+            const int64_t groups = (blocks + per_group - 1) / per_group;
+            for_each(groups, [&](int64_t g) {
+                const int64_t first = g * per_group, last = std::min(blocks, first + per_group);
+                const int64_t g0 = first * cpu::kDenseBlock, g_width = std::min(n, last * cpu::kDenseBlock) - g0;
+                for (int32_t k = 0; k < steps; ++k) {
+                    for (int32_t c_id : s.incoming)
+                        for (int64_t q = first; q < last; ++q) deliver_ahead(c_id, k, q);
+                    for (int32_t b = 0; b < batch_; ++b) {
+                        integrate(static_cast<int32_t>(p), b, g0, g_width);
+                        std::copy_n(s.spikes.data() + b * n + g0, g_width,
+                                    s.ahead_spikes.data() + (static_cast<int64_t>(k) * capacity_ + b) * n + g0);
+                    }
+                }
+            });
+        }
+    }
+
+    // Step k of a chunk computed ahead: connection c_id's rows onto column
+    // block q, for every instance (two at a time).
+    void deliver_ahead(int32_t c_id, int32_t k, int64_t q) {
+        const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+        ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+        PopulationState& s = pops_[static_cast<std::size_t>(c.post)];
+        const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+        const int64_t n = graph_.populations[static_cast<std::size_t>(c.post)].size;
+        const int64_t c0 = q * cpu::kDenseBlock, width = std::min(cpu::kDenseBlock, n - c0);
+        const bool delta = c.synapse_model().kind == SynapseKind::Delta;
+        const float* block = cs.packed.data() + q * n_pre * cpu::kDenseBlock;
+        cpu::DenseRows pair[2];
+        int32_t filled = 0;
+        for (int32_t b = 0; b < batch_; ++b) {
+            cpu::DenseRows& r = pair[filled];
+            const int64_t at = (static_cast<int64_t>(k) * capacity_ + b) * n_pre;
+            r.count = cs.ahead_counts[static_cast<std::size_t>(k * capacity_ + b)];
+            if (r.count == 0) continue;
+            r.ids = cs.ahead_ids.data() + at;
+            r.values = cs.ahead_values.empty() ? nullptr : cs.ahead_values.data() + at;
+            r.target = (delta ? s.vars[0].data() : cs.synaptic.data()) + b * n + c0;
+            r.held = delta ? s.refractory.data() + b * n + c0 : nullptr;
+            if (++filled == 2) {
+                kernels_.dense_block(block, width, pair, 2);
+                filled = 0;
+            }
+        }
+        if (filled == 1) kernels_.dense_block(block, width, pair, 1);
+    }
+
     // Row-major [n_pre][n_post] weights into column blocks (zero padding stays zero).
     void pack_dense(const Connection& c, ConnectionState* cs) const {
         const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
@@ -376,35 +587,41 @@ private:
     }
 
     void update_source(int32_t p, int32_t b, int64_t t, const InputView& in) {
-        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t n = graph_.populations[static_cast<std::size_t>(p)].size;
+        float* graded = s.graded.empty() ? nullptr : s.graded.data() + ((t % s.depth) * capacity_ + b) * n;
+        source_row(p, b, t, in, s.spikes.data() + b * n, graded, s.scratch.empty() ? nullptr : s.scratch.data() + b * n);
+    }
+
+    // What source population p emits in step t for instance b: spikes, and
+    // for a current source its values (graded); scratch: n floats a Poisson
+    // source may use.
+    void source_row(int32_t p, int32_t b, int64_t t, const InputView& in, uint8_t* spikes, float* graded, float* scratch) const {
+        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+        const PopulationState& s = pops_[static_cast<std::size_t>(p)];
         const int64_t n = pop.size;
-        uint8_t* spikes = s.spikes.data() + b * n;
         const NeuronKind kind = pop.neuron_model().kind;
         if (kind == NeuronKind::CurrentSource) {
-            float* row = s.graded.data() + ((t % s.depth) * capacity_ + b) * n;
             if (in.data)
-                input_row(in, b, n, row);
+                input_row(in, b, n, graded);
             else
-                std::copy_n(pop.params[current_param::current].data(), n, row);
+                std::copy_n(pop.params[current_param::current].data(), n, graded);
             std::fill_n(spikes, n, uint8_t(0));
         } else if (kind == NeuronKind::SpikeSource) {
             if (!in.data) {
                 std::fill_n(spikes, n, uint8_t(0));
             } else if ((in.dtype == SNN_DTYPE_BOOL || in.dtype == SNN_DTYPE_UINT8) && in.neuron_stride == 1) {
-                const uint8_t* x = static_cast<const uint8_t*>(in.data) + b * in.batch_stride;
-                for (int64_t j = 0; j < n; ++j) spikes[j] = x[j] != 0;
+                kernels_.nonzero(static_cast<const uint8_t*>(in.data) + b * in.batch_stride, spikes, n);
             } else {
                 for (int64_t j = 0; j < n; ++j) spikes[j] = input_value(in, b, j) != 0.0f;
             }
         } else {  // poisson
             const float* probability = s.coefficients.spike_probability.data();
-            if (in.data) {  // this step's rates: probabilities into the instance's scratch row
+            if (in.data) {  // this step's rates: probabilities into the scratch row
                 const float dt = static_cast<float>(graph_.dt);
-                float* row = s.scratch.data() + b * n;
-                input_row(in, b, n, row);
-                for (int64_t j = 0; j < n; ++j) row[j] *= dt;
-                probability = row;
+                input_row(in, b, n, scratch);
+                for (int64_t j = 0; j < n; ++j) scratch[j] *= dt;
+                probability = scratch;
             }
             kernels_.poisson(spikes, probability, n, graph_.seed, kStreamPoisson + (static_cast<uint32_t>(p) << 8),
                              static_cast<uint32_t>(b), static_cast<uint64_t>(t));
@@ -588,82 +805,125 @@ private:
             }
     }
 
-    // Phases 2 and 3 for neurons [j0, j0 + m) of instance b (the whole
-    // population, or one thread's range of it).
-    void integrate(int32_t p, int32_t b, int64_t j0, int64_t m) {
-        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
-        PopulationState& s = pops_[static_cast<std::size_t>(p)];
-        const PopulationCoefficients& k = s.coefficients;
+    // The kernel and arguments of phases 2 and 3 for each instance of
+    // population p, for all its neurons; built when parameters change
+    // (integrate only offsets them to a range of neurons).
+    void prepare_updates(std::size_t p) {
+        const Population& pop = graph_.populations[p];
+        PopulationState& s = pops_[p];
         const NeuronModel& model = pop.neuron_model();
-        const int64_t row = b * pop.size + j0;  // state offset
-        const int64_t pj = s.uniform ? 0 : j0;  // parameter offset: uniform arrays are read at element 0
-        if (model.kind == NeuronKind::Izhikevich) {
-            integrate_izhikevich(p, b, j0, m);
-        } else {
-            NeuronSpan span;
-            span.n = m;
+        if (model.is_input) return;
+        const PopulationCoefficients& k = s.coefficients;
+        const int64_t n = pop.size;
+        for (int32_t b = 0; b < capacity_; ++b) {
+            NeuronSpan& span = s.spans[static_cast<std::size_t>(b)];
+            span = NeuronSpan{};
+            if (model.kind == NeuronKind::Izhikevich) {
+                s.update_kind = UpdateKind::Izhikevich;
+                continue;
+            }
+            const int64_t row = b * n;
+            span.n = n;
             span.v = s.vars[0].data() + row;
             span.held = s.refractory.data() + row;
             span.spikes = s.spikes.data() + row;
             const bool leaky = model.kind != NeuronKind::IF;
-            span.v_rest = leaky ? pop.params[lif_param::v_rest].data() + pj : nullptr;
-            span.v_th = s.v_th_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_th_index)].data() + pj : nullptr;
-            span.v_reset = s.v_reset_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_reset_index)].data() + pj : nullptr;
-            span.mem_decay = k.mem_decay.data() + pj;
-            span.dt_over_tau = k.dt_over_tau.data() + pj;
-            span.refractory_steps = k.refractory_steps.data() + pj;
+            span.v_rest = leaky ? pop.params[lif_param::v_rest].data() : nullptr;
+            span.v_th = s.v_th_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_th_index)].data() : nullptr;
+            span.v_reset = s.v_reset_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_reset_index)].data() : nullptr;
+            span.mem_decay = k.mem_decay.data();
+            span.dt_over_tau = k.dt_over_tau.data();
+            span.refractory_steps = k.refractory_steps.data();
             span.spiking = model.kind != NeuronKind::LI;
-            span.subtract = pop.reset_mode() == ResetMode::Subtract;
+            span.subtract = s.subtract;
             span.uniform = s.uniform;
             if (model.kind == NeuronKind::ALIF) {
                 span.a = s.vars[1].data() + row;
-                span.adapt_decay = k.adapt_decay.data() + pj;
-                span.delta_th = pop.params[alif_param::delta_th].data() + pj;
+                span.adapt_decay = k.adapt_decay.data();
+                span.delta_th = pop.params[alif_param::delta_th].data();
+            }
+            int32_t states = 0, cond = 0;
+            for (int32_t c_id : s.incoming) {
+                const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+                if (conns_[static_cast<std::size_t>(c_id)].synaptic.empty()) continue;
+                ++states;
+                cond += c.synapse_model().kind == SynapseKind::CondExp;
             }
             if (k.conductance_based) {
                 // Only one or two cond_exp connections carry state: one fused kernel (it also decays them).
-                span.fused_inputs = 0;
-                for (int32_t c_id : s.incoming) {
-                    const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
-                    ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
-                    if (cs.synaptic.empty()) continue;
-                    if (c.synapse_model().kind != SynapseKind::CondExp || span.fused_inputs == 2) {
-                        span.fused_inputs = -1;
-                        break;
-                    }
-                    span.input_state[span.fused_inputs] = cs.synaptic.data() + row;
-                    span.input_decay[span.fused_inputs] = cs.coefficients.decay;
-                    span.input_e_rev[span.fused_inputs] = static_cast<float>(c.syn_params[syn_param::e_rev]);
-                    ++span.fused_inputs;
-                }
-                if (span.fused_inputs > 0) {
-                    kernels_.update_conductance_fused(span);
-                    return;
-                }
-                span.fused_inputs = -1;
-                sum_conductance_inputs(s, row, m);
-                span.currents = s.currents.data() + row;
-                span.conductance = s.conductance.data() + row;
-                span.driven = s.driven.data() + row;
-                span.scratch = s.exact_input.data() + row;  // unused on this path
-                kernels_.update_conductance(span);
-            } else {
-                int32_t currents = 0;
-                for (int32_t c_id : s.incoming) currents += !conns_[static_cast<std::size_t>(c_id)].synaptic.empty();
-                if (currents <= 2 && span.spiking) {  // (li sums first: its kernel reads exact_input)
-                    // One fused pass sums, integrates and decays the currents.
-                    span.fused_inputs = 0;
+                if (states == cond && states <= 2) {
+                    s.update_kind = UpdateKind::ConductanceFused;
                     for (int32_t c_id : s.incoming) {
+                        const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
                         ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
                         if (cs.synaptic.empty()) continue;
-                        span.input_state[span.fused_inputs] = cs.synaptic.data() + row;
-                        span.input_gain[span.fused_inputs] = cs.coefficients.current_gain.data() + pj;
-                        span.input_decay[span.fused_inputs] = cs.coefficients.decay;
-                        ++span.fused_inputs;
+                        const int i = span.fused_inputs < 0 ? 0 : span.fused_inputs;
+                        span.input_state[i] = cs.synaptic.data() + row;
+                        span.input_decay[i] = cs.coefficients.decay;
+                        span.input_e_rev[i] = static_cast<float>(c.syn_params[syn_param::e_rev]);
+                        span.fused_inputs = i + 1;
                     }
-                    kernels_.update_exact(span);
-                    return;
+                } else {
+                    s.update_kind = UpdateKind::Conductance;
+                    span.currents = s.currents.data() + row;
+                    span.conductance = s.conductance.data() + row;
+                    span.driven = s.driven.data() + row;
+                    span.scratch = s.exact_input.data() + row;  // unused on this path
                 }
+            } else if (states <= 2 && span.spiking) {  // (li sums first: its kernel reads exact_input)
+                // One fused pass sums, integrates and decays the currents.
+                s.update_kind = UpdateKind::ExactFused;
+                span.fused_inputs = 0;
+                for (int32_t c_id : s.incoming) {
+                    ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+                    if (cs.synaptic.empty()) continue;
+                    span.input_state[span.fused_inputs] = cs.synaptic.data() + row;
+                    span.input_gain[span.fused_inputs] = cs.coefficients.current_gain.data();
+                    span.input_decay[span.fused_inputs] = cs.coefficients.decay;
+                    ++span.fused_inputs;
+                }
+            } else {
+                s.update_kind = UpdateKind::Exact;
+                span.exact_input = s.exact_input.data() + row;
+            }
+        }
+    }
+
+    // Phases 2 and 3 for neurons [j0, j0 + m) of instance b (the whole
+    // population, or one thread's or one column group's range of it).
+    void integrate(int32_t p, int32_t b, int64_t j0, int64_t m) {
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        if (s.update_kind == UpdateKind::Izhikevich) {
+            integrate_izhikevich(p, b, j0, m);
+            decay_synapses(s, b * graph_.populations[static_cast<std::size_t>(p)].size + j0, m);
+            return;
+        }
+        NeuronSpan span = s.spans[static_cast<std::size_t>(b)];
+        const int64_t row = b * graph_.populations[static_cast<std::size_t>(p)].size + j0;  // state offset
+        const int64_t pj = s.uniform ? 0 : j0;  // parameter offset: uniform arrays are read at element 0
+        span.n = m;
+        for (float** x : {&span.v, &span.a, &span.input_state[0], &span.input_state[1], &span.scratch})
+            if (*x) *x += j0;
+        span.held += j0;
+        span.spikes += j0;
+        for (const float** x : {&span.currents, &span.conductance, &span.driven, &span.exact_input})
+            if (*x) *x += j0;
+        for (const float** x : {&span.v_rest, &span.v_th, &span.v_reset, &span.mem_decay, &span.dt_over_tau, &span.adapt_decay,
+                                &span.delta_th, &span.input_gain[0], &span.input_gain[1]})
+            if (*x) *x += pj;
+        span.refractory_steps += pj;
+        switch (s.update_kind) {
+            case UpdateKind::ConductanceFused:
+                kernels_.update_conductance_fused(span);
+                return;
+            case UpdateKind::ExactFused:
+                kernels_.update_exact(span);
+                return;
+            case UpdateKind::Conductance:
+                sum_conductance_inputs(s, row, m);
+                kernels_.update_conductance(span);
+                break;
+            default: {  // Exact
                 float* ei = s.exact_input.data() + row;
                 kernels_.fill(ei, 0.0f, m);
                 for (int32_t c_id : s.incoming) {
@@ -671,10 +931,15 @@ private:
                     if (!cs.synaptic.empty())
                         kernels_.multiply_add(ei, cs.synaptic.data() + row, cs.coefficients.current_gain.data() + j0, m);
                 }
-                span.exact_input = ei;
                 kernels_.update_exact(span);
+                break;
             }
         }
+        decay_synapses(s, row, m);
+    }
+
+    // The decay of every incoming synaptic state at [row, row + m), after phase 2 used it.
+    void decay_synapses(PopulationState& s, int64_t row, int64_t m) {
         for (int32_t c_id : s.incoming) {
             ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
             if (!cs.synaptic.empty()) kernels_.scale(cs.synaptic.data() + row, cs.coefficients.decay, m);
@@ -769,6 +1034,9 @@ private:
     pvector<PopulationState> pops_;
     pvector<ConnectionState> conns_;
     int64_t last_step_ = -1;
+    RunPlan plan_;
+    int32_t ahead_steps_ = 0;                   // steps per lookahead chunk in this run (0: none)
+    int64_t ahead_begin_ = 0, ahead_end_ = 0;  // the chunk computed ahead: steps [begin, end)
 };
 
 }  // namespace

@@ -71,6 +71,7 @@ struct KernelTable {
     void (*fill)(float* x, float value, int64_t n);
     void (*add)(float* __restrict sums, const float* __restrict w, int64_t n);                 // sums += w
     void (*add_scaled)(float* __restrict sums, const float* __restrict w, float x, int64_t n); // sums += w * x
+    void (*nonzero)(const uint8_t* __restrict x, uint8_t* __restrict out, int64_t n);                 // out = x != 0
     void (*multiply_add)(float* __restrict acc, const float* __restrict x, const float* __restrict g, int64_t n);  // acc += x * g
     void (*scale)(float* x, float c, int64_t n);                                                 // x *= c
     void (*update_exact)(const NeuronSpan& s);        // lif, alif, li, if without conductances

@@ -16,6 +16,10 @@ void add_scaled(float* __restrict sums, const float* __restrict w, float x, int6
     for (int64_t j = 0; j < n; ++j) sums[j] += w[j] * x;
 }
 
+void nonzero(const uint8_t* __restrict x, uint8_t* __restrict out, int64_t n) {
+    for (int64_t j = 0; j < n; ++j) out[j] = x[j] != 0;
+}
+
 void multiply_add(float* __restrict acc, const float* __restrict x, const float* __restrict g, int64_t n) {
     for (int64_t j = 0; j < n; ++j) acc[j] += x[j] * g[j];
 }
@@ -299,6 +303,19 @@ struct Sums {
     i16 live[kVectors];  // -1 where the column takes input; 0 where held (delta input discarded) or past the width
 
     void load(const DenseRows& r, int64_t width) {
+        if (width == kDenseBlock) {  // a whole block: straight vector loads
+            for (int q = 0; q < kVectors; ++q) {
+                acc[q] = *reinterpret_cast<const f16u*>(r.target + 16 * q);
+                if (r.held) {
+                    i16 h;
+                    std::memcpy(&h, r.held + 16 * q, sizeof h);
+                    live[q] = h == 0;  // -1 where true
+                } else {
+                    live[q] = i16{} == 0;
+                }
+            }
+            return;
+        }
         float sums[kDenseBlock] = {};
         int32_t open[kDenseBlock];
         for (int64_t c = 0; c < width; ++c) {
@@ -312,6 +329,10 @@ struct Sums {
         }
     }
     void store(const DenseRows& r, int64_t width) const {
+        if (width == kDenseBlock) {
+            for (int q = 0; q < kVectors; ++q) std::memcpy(r.target + 16 * q, &acc[q], sizeof(f16));
+            return;
+        }
         float sums[kDenseBlock];
         for (int q = 0; q < kVectors; ++q) std::memcpy(sums + 16 * q, &acc[q], sizeof(f16));
         for (int64_t c = 0; c < width; ++c) r.target[c] = sums[c];
@@ -382,6 +403,22 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
     static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "byte k of a word is bits 8k..8k+7");
     int32_t count = 0;
     int64_t j = 0;
+#if defined(__AVX512BW__)
+    // One bit per neuron from one instruction; visit the set bits.
+    for (; j + 64 <= n; j += 64) {
+        const __m512i x = _mm512_loadu_si512(spikes + j);
+        uint64_t mask = _mm512_test_epi8_mask(x, x);
+        if (mask == 0) continue;
+        if (__builtin_popcountll(mask) <= 16) {
+            for (; mask != 0; mask &= mask - 1) ids[count++] = static_cast<int32_t>(j + __builtin_ctzll(mask));
+        } else {
+            for (int64_t k = j; k < j + 64; ++k) {
+                ids[count] = static_cast<int32_t>(k);
+                count += spikes[k];
+            }
+        }
+    }
+#endif
     for (; j + 64 <= n; j += 64) {
         uint64_t words[8];
         std::memcpy(words, spikes + j, sizeof words);
@@ -411,7 +448,7 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
 }  // namespace
 
 const KernelTable& table() {
-    static const KernelTable t{SNN_KERNEL_NAME,   fill,         add,          add_scaled,         multiply_add, scale,
+    static const KernelTable t{SNN_KERNEL_NAME,   fill,         add,          add_scaled,         nonzero,      multiply_add, scale,
                                update_exact,      update_conductance,
                                update_conductance_fused, dense_block, poisson, compact};
     return t;

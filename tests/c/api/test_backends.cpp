@@ -241,6 +241,126 @@ TEST(Backends, WeightedAndWideSparseRowsMatchReferenceBitForBit) {
     expect_every_variant_matches_reference(build_wide, 40, 1000);
 }
 
+// A feedforward layer computed ahead within snn_network_run (sources ->
+// dense, delay 0 -> lif; the cpu backend runs such a layer several steps at a
+// time) and a population fed by it: the spikes of every step and the final
+// state equal reference's, over runs of uneven lengths. With a spike callback
+// or the layer's v bound as an output the layer is stepped one step at a
+// time; the results must not differ either.
+struct LayerRun {
+    std::vector<uint8_t> spikes;  // [steps][batch][n] of the layer, then of the readout
+    std::vector<float> state;     // v of both, I of the exp connections, after the last run
+};
+
+int32_t count_spikes(int32_t, int64_t, int32_t, int32_t, const int32_t*, void* data) {
+    ++*static_cast<int64_t*>(data);
+    return 0;
+}
+
+LayerRun run_layer(const Variant& v, bool* available, int mode) {
+    LayerRun out;
+    snn_context_options co;
+    snn_context_options_init(&co, sizeof co);
+    co.backend = v.backend;
+    co.simd = v.simd;
+    co.threads = v.threads;
+    snn_context* ctx = nullptr;
+    *available = snn_context_create(&co, &ctx) == SNN_OK;
+    if (!*available) return out;
+    const int32_t batch = 3;
+    const int64_t n_in = 2100, n = 130, n_out = 20, steps[] = {100, 1, 40};  // n_in: one column block per group
+    snn_network_options no;
+    snn_network_options_init(&no, sizeof no);
+    no.batch = batch;
+    no.seed = 3;
+    snn_network* net = nullptr;
+    EXPECT_EQ(snn_network_create(ctx, &no, &net), SNN_OK);
+    int32_t spk = -1, cur = -1, poi = -1, layer = -1, readout = -1, c = -1;
+    snn_network_add_population(net, "spk", "spike_source", 1, &n_in, &spk);
+    snn_network_add_population(net, "cur", "current_source", 1, &n_in, &cur);
+    snn_network_add_population(net, "poi", "poisson", 1, &n_in, &poi);
+    snn_network_add_population(net, "layer", "lif", 1, &n, &layer);
+    snn_network_add_population(net, "readout", "lif", 1, &n_out, &readout);
+    snn_population_set_param(net, poi, "rate", 200.0);
+    snn_population_set_param(net, layer, "t_ref", 2e-3);
+    snn_population_set_param(net, layer, "v_th", -55e-3);
+    snn_connection_options o;
+    snn_connection_options_init(&o, sizeof o);
+    o.delay = 0;
+    std::vector<float> w(static_cast<std::size_t>(n_in * n));
+    for (std::size_t k = 0; k < w.size(); ++k) w[k] = 1e-3f * static_cast<float>(static_cast<int>((k * 37) % 11) - 3);
+    o.synapse = "delta";
+    snn_network_connect_dense(net, spk, layer, w.data(), static_cast<int64_t>(w.size()), &o, &c);
+    o.synapse = "exp";
+    snn_network_connect_dense(net, cur, layer, w.data(), static_cast<int64_t>(w.size()), &o, &c);
+    snn_network_connect_dense(net, poi, layer, w.data(), static_cast<int64_t>(w.size()), &o, &c);
+    o.delay = 1;
+    snn_network_connect_random(net, layer, readout, 0.3, 4e-3f, 8, &o, &c);
+    // Inputs bound for the longest run: spikes (bool) and currents (float32).
+    const int64_t most = 100;
+    std::vector<uint8_t> spikes_in(static_cast<std::size_t>(most * batch * n_in));
+    std::vector<float> current_in(spikes_in.size());
+    for (std::size_t k = 0; k < spikes_in.size(); ++k) {
+        spikes_in[k] = (k * 2654435761u) % 1000 < 4;
+        current_in[k] = (k % 5 == 0) ? 0.0f : 1e-3f * static_cast<float>((k * 7) % 13);
+    }
+    const int64_t in_shape[] = {most, batch, n_in};
+    snn_tensor tin{spikes_in.data(), SNN_DTYPE_BOOL, 3, in_shape, nullptr, SNN_DEVICE_CPU, 0, nullptr, nullptr};
+    snn_tensor tcur{current_in.data(), SNN_DTYPE_FLOAT32, 3, in_shape, nullptr, SNN_DEVICE_CPU, 0, nullptr, nullptr};
+    EXPECT_EQ(snn_population_bind_input(net, spk, &tin), SNN_OK) << snn_last_error();
+    EXPECT_EQ(snn_population_bind_input(net, cur, &tcur), SNN_OK) << snn_last_error();
+    std::vector<uint8_t> layer_out(static_cast<std::size_t>(most * batch * n)), readout_out(static_cast<std::size_t>(most * batch * n_out));
+    std::vector<float> layer_v(static_cast<std::size_t>(most * batch * n));
+    const int64_t layer_shape[] = {most, batch, n}, readout_shape[] = {most, batch, n_out};
+    snn_tensor tl{layer_out.data(), SNN_DTYPE_UINT8, 3, layer_shape, nullptr, SNN_DEVICE_CPU, 0, nullptr, nullptr};
+    snn_tensor tr{readout_out.data(), SNN_DTYPE_UINT8, 3, readout_shape, nullptr, SNN_DEVICE_CPU, 0, nullptr, nullptr};
+    snn_tensor tv{layer_v.data(), SNN_DTYPE_FLOAT32, 3, layer_shape, nullptr, SNN_DEVICE_CPU, 0, nullptr, nullptr};
+    EXPECT_EQ(snn_population_bind_output(net, layer, "spikes", &tl), SNN_OK) << snn_last_error();
+    EXPECT_EQ(snn_population_bind_output(net, readout, "spikes", &tr), SNN_OK) << snn_last_error();
+    int64_t callback_spikes = 0;
+    if (mode == 1) EXPECT_EQ(snn_population_bind_output(net, layer, "v", &tv), SNN_OK) << snn_last_error();
+    if (mode == 2) EXPECT_EQ(snn_population_set_spike_callback(net, readout, count_spikes, &callback_spikes), SNN_OK);
+    for (int64_t run : steps) {
+        EXPECT_EQ(snn_network_run(net, run), SNN_OK) << snn_last_error();
+        out.spikes.insert(out.spikes.end(), layer_out.begin(), layer_out.begin() + run * batch * n);
+        out.spikes.insert(out.spikes.end(), readout_out.begin(), readout_out.begin() + run * batch * n_out);
+    }
+    auto read = [&](int32_t pop, const char* var, bool connection) {
+        int64_t count = 0;
+        connection ? snn_connection_read_state(net, pop, var, nullptr, 0, &count) : snn_population_read_state(net, pop, var, nullptr, 0, &count);
+        const std::size_t at = out.state.size();
+        out.state.resize(at + static_cast<std::size_t>(count));
+        connection ? snn_connection_read_state(net, pop, var, out.state.data() + at, count, &count)
+                   : snn_population_read_state(net, pop, var, out.state.data() + at, count, &count);
+    };
+    read(layer, "v", false);
+    read(readout, "v", false);
+    for (int32_t conn = 1; conn <= 3; ++conn) read(conn, "I", true);
+    snn_network_destroy(net);
+    snn_context_destroy(ctx);
+    return out;
+}
+
+TEST(Backends, FeedforwardLayerRunAheadMatchesReferenceBitForBit) {
+    bool available = false;
+    const LayerRun expected = run_layer({"reference", nullptr}, &available, 0);
+    ASSERT_TRUE(available);
+    double layer_spikes = 0;
+    for (uint8_t x : expected.spikes) layer_spikes += x;
+    ASSERT_GT(layer_spikes, 500) << "the layer must be active for the comparison to mean something";
+    for (int mode : {0, 1, 2})
+        for (Variant v : {Variant{"cpu", "generic"}, Variant{"cpu", "avx2"}, Variant{"cpu", "avx512"}, Variant{"cpu", nullptr, 2},
+                          Variant{"cpu", "generic", 3}}) {
+            const LayerRun got = run_layer(v, &available, mode);
+            if (!available) continue;
+            const std::string what = std::string(v.simd ? v.simd : "auto") + "/" + std::to_string(v.threads) + " threads, mode " +
+                                     std::to_string(mode);
+            EXPECT_EQ(got.spikes, expected.spikes) << what;
+            ASSERT_EQ(got.state.size(), expected.state.size()) << what;
+            EXPECT_EQ(0, std::memcmp(got.state.data(), expected.state.data(), got.state.size() * sizeof(float))) << what;
+        }
+}
+
 TEST(Backends, UnknownSimdLevelIsRefused) {
     snn_context_options o;
     ASSERT_SNN_OK(snn_context_options_init(&o, sizeof o));
