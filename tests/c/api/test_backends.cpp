@@ -268,7 +268,7 @@ LayerRun run_layer(const Variant& v, bool* available, int mode) {
     *available = snn_context_create(&co, &ctx) == SNN_OK;
     if (!*available) return out;
     const int32_t batch = 3;
-    const int64_t n_in = 2100, n = 130, n_out = 20, steps[] = {100, 1, 40};  // n_in: one column block per group
+    const int64_t n_in = 2000, n = 130, n_out = 20, steps[] = {100, 1, 40};  // n_in: one column block per group
     snn_network_options no;
     snn_network_options_init(&no, sizeof no);
     no.batch = batch;
