@@ -372,8 +372,9 @@ class Suite:
                 size = f"{n:,}".replace(",", " ")
                 rows.append([f"CUBA {size}: events/s per core, whole run", b,
                              per_core, f"Brian2: {events_rate(brian)}"])
-                rows.append([f"CUBA {size}: events/s per core, delivery phase alone", b,
-                             "n/a", "needs a benchmark build with phase timers"])
+                if b == "cpu":
+                    rows.append([f"CUBA {size}: events/s per core, delivery phase alone", b,
+                                 self.delivery_rate(n), "benchmark build (SNN_PHASE_TIMERS), 1 thread"])
         for n in s.fc_sizes:
             case = self.fc_case(n, "dense")
             gemm = self.numpy_gemm(n)
@@ -389,10 +390,46 @@ class Suite:
                 rows.append([f"FC n={n} dense input, whole layer", b, mine, beside])
         self.results["hardware"] = rows
         title = f"Hardware use ({s.fc_threads} thread(s) for the dense path)"
-        note = ("Events: synaptic events delivered (spikes x out-degree) per second of run time, on 1 thread. "
+        note = ("Events: synaptic events delivered (spikes x out-degree) per second of run time, on 1 thread; "
+                "for the delivery phase alone, per second of that phase as a phase-timer build measures it "
+                "(warm-up steps included; the timers add about 0.1 us per step). "
                 "GFLOP/s: 2 * steps * batch * n^2 over the time of the whole layer "
                 "(the product and the neuron scan).")
         self.tables.append(markdown_table(title, ["measure", "backend", "libsnn", "beside"], rows, note))
+
+    def delivery_rate(self, n: int) -> str:
+        """Events per second of the delivery phase alone, from a build of the
+        library with SNN_PHASE_TIMERS (it prints its phase totals when a
+        network is destroyed), stepping CUBA from C on 1 thread."""
+        s = self.s
+        build = os.path.join(ROOT, "build-bench-timers")
+        try:
+            if not os.path.exists(os.path.join(build, "libsnn.so.0")):
+                log(f"building the phase-timer library into {build}")
+                subprocess.run(["cmake", "-S", ROOT, "-B", build, "-DCMAKE_BUILD_TYPE=Release", "-DSNN_PHASE_TIMERS=ON",
+                                "-DSNN_BUILD_TESTS=OFF", "-DSNN_BUILD_EXAMPLES=OFF"], check=True, stdout=subprocess.DEVNULL)
+                subprocess.run(["cmake", "--build", build, "--parallel"], check=True, stdout=subprocess.DEVNULL)
+            out = os.path.join(self.tmp, "timers")
+            os.makedirs(out, exist_ok=True)
+            exe = self.cases.compile_step_bench(os.path.join(HERE, "step_bench.c"), os.path.join(ROOT, "include"),
+                                                os.path.join(build, "libsnn.so.0"), out)
+            path = os.path.join(out, f"cuba-{n}.snn")
+            net = self.cases.build_cuba(n, "cpu", 1)
+            net.save(path)
+            net.close()
+            steps = int(round(s.duration / 1e-4))
+            warmup = max(1, steps // 10)
+            log(f"CUBA N={n}: delivery phase, phase-timer build, {warmup} + {steps} steps")
+            proc = subprocess.run([exe, path, "cpu", "1", str(warmup), str(steps), "1"], capture_output=True, text=True,
+                                  timeout=s.cap_large + 600)
+            line = next((x for x in proc.stderr.splitlines() if x.startswith("snn-phase-times ")), None)
+            if proc.returncode != 0 or line is None:
+                return f"failed ({proc.stderr.strip()[-120:]})"
+            t = json.loads(line.split(" ", 1)[1])
+            self.results.setdefault("phase_times", {})[str(n)] = t
+            return f"{t['events'] / (t['deliver_ns'] * 1e-9) / 1e6:.0f} M"
+        except (subprocess.SubprocessError, OSError) as e:
+            return f"failed ({e})"
 
     def numpy_gemm(self, n: int) -> str:
         s = self.s

@@ -11,8 +11,12 @@
 // Values read through the API are the logical ones ([batch][n] float32).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <cstring>
 #include <type_traits>
+
+#include <atomic>
 
 #include "core/coefficients.h"
 #include "core/error.h"
@@ -27,6 +31,29 @@ namespace {
 
 using cpu::KernelTable;
 using cpu::NeuronSpan;
+
+// Benchmark builds (SNN_PHASE_TIMERS) time the phases of each step and count
+// the synaptic events delivered (a spike reaching one synapse, or one
+// nonzero graded value reaching one target); normal builds compile it away.
+struct PhaseTimes {
+#if defined(SNN_PHASE_TIMERS)
+    static constexpr bool kOn = true;
+#else
+    static constexpr bool kOn = false;
+#endif
+    int64_t steps = 0, deliver_ns = 0, neurons_ns = 0, sources_ns = 0, ahead_ns = 0;
+    std::atomic<int64_t> events{0};
+
+    static int64_t now() {
+        if (!kOn) return 0;
+        timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    }
+    void count(int64_t n) {
+        if (kOn) events.fetch_add(n, std::memory_order_relaxed);
+    }
+};
 
 // A population at least this large is split into ranges of neurons, one per
 // thread, when the batch leaves threads idle (below it, waking the pool costs
@@ -168,6 +195,17 @@ public:
         }
         plan_lookahead();
         parameters_changed();
+    }
+
+    ~CpuEngine() override {
+        if (PhaseTimes::kOn && times_.steps > 0)
+            std::fprintf(stderr,
+                         "snn-phase-times {\"steps\": %lld, \"deliver_ns\": %lld, \"neurons_ns\": %lld, \"sources_ns\": %lld, "
+                         "\"ahead_ns\": %lld, \"events\": %lld, \"threads\": %d}\n",
+                         static_cast<long long>(times_.steps), static_cast<long long>(times_.deliver_ns),
+                         static_cast<long long>(times_.neurons_ns), static_cast<long long>(times_.sources_ns),
+                         static_cast<long long>(times_.ahead_ns), static_cast<long long>(times_.events.load()),
+                         network_.context().threads());
     }
 
     const char* backend_name() const override { return "cpu"; }
@@ -312,9 +350,18 @@ public:
             else
                 for (int64_t i = 0; i < count; ++i) body(i);
         };
+        ++times_.steps;
+        int64_t clock = PhaseTimes::now();
+        auto lap = [&](int64_t* total) {  // benchmark builds: time since the last lap into *total
+            if (!PhaseTimes::kOn) return;
+            const int64_t t1 = PhaseTimes::now();
+            *total += t1 - clock;
+            clock = t1;
+        };
         if (ahead_steps_ > 0 && t >= ahead_end_) {
             const int32_t steps = static_cast<int32_t>(std::min<int64_t>(ahead_steps_, plan_.first_step + plan_.steps - t));
             compute_ahead(t, steps, for_each);
+            lap(&times_.ahead_ns);
             ahead_begin_ = t;
             ahead_end_ = t + steps;
         }
@@ -327,6 +374,7 @@ public:
                     std::copy_n(s.ahead_spikes.data() + ((t - ahead_begin_) * capacity_ + b) * n, n, s.spikes.data() + b * n);
                     if (!s.ids_unused) emit(p, static_cast<int32_t>(b), t);
                 });
+                lap(&times_.neurons_ns);
                 continue;
             }
             if (pop.neuron_model().is_input) {
@@ -334,6 +382,7 @@ public:
                     update_source(p, static_cast<int32_t>(b), t, inputs[p]);
                     if (!s.ids_unused) emit(p, static_cast<int32_t>(b), t);
                 });
+                lap(&times_.sources_ns);
                 continue;
             }
             // Phase 1, connections in id order: dense ones over all instances
@@ -353,6 +402,7 @@ public:
                 });
                 k = end;
             }
+            lap(&times_.deliver_ns);
             // Phases 2 to 4: by instance, or for a large population and a
             // small batch by ranges of neurons, whose spike lists are then
             // joined in order.
@@ -363,6 +413,7 @@ public:
                     integrate(p, static_cast<int32_t>(b), 0, n);
                     emit(p, static_cast<int32_t>(b), t);
                 });
+                lap(&times_.neurons_ns);
                 continue;
             }
             const int64_t per_range = (n / ranges + 63) / 64 * 64;  // whole cache lines of spikes
@@ -373,7 +424,7 @@ public:
                     integrate(p, b, j0, m);
                     counts[r] = emit(p, b, t, j0, m);
                 });
-                int32_t* ids = s.ring_ids.data() + ((t % s.depth) * capacity_ + b) * n;
+                int32_t* ids = s.ring_ids.data() + (ring_slot(t, s.depth) * capacity_ + b) * n;
                 int32_t total = counts[0];
                 for (int64_t r = 1; r < ranges; ++r) {
                     std::copy_n(ids + std::min(n, r * per_range), counts[r], ids + total);
@@ -381,6 +432,7 @@ public:
                 }
                 ring_count(p, b, t) = total;
             }
+            lap(&times_.neurons_ns);
         }
         if (parallel) pool->release();
     }
@@ -414,6 +466,13 @@ public:
     }
 
 private:
+    // The ring slot of step t (t may be negative before the first steps).
+    static int64_t ring_slot(int64_t t, int32_t depth) {
+        if (depth == 1) return 0;
+        const int64_t slot = t % depth;
+        return slot < 0 ? slot + depth : slot;
+    }
+
     // Which populations can be computed ahead, and their buffers: fed only by
     // sources, through dense connections of delay 0 (a feedforward layer). A
     // step's input then is known before the step, so a run computes such a
@@ -538,6 +597,7 @@ private:
             const int64_t at = (static_cast<int64_t>(k) * capacity_ + b) * n_pre;
             r.count = cs.ahead_counts[static_cast<std::size_t>(k * capacity_ + b)];
             if (r.count == 0) continue;
+            times_.count(int64_t(r.count) * width);
             r.ids = cs.ahead_ids.data() + at;
             r.values = cs.ahead_values.empty() ? nullptr : cs.ahead_values.data() + at;
             r.target = (delta ? s.vars[0].data() : cs.synaptic.data()) + b * n + c0;
@@ -589,7 +649,7 @@ private:
     void update_source(int32_t p, int32_t b, int64_t t, const InputView& in) {
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         const int64_t n = graph_.populations[static_cast<std::size_t>(p)].size;
-        float* graded = s.graded.empty() ? nullptr : s.graded.data() + ((t % s.depth) * capacity_ + b) * n;
+        float* graded = s.graded.empty() ? nullptr : s.graded.data() + (ring_slot(t, s.depth) * capacity_ + b) * n;
         source_row(p, b, t, in, s.spikes.data() + b * n, graded, s.scratch.empty() ? nullptr : s.scratch.data() + b * n);
     }
 
@@ -634,22 +694,25 @@ private:
     // order, as in "reference". Spiking rows come from the ring of spike ids,
     // so only rows that spiked are read. (Dense connections: deliver_dense.)
     void deliver(int32_t p, int32_t c_id, int32_t b, int64_t t) {
+        const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+        const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
+        const int64_t slot = ring_slot(t - c.delay, pre.depth);
+        const bool spiking = pre.graded.empty() && !c.has_synapse_delays();
+        if (spiking && pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)] == 0) return;  // nothing arrives
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         const int64_t n = graph_.populations[static_cast<std::size_t>(p)].size;
         const int32_t* held = s.refractory.data() + b * n;
-        const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
         ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
-        const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
         const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
         const bool delta = c.synapse_model().kind == SynapseKind::Delta;
         float* target = delta ? s.vars[0].data() + b * n : cs.synaptic.data() + b * n;
         const float* w = c.weights.data();
-        const int64_t slot = ((t - c.delay) % pre.depth + pre.depth) % pre.depth;
         if (!pre.graded.empty()) {
             // Graded presynaptic values (current sources): every nonzero row.
             const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
             for (int64_t i = 0; i < n_pre; ++i) {
                 if (x[i] == 0.0f) continue;
+                times_.count(c.kind == SNN_CONNECTION_SPARSE ? c.row_ptr[static_cast<std::size_t>(i) + 1] - c.row_ptr[static_cast<std::size_t>(i)] : 1);
                 if (c.kind == SNN_CONNECTION_SPARSE) {
                     for (int64_t q = c.row_ptr[static_cast<std::size_t>(i)]; q < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
                         const int32_t j = c.post_index[static_cast<std::size_t>(q)];
@@ -667,7 +730,10 @@ private:
             // A spike's value is 1, and w * 1 == w exactly: plain additions.
             if (c.kind == SNN_CONNECTION_SPARSE) {
                 deliver_sparse_rows(c, cs, ids, count, target, delta ? held : nullptr);
+                if (PhaseTimes::kOn)
+                    for (int32_t k = 0; k < count; ++k) times_.count(c.row_ptr[static_cast<std::size_t>(ids[k]) + 1] - c.row_ptr[static_cast<std::size_t>(ids[k])]);
             } else {  // one-to-one
+                times_.count(count);
                 for (int32_t k = 0; k < count; ++k)
                     if (!delta || held[ids[k]] == 0) target[ids[k]] += w[ids[k]];
             }
@@ -686,7 +752,7 @@ private:
         const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
         const int64_t n = graph_.populations[static_cast<std::size_t>(c.post)].size;
         const bool delta = c.synapse_model().kind == SynapseKind::Delta;
-        const int64_t slot = ((t - c.delay) % pre.depth + pre.depth) % pre.depth;
+        const int64_t slot = ring_slot(t - c.delay, pre.depth);
         const bool graded = !pre.graded.empty();
         if (graded)
             for_each(batch_, [&](int64_t b) {
@@ -711,6 +777,12 @@ private:
             *values = nullptr;
             return pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
         };
+        if (PhaseTimes::kOn)
+            for (int32_t b = 0; b < batch_; ++b) {
+                const int32_t* ids = nullptr;
+                const float* values = nullptr;
+                times_.count(int64_t(rows(b, &ids, &values)) * n);
+            }
         const int64_t blocks = (n + cpu::kDenseBlock - 1) / cpu::kDenseBlock;
         for_each(blocks, [&](int64_t q) {
             const int64_t c0 = q * cpu::kDenseBlock, width = std::min(cpu::kDenseBlock, n - c0);
@@ -789,7 +861,7 @@ private:
                                 const int32_t* held) {
         const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
         auto spiked = [&](int64_t i, int32_t delay) {
-            const int64_t slot = ((t - delay) % pre.depth + pre.depth) % pre.depth;
+            const int64_t slot = ring_slot(t - delay, pre.depth);
             const int32_t count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
             const int32_t* ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
             return std::binary_search(ids, ids + count, static_cast<int32_t>(i));
@@ -800,8 +872,10 @@ private:
         for (int64_t i = 0; i < n_pre; ++i)
             for (int64_t q = c.row_ptr[static_cast<std::size_t>(i)]; q < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
                 const int32_t j = c.post_index[static_cast<std::size_t>(q)];
-                if (spiked(i, c.delays[static_cast<std::size_t>(q)]) && (!held || held[j] == 0))
+                if (spiked(i, c.delays[static_cast<std::size_t>(q)]) && (!held || held[j] == 0)) {
                     target[j] += c.weights[static_cast<std::size_t>(q)];
+                    times_.count(1);
+                }
             }
     }
 
@@ -1010,7 +1084,7 @@ private:
     int32_t emit(int32_t p, int32_t b, int64_t t, int64_t j0, int64_t m) {
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         const int64_t n = graph_.populations[static_cast<std::size_t>(p)].size;
-        int32_t* ids = s.ring_ids.data() + ((t % s.depth) * capacity_ + b) * n + j0;
+        int32_t* ids = s.ring_ids.data() + (ring_slot(t, s.depth) * capacity_ + b) * n + j0;
         const int32_t count = kernels_.compact(s.spikes.data() + b * n + j0, ids, m);
         if (j0 != 0)
             for (int32_t k = 0; k < count; ++k) ids[k] += static_cast<int32_t>(j0);
@@ -1022,7 +1096,7 @@ private:
 
     int32_t& ring_count(int32_t p, int32_t b, int64_t t) {
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
-        return s.ring_counts[static_cast<std::size_t>((t % s.depth) * capacity_ + b)];
+        return s.ring_counts[static_cast<std::size_t>(ring_slot(t, s.depth) * capacity_ + b)];
     }
 
     const Network& network_;
@@ -1034,6 +1108,7 @@ private:
     pvector<PopulationState> pops_;
     pvector<ConnectionState> conns_;
     int64_t last_step_ = -1;
+    PhaseTimes times_;
     RunPlan plan_;
     int32_t ahead_steps_ = 0;                   // steps per lookahead chunk in this run (0: none)
     int64_t ahead_begin_ = 0, ahead_end_ = 0;  // the chunk computed ahead: steps [begin, end)
