@@ -298,6 +298,26 @@ typedef float f16u __attribute__((vector_size(64), aligned(4)));
 constexpr int kVectors = kDenseBlock / 16;
 static_assert(kDenseBlock % 16 == 0, "whole vectors");
 
+// The dense product (rows times graded values): a + w * x in one rounding
+// where the level has fused multiply-add (Decision 5 allows this path to
+// differ between levels within a tolerance; docs/models.md states it), else
+// rounded twice like "reference". Spikes (values 1) only add: exact everywhere.
+inline void multiply_add(f16& a, const f16& w, float x) {  // a += w * x
+#if defined(__AVX512F__)
+    const __m512 r = _mm512_fmadd_ps(reinterpret_cast<const __m512&>(w), _mm512_set1_ps(x), reinterpret_cast<const __m512&>(a));
+    std::memcpy(&a, &r, sizeof a);
+#elif defined(__FMA__)
+    __m256 h[4];
+    std::memcpy(h, &w, sizeof(f16));
+    std::memcpy(h + 2, &a, sizeof(f16));
+    h[2] = _mm256_fmadd_ps(h[0], _mm256_set1_ps(x), h[2]);
+    h[3] = _mm256_fmadd_ps(h[1], _mm256_set1_ps(x), h[3]);
+    std::memcpy(&a, h + 2, sizeof a);
+#else
+    a = a + w * x;
+#endif
+}
+
 struct Sums {
     f16 acc[kVectors];
     i16 live[kVectors];  // -1 where the column takes input; 0 where held (delta input discarded) or past the width
@@ -337,37 +357,57 @@ struct Sums {
         for (int q = 0; q < kVectors; ++q) std::memcpy(sums + 16 * q, &acc[q], sizeof(f16));
         for (int64_t c = 0; c < width; ++c) r.target[c] = sums[c];
     }
-    template <bool kValues>
+    bool all_live() const {
+        i16 all = live[0];
+        for (int q = 1; q < kVectors; ++q) all &= live[q];
+        for (int c = 0; c < 16; ++c)
+            if (all[c] == 0) return false;
+        return true;
+    }
+    // kMasked = false: every column takes input (no held neuron, whole block).
+    template <bool kValues, bool kMasked>
     void add(const float* __restrict block, const DenseRows& r, int32_t k) {
         const float* row = block + static_cast<int64_t>(r.ids[k]) * kDenseBlock;
         const float x = kValues ? r.values[k] : 1.0f;
         for (int q = 0; q < kVectors; ++q) {
             const f16 w = *reinterpret_cast<const f16u*>(row + 16 * q);
-            acc[q] = live[q] ? acc[q] + (kValues ? w * x : w) : acc[q];
+            f16 sum = acc[q];
+            if (kValues)
+                multiply_add(sum, w, x);
+            else
+                sum += w;
+            acc[q] = !kMasked || live[q] ? sum : acc[q];
         }
     }
 };
+
+template <bool kValues, bool kMasked>
+void rows(const float* __restrict block, const DenseRows* r, int32_t instances, Sums& a, Sums& b) {
+    if (instances == 1) {
+        for (int32_t k = 0; k < r[0].count; ++k) a.add<kValues, kMasked>(block, r[0], k);
+        return;
+    }
+    const int32_t both = r[0].count < r[1].count ? r[0].count : r[1].count;
+    int32_t k = 0;
+    for (; k < both; ++k) {
+        a.add<kValues, kMasked>(block, r[0], k);
+        b.add<kValues, kMasked>(block, r[1], k);
+    }
+    for (int32_t k0 = k; k0 < r[0].count; ++k0) a.add<kValues, kMasked>(block, r[0], k0);
+    for (int32_t k1 = k; k1 < r[1].count; ++k1) b.add<kValues, kMasked>(block, r[1], k1);
+}
 
 template <bool kValues>
 void rows(const float* __restrict block, int64_t width, const DenseRows* r, int32_t instances) {
     Sums a, b;
     a.load(r[0], width);
-    if (instances == 1) {
-        for (int32_t k = 0; k < r[0].count; ++k) a.add<kValues>(block, r[0], k);
-        a.store(r[0], width);
-        return;
-    }
-    b.load(r[1], width);
-    const int32_t both = r[0].count < r[1].count ? r[0].count : r[1].count;
-    int32_t k = 0;
-    for (; k < both; ++k) {
-        a.add<kValues>(block, r[0], k);
-        b.add<kValues>(block, r[1], k);
-    }
-    for (int32_t k0 = k; k0 < r[0].count; ++k0) a.add<kValues>(block, r[0], k0);
-    for (int32_t k1 = k; k1 < r[1].count; ++k1) b.add<kValues>(block, r[1], k1);
+    if (instances == 2) b.load(r[1], width);
+    if (a.all_live() && (instances == 1 || b.all_live()))
+        rows<kValues, false>(block, r, instances, a, b);
+    else
+        rows<kValues, true>(block, r, instances, a, b);
     a.store(r[0], width);
-    b.store(r[1], width);
+    if (instances == 2) b.store(r[1], width);
 }
 }  // namespace dense
 

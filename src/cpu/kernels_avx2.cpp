@@ -5,6 +5,8 @@
 #include <initializer_list>
 #include <type_traits>
 
+#include <immintrin.h>
+
 #include "core/phi.h"
 #include "core/rng.h"
 #include "cpu/kernels.h"

@@ -2,6 +2,8 @@
 // backend performs the reference's float operations in the same order, so on
 // these networks it must agree bit for bit — at every SIMD level, which also
 // shows the levels agree among themselves.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -288,7 +290,9 @@ LayerRun run_layer(const Variant& v, bool* available, int mode) {
     snn_connection_options_init(&o, sizeof o);
     o.delay = 0;
     std::vector<float> w(static_cast<std::size_t>(n_in * n));
-    for (std::size_t k = 0; k < w.size(); ++k) w[k] = 1e-3f * static_cast<float>(static_cast<int>((k * 37) % 11) - 3);
+    // Multiples of 2^-10 times small integers: products with the currents are
+    // exact, so the fused multiply-add of the dense product rounds like reference.
+    for (std::size_t k = 0; k < w.size(); ++k) w[k] = static_cast<float>(static_cast<int>((k * 37) % 11) - 3) / 1024.0f;
     o.synapse = "delta";
     snn_network_connect_dense(net, spk, layer, w.data(), static_cast<int64_t>(w.size()), &o, &c);
     o.synapse = "exp";
@@ -302,7 +306,7 @@ LayerRun run_layer(const Variant& v, bool* available, int mode) {
     std::vector<float> current_in(spikes_in.size());
     for (std::size_t k = 0; k < spikes_in.size(); ++k) {
         spikes_in[k] = (k * 2654435761u) % 1000 < 4;
-        current_in[k] = (k % 5 == 0) ? 0.0f : 1e-3f * static_cast<float>((k * 7) % 13);
+        current_in[k] = (k % 5 == 0) ? 0.0f : static_cast<float>((k * 7) % 13) / 1024.0f;
     }
     const int64_t in_shape[] = {most, batch, n_in};
     snn_tensor tin{spikes_in.data(), SNN_DTYPE_BOOL, 3, in_shape, nullptr, SNN_DEVICE_CPU, 0, nullptr, nullptr};
@@ -359,6 +363,79 @@ TEST(Backends, FeedforwardLayerRunAheadMatchesReferenceBitForBit) {
             ASSERT_EQ(got.state.size(), expected.state.size()) << what;
             EXPECT_EQ(0, std::memcmp(got.state.data(), expected.state.data(), got.state.size() * sizeof(float))) << what;
         }
+}
+
+// The dense product (a dense connection from a current source) may fuse each
+// multiply-add where the SIMD level has FMA (Decision 5): against reference
+// it agrees within float32 rounding, and at each level it is bit-identical
+// at every thread count.
+std::vector<float> dense_product(const Variant& v, bool* available) {
+    snn_context_options co;
+    snn_context_options_init(&co, sizeof co);
+    co.backend = v.backend;
+    co.simd = v.simd;
+    co.threads = v.threads;
+    snn_context* ctx = nullptr;
+    *available = snn_context_create(&co, &ctx) == SNN_OK;
+    if (!*available) return {};
+    const int32_t batch = 4;
+    const int64_t n_in = 300, n = 200, steps = 60;
+    snn_network_options no;
+    snn_network_options_init(&no, sizeof no);
+    no.batch = batch;
+    snn_network* net = nullptr;
+    EXPECT_EQ(snn_network_create(ctx, &no, &net), SNN_OK);
+    int32_t cur = -1, li = -1, c = -1;
+    snn_network_add_population(net, "cur", "current_source", 1, &n_in, &cur);
+    snn_network_add_population(net, "li", "li", 1, &n, &li);
+    std::vector<float> w(static_cast<std::size_t>(n_in * n)), x(static_cast<std::size_t>(steps * batch * n_in));
+    uint64_t state = 12345;
+    auto uniform = [&]() {  // deterministic values in [-1, 1) with all mantissa bits used
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return static_cast<float>(static_cast<double>(state >> 11) / 4503599627370496.0 - 1.0);
+    };
+    for (float& value : w) value = 1e-3f * uniform();
+    for (float& value : x) value = uniform();
+    snn_connection_options o;
+    snn_connection_options_init(&o, sizeof o);
+    o.delay = 0;
+    for (const char* synapse : {"exp", "delta"}) {
+        o.synapse = synapse;
+        snn_network_connect_dense(net, cur, li, w.data(), static_cast<int64_t>(w.size()), &o, &c);
+    }
+    const int64_t shape[] = {steps, batch, n_in};
+    snn_tensor tx{x.data(), SNN_DTYPE_FLOAT32, 3, shape, nullptr, SNN_DEVICE_CPU, 0, nullptr, nullptr};
+    EXPECT_EQ(snn_population_bind_input(net, cur, &tx), SNN_OK) << snn_last_error();
+    std::vector<float> out(static_cast<std::size_t>(batch * n * 2));
+    EXPECT_EQ(snn_network_run(net, steps), SNN_OK) << snn_last_error();
+    int64_t count = 0;
+    snn_population_read_state(net, li, "v", out.data(), batch * n, &count);
+    snn_connection_read_state(net, 0, "I", out.data() + batch * n, batch * n, &count);
+    snn_network_destroy(net);
+    snn_context_destroy(ctx);
+    return out;
+}
+
+TEST(Backends, DenseProductWithinRoundingOfReferenceAndThreadIndependent) {
+    bool available = false;
+    const std::vector<float> expected = dense_product({"reference", nullptr}, &available);
+    ASSERT_TRUE(available);
+    float scale = 0.0f;
+    for (float value : expected) scale = std::max(scale, std::fabs(value));
+    ASSERT_GT(scale, 0.0f);
+    for (const char* level : {"generic", "avx2", "avx512"}) {
+        const std::vector<float> one = dense_product({"cpu", level, 1}, &available);
+        if (!available) continue;
+        ASSERT_EQ(one.size(), expected.size());
+        // 300 inputs a step, 60 steps, 2 connections: each value is a sum of
+        // some 10^4 float32 roundings; 1e-5 of the largest value bounds them.
+        for (std::size_t k = 0; k < one.size(); ++k)
+            ASSERT_NEAR(one[k], expected[k], 1e-5f * scale) << level << " value " << k;
+        for (int32_t threads : {2, 3}) {
+            const std::vector<float> many = dense_product({"cpu", level, threads}, &available);
+            EXPECT_EQ(0, std::memcmp(many.data(), one.data(), one.size() * sizeof(float))) << level << ", " << threads << " threads";
+        }
+    }
 }
 
 TEST(Backends, UnknownSimdLevelIsRefused) {
