@@ -92,6 +92,10 @@ struct PopulationState {
     pvector<NeuronSpan> spans;  // [capacity]: phases 2 and 3 (CpuEngine::prepare_updates)
     UpdateKind update_kind = UpdateKind::Exact;
     bool has_outgoing = false;
+    // No neuron can be held: every refractory count is 0 (t_ref <= dt), and
+    // no nonzero counter was loaded since the last reset.
+    bool no_refractory = false, counters_loaded = false;
+    bool never_held() const { return no_refractory && !counters_loaded; }
     // A source whose every consumer is computed ahead in this run: its
     // spike ids are not needed step by step.
     bool ids_unused = false;
@@ -222,6 +226,7 @@ public:
             for (std::size_t v = 0; v < s.vars.size(); ++v)
                 network_.initial_state(Owner::Population, static_cast<int32_t>(p), static_cast<int>(v), s.vars[v].data());
             for (int32_t b = 0; b < capacity_; ++b) clear_instance(p, b);
+            s.counters_loaded = false;
         }
         for (std::size_t c = 0; c < conns_.size(); ++c)
             if (!conns_[c].synaptic.empty()) network_.initial_state(Owner::Connection, static_cast<int32_t>(c), 0, conns_[c].synaptic.data());
@@ -251,6 +256,10 @@ public:
             }
             s.uniform = uniform;
             s.subtract = !pop.neuron_model().is_input && pop.reset_mode() == ResetMode::Subtract;
+            // (Counters still running from an earlier t_ref keep the test on.)
+            auto zero = [](int32_t r) { return r == 0; };
+            s.no_refractory = std::all_of(k.refractory_steps.begin(), k.refractory_steps.end(), zero) &&
+                              std::all_of(s.refractory.begin(), s.refractory.end(), zero);
             prepare_updates(p);
         }
     }
@@ -312,6 +321,7 @@ public:
         PopulationState& s = pops_[static_cast<std::size_t>(population)];
         const int64_t n = graph_.populations[static_cast<std::size_t>(population)].size, cells = batch_ * n;
         std::copy_n(refractory, cells, s.refractory.begin());
+        s.counters_loaded = s.counters_loaded || std::any_of(refractory, refractory + cells, [](int32_t r) { return r != 0; });
         std::copy_n(spikes, cells, s.spikes.begin());
         const int32_t depth = delay_line_depth(population);
         for (int32_t d = 0; d < depth; ++d)
@@ -590,10 +600,10 @@ private:
         const int64_t c0 = q * cpu::kDenseBlock, width = std::min(cpu::kDenseBlock, n - c0);
         const bool delta = c.synapse_model().kind == SynapseKind::Delta;
         const float* block = cs.packed.data() + q * n_pre * cpu::kDenseBlock;
-        cpu::DenseRows pair[2];
+        cpu::DenseRows group[cpu::kDenseInstances];
         int32_t filled = 0;
         for (int32_t b = 0; b < batch_; ++b) {
-            cpu::DenseRows& r = pair[filled];
+            cpu::DenseRows& r = group[filled];
             const int64_t at = (static_cast<int64_t>(k) * capacity_ + b) * n_pre;
             r.count = cs.ahead_counts[static_cast<std::size_t>(k * capacity_ + b)];
             if (r.count == 0) continue;
@@ -601,13 +611,13 @@ private:
             r.ids = cs.ahead_ids.data() + at;
             r.values = cs.ahead_values.empty() ? nullptr : cs.ahead_values.data() + at;
             r.target = (delta ? s.vars[0].data() : cs.synaptic.data()) + b * n + c0;
-            r.held = delta ? s.refractory.data() + b * n + c0 : nullptr;
-            if (++filled == 2) {
-                kernels_.dense_block(block, width, pair, 2);
+            r.held = delta && !s.never_held() ? s.refractory.data() + b * n + c0 : nullptr;
+            if (++filled == cpu::kDenseInstances) {
+                kernels_.dense_block(block, width, group, filled, n_pre);
                 filled = 0;
             }
         }
-        if (filled == 1) kernels_.dense_block(block, width, pair, 1);
+        if (filled > 0) kernels_.dense_block(block, width, group, filled, n_pre);
     }
 
     // Row-major [n_pre][n_post] weights into column blocks (zero padding stays zero).
@@ -707,6 +717,9 @@ private:
         const bool delta = c.synapse_model().kind == SynapseKind::Delta;
         float* target = delta ? s.vars[0].data() + b * n : cs.synaptic.data() + b * n;
         const float* w = c.weights.data();
+        // Delta input to a held neuron is discarded; a population that is
+        // never held skips the test (and its load) per synapse.
+        const int32_t* mask = delta && !s.never_held() ? held : nullptr;
         if (!pre.graded.empty()) {
             // Graded presynaptic values (current sources): every nonzero row.
             const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
@@ -716,26 +729,26 @@ private:
                 if (c.kind == SNN_CONNECTION_SPARSE) {
                     for (int64_t q = c.row_ptr[static_cast<std::size_t>(i)]; q < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
                         const int32_t j = c.post_index[static_cast<std::size_t>(q)];
-                        if (!delta || held[j] == 0) target[j] += w[q] * x[i];
+                        if (!mask || mask[j] == 0) target[j] += w[q] * x[i];
                     }
-                } else if (!delta || held[i] == 0) {  // one-to-one
+                } else if (!mask || mask[i] == 0) {  // one-to-one
                     target[i] += w[i] * x[i];
                 }
             }
         } else if (c.has_synapse_delays()) {
-            deliver_synapse_delays(c, pre, b, t, target, delta ? held : nullptr);
+            deliver_synapse_delays(c, pre, b, t, target, mask);
         } else {
             const int32_t count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
             const int32_t* ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
             // A spike's value is 1, and w * 1 == w exactly: plain additions.
             if (c.kind == SNN_CONNECTION_SPARSE) {
-                deliver_sparse_rows(c, cs, ids, count, target, delta ? held : nullptr);
+                deliver_sparse_rows(c, cs, ids, count, target, mask);
                 if (PhaseTimes::kOn)
                     for (int32_t k = 0; k < count; ++k) times_.count(c.row_ptr[static_cast<std::size_t>(ids[k]) + 1] - c.row_ptr[static_cast<std::size_t>(ids[k])]);
             } else {  // one-to-one
                 times_.count(count);
                 for (int32_t k = 0; k < count; ++k)
-                    if (!delta || held[ids[k]] == 0) target[ids[k]] += w[ids[k]];
+                    if (!mask || mask[ids[k]] == 0) target[ids[k]] += w[ids[k]];
             }
         }
     }
@@ -787,20 +800,20 @@ private:
         for_each(blocks, [&](int64_t q) {
             const int64_t c0 = q * cpu::kDenseBlock, width = std::min(cpu::kDenseBlock, n - c0);
             const float* block = cs.packed.data() + q * n_pre * cpu::kDenseBlock;
-            cpu::DenseRows pair[2];
+            cpu::DenseRows group[cpu::kDenseInstances];
             int32_t filled = 0;
-            for (int32_t b = 0; b < batch_; ++b) {  // instances in pairs
-                cpu::DenseRows& r = pair[filled];
+            for (int32_t b = 0; b < batch_; ++b) {  // instances in groups
+                cpu::DenseRows& r = group[filled];
                 r.count = rows(b, &r.ids, &r.values);
                 if (r.count == 0) continue;  // nothing arrives: the target stays as it is
                 r.target = (delta ? post.vars[0].data() : cs.synaptic.data()) + b * n + c0;
-                r.held = delta ? post.refractory.data() + b * n + c0 : nullptr;
-                if (++filled == 2) {
-                    kernels_.dense_block(block, width, pair, 2);
+                r.held = delta && !post.never_held() ? post.refractory.data() + b * n + c0 : nullptr;
+                if (++filled == cpu::kDenseInstances) {
+                    kernels_.dense_block(block, width, group, filled, n_pre);
                     filled = 0;
                 }
             }
-            if (filled == 1) kernels_.dense_block(block, width, pair, 1);
+            if (filled > 0) kernels_.dense_block(block, width, group, filled, n_pre);
         });
     }
 

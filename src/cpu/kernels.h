@@ -52,6 +52,7 @@ struct NeuronSpan {
 // row (zero-padded), so the rows of one block are contiguous and a block of
 // a 1024-row matrix (256 KiB) stays in L2 while every instance uses it.
 constexpr int64_t kDenseBlock = 64;
+constexpr int32_t kDenseInstances = 4;  // instances per dense_block call
 
 // The arriving rows of a dense connection for one instance, seen from one
 // column block [c0, c0 + width): for k < count, target[c] += row_k[c] (times
@@ -78,9 +79,10 @@ struct KernelTable {
     void (*update_conductance)(const NeuronSpan& s);  // lif, alif, li, if with conductances
     // ... whose synaptic state is one or two cond_exp connections (fused_inputs, input_*), which it also decays
     void (*update_conductance_fused)(const NeuronSpan& s);
-    // For each of `instances` (1 or 2) rows sets: dense_block adds the set's
-    // rows of one column block to its target (DenseRows).
-    void (*dense_block)(const float* __restrict block, int64_t width, const struct DenseRows* rows, int32_t instances);
+    // For each of `instances` (1 to kDenseInstances) row sets: adds the set's
+    // rows of one column block (of n_rows rows) to its target (DenseRows).
+    void (*dense_block)(const float* __restrict block, int64_t width, const struct DenseRows* rows, int32_t instances,
+                        int64_t n_rows);
     void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
                     uint32_t batch, uint64_t step);
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);

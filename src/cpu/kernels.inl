@@ -399,7 +399,7 @@ void rows(const float* __restrict block, const DenseRows* r, int32_t instances, 
 
 template <bool kValues>
 void rows(const float* __restrict block, int64_t width, const DenseRows* r, int32_t instances) {
-    Sums a, b;
+    Sums a{}, b{};  // (b unused for one instance)
     a.load(r[0], width);
     if (instances == 2) b.load(r[1], width);
     if (a.all_live() && (instances == 1 || b.all_live()))
@@ -411,12 +411,58 @@ void rows(const float* __restrict block, int64_t width, const DenseRows* r, int3
 }
 }  // namespace dense
 
-void dense_block(const float* __restrict block, int64_t width, const DenseRows* rows, int32_t instances) {
-    // Both instances carry values or both are spikes: they come from the same population.
+namespace dense {
+// Four instances that all receive every row (a current source with no zero
+// value, or a spike source whose neurons all fired): each row of weights is
+// loaded once for the four, so the loop is bound by arithmetic, not loads.
+template <bool kValues, bool kMasked>
+void all_rows4(const float* __restrict block, const DenseRows* r, Sums* s) {
+    for (int32_t k = 0; k < r[0].count; ++k) {
+        const float* row = block + static_cast<int64_t>(k) * kDenseBlock;
+        f16 w[kVectors];
+        for (int q = 0; q < kVectors; ++q) w[q] = *reinterpret_cast<const f16u*>(row + 16 * q);
+        for (int i = 0; i < 4; ++i) {
+            const float x = kValues ? r[i].values[k] : 1.0f;
+            for (int q = 0; q < kVectors; ++q) {
+                f16 sum = s[i].acc[q];
+                if (kValues)
+                    multiply_add(sum, w[q], x);
+                else
+                    sum += w[q];
+                s[i].acc[q] = !kMasked || s[i].live[q] ? sum : s[i].acc[q];
+            }
+        }
+    }
+}
+
+template <bool kValues>
+void block_rows(const float* __restrict block, int64_t width, const DenseRows* r, int32_t instances, int64_t n_rows) {
+    bool every_row = instances == 4;
+    for (int32_t i = 0; every_row && i < 4; ++i) every_row = r[i].count == n_rows;
+    if (every_row) {
+        Sums s[4];
+        bool live = true;
+        for (int i = 0; i < 4; ++i) {
+            s[i].load(r[i], width);
+            live = live && s[i].all_live();
+        }
+        if (live)
+            all_rows4<kValues, false>(block, r, s);
+        else
+            all_rows4<kValues, true>(block, r, s);
+        for (int i = 0; i < 4; ++i) s[i].store(r[i], width);
+        return;
+    }
+    for (int32_t i = 0; i < instances; i += 2) rows<kValues>(block, width, r + i, instances - i >= 2 ? 2 : 1);
+}
+}  // namespace dense
+
+void dense_block(const float* __restrict block, int64_t width, const DenseRows* rows, int32_t instances, int64_t n_rows) {
+    // All instances carry values or all are spikes: they come from the same population.
     if (rows[0].values)
-        dense::rows<true>(block, width, rows, instances);
+        dense::block_rows<true>(block, width, rows, instances, n_rows);
     else
-        dense::rows<false>(block, width, rows, instances);
+        dense::block_rows<false>(block, width, rows, instances, n_rows);
 }
 
 // Poisson spikes: u < p[j] with u from libsnn's counter-based generator:

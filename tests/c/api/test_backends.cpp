@@ -438,6 +438,71 @@ TEST(Backends, DenseProductWithinRoundingOfReferenceAndThreadIndependent) {
     }
 }
 
+// Every row of a dense connection arriving at four instances (a spike source
+// whose neurons all fire), onto neurons that are held after spiking: the
+// kernel that loads each row once for four instances, masked, equals reference.
+std::vector<float> all_rows(const Variant& v, bool* available, bool run) {
+    snn_context_options co;
+    snn_context_options_init(&co, sizeof co);
+    co.backend = v.backend;
+    co.simd = v.simd;
+    co.threads = v.threads;
+    snn_context* ctx = nullptr;
+    *available = snn_context_create(&co, &ctx) == SNN_OK;
+    if (!*available) return {};
+    const int32_t batch = 5;
+    const int64_t n_in = 70, n = 150, steps = 40;
+    snn_network_options no;
+    snn_network_options_init(&no, sizeof no);
+    no.batch = batch;
+    snn_network* net = nullptr;
+    EXPECT_EQ(snn_network_create(ctx, &no, &net), SNN_OK);
+    int32_t src = -1, lif = -1, c = -1;
+    snn_network_add_population(net, "src", "spike_source", 1, &n_in, &src);
+    snn_network_add_population(net, "lif", "lif", 1, &n, &lif);
+    snn_population_set_param(net, lif, "t_ref", 3e-4);
+    std::vector<float> w(static_cast<std::size_t>(n_in * n));
+    for (std::size_t k = 0; k < w.size(); ++k) w[k] = 1e-4f * static_cast<float>(static_cast<int>((k * 53) % 17) - 6) * (1.0f + k % 3);
+    snn_connection_options o;
+    snn_connection_options_init(&o, sizeof o);
+    o.delay = 0;
+    o.synapse = "delta";
+    snn_network_connect_dense(net, src, lif, w.data(), static_cast<int64_t>(w.size()), &o, &c);
+    std::vector<uint8_t> x(static_cast<std::size_t>(steps * batch * n_in), 1);
+    const int64_t shape[] = {steps, batch, n_in};
+    snn_tensor tx{x.data(), SNN_DTYPE_UINT8, 3, shape, nullptr, SNN_DEVICE_CPU, 0, nullptr, nullptr};
+    EXPECT_EQ(snn_population_bind_input(net, src, &tx), SNN_OK) << snn_last_error();
+    std::vector<float> out;
+    if (run)  // computed ahead
+        EXPECT_EQ(snn_network_run(net, steps), SNN_OK) << snn_last_error();
+    else  // step by step (each 1-step run reads slice 0: all ones too)
+        for (int64_t t = 0; t < steps; ++t) EXPECT_EQ(snn_network_run(net, 1), SNN_OK) << snn_last_error();
+    int64_t count = 0;
+    out.resize(static_cast<std::size_t>(batch * n * 2));
+    snn_population_read_state(net, lif, "v", out.data(), batch * n, &count);
+    snn_population_read_state(net, lif, "spikes", out.data() + batch * n, batch * n, &count);
+    snn_network_destroy(net);
+    snn_context_destroy(ctx);
+    return out;
+}
+
+TEST(Backends, DenseRowsForFourInstancesMatchReferenceBitForBit) {
+    for (bool run : {false, true}) {
+        bool available = false;
+        const std::vector<float> expected = all_rows({"reference", nullptr}, &available, run);
+        ASSERT_TRUE(available);
+        double spikes = 0;
+        for (std::size_t k = expected.size() / 2; k < expected.size(); ++k) spikes += expected[k];
+        EXPECT_GT(spikes, 0) << "some neurons must spike (and be held)";
+        for (Variant v : {Variant{"cpu", "generic"}, Variant{"cpu", "avx2"}, Variant{"cpu", "avx512"}, Variant{"cpu", nullptr, 2}}) {
+            const std::vector<float> got = all_rows(v, &available, run);
+            if (!available) continue;
+            EXPECT_EQ(0, std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)))
+                << (v.simd ? v.simd : "auto") << "/" << v.threads << (run ? " run" : " steps");
+        }
+    }
+}
+
 TEST(Backends, UnknownSimdLevelIsRefused) {
     snn_context_options o;
     ASSERT_SNN_OK(snn_context_options_init(&o, sizeof o));
