@@ -58,7 +58,7 @@ struct PhaseTimes {
 // A population at least this large is split into ranges of neurons, one per
 // thread, when the batch leaves threads idle (below it, waking the pool costs
 // more than the step).
-constexpr int64_t kSplitNeurons = 32768;
+constexpr int64_t kSplitNeurons = 16384;
 constexpr int64_t kMaxRanges = 64;
 
 // Which kernel runs phases 2 and 3 of a population.
@@ -132,6 +132,9 @@ struct ConnectionState {
     pvector<int32_t> ahead_ids;
     pvector<float> ahead_values;
     pvector<int32_t> ahead_counts;
+    // Sparse, one delay, every row's targets ascending: delivery can be split
+    // by ranges of targets (each range found by binary search in a row).
+    bool sorted_rows = false;
     // Every weight equal (bitwise): delivery adds `weight` and never reads the weights.
     bool uniform_weight = false;
     float weight = 0.0f;
@@ -185,6 +188,11 @@ public:
             if (!c.synapse_model().state_vars.empty()) s.synaptic.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
             if (c.kind == SNN_CONNECTION_SPARSE && n_post <= 65536)
                 for (int32_t j : c.post_index) s.post16.push_back(static_cast<uint16_t>(j));
+            if (c.kind == SNN_CONNECTION_SPARSE && !c.has_synapse_delays()) {
+                s.sorted_rows = true;
+                for (std::size_t i = 0; s.sorted_rows && i + 1 < c.row_ptr.size(); ++i)
+                    s.sorted_rows = std::is_sorted(c.post_index.begin() + c.row_ptr[i], c.post_index.begin() + c.row_ptr[i + 1]);
+            }
             if (c.kind == SNN_CONNECTION_DENSE) {
                 const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
                 const int64_t blocks = (n_post + cpu::kDenseBlock - 1) / cpu::kDenseBlock;
@@ -395,29 +403,50 @@ public:
                 lap(&times_.sources_ns);
                 continue;
             }
+            // A large population at a small batch is split into ranges of
+            // neurons, one per thread, for phases 1 to 4 (delivery where its
+            // sparse rows are sorted: each thread adds the part of every row
+            // that falls in its range).
+            const int64_t n = pop.size;
+            const int64_t ranges = parallel && batch_ < pool->threads() && n >= kSplitNeurons ? std::min<int64_t>(pool->threads(), kMaxRanges) : 1;
+            const int64_t per_range = (n / ranges + 63) / 64 * 64;  // whole cache lines of spikes
+            auto range_of = [&](int64_t r, int64_t* j0, int64_t* m) {
+                *j0 = std::min(n, r * per_range);
+                *m = r + 1 == ranges ? n - *j0 : std::min(per_range, n - *j0);
+            };
             // Phase 1, connections in id order: dense ones over all instances
             // at once (a weight block serves every instance while in cache),
-            // runs of the others instance by instance.
+            // runs of the others instance by instance (or range by range).
             for (std::size_t k = 0; k < s.incoming.size();) {
                 if (graph_.connections[static_cast<std::size_t>(s.incoming[k])].kind == SNN_CONNECTION_DENSE) {
                     deliver_dense(s.incoming[k], t, for_each);
                     ++k;
                     continue;
                 }
+                // A run of connections delivered the same way.
+                auto by_range_of = [&](std::size_t q) { return ranges > 1 && conns_[static_cast<std::size_t>(s.incoming[q])].sorted_rows; };
+                const bool by_range = by_range_of(k);
                 std::size_t end = k;
-                while (end < s.incoming.size() && graph_.connections[static_cast<std::size_t>(s.incoming[end])].kind != SNN_CONNECTION_DENSE)
+                while (end < s.incoming.size() && graph_.connections[static_cast<std::size_t>(s.incoming[end])].kind != SNN_CONNECTION_DENSE &&
+                       by_range_of(end) == by_range)
                     ++end;
-                for_each(batch_, [&](int64_t b) {
-                    for (std::size_t q = k; q < end; ++q) deliver(p, s.incoming[q], static_cast<int32_t>(b), t);
-                });
+                if (by_range) {
+                    for (int32_t b = 0; b < batch_; ++b)
+                        for_each(ranges, [&](int64_t r) {
+                            int64_t j0 = 0, m = 0;
+                            range_of(r, &j0, &m);
+                            for (std::size_t q = k; q < end; ++q) deliver(p, s.incoming[q], b, t, j0, j0 + m);
+                        });
+                } else {
+                    for_each(batch_, [&](int64_t b) {
+                        for (std::size_t q = k; q < end; ++q) deliver(p, s.incoming[q], static_cast<int32_t>(b), t);
+                    });
+                }
                 k = end;
             }
             lap(&times_.deliver_ns);
-            // Phases 2 to 4: by instance, or for a large population and a
-            // small batch by ranges of neurons, whose spike lists are then
-            // joined in order.
-            const int64_t n = pop.size;
-            const int64_t ranges = parallel && batch_ < pool->threads() && n >= kSplitNeurons ? std::min<int64_t>(pool->threads(), kMaxRanges) : 1;
+            // Phases 2 to 4: by instance, or by ranges of neurons, whose spike
+            // lists are then joined in order.
             if (ranges == 1) {
                 for_each(batch_, [&](int64_t b) {
                     integrate(p, static_cast<int32_t>(b), 0, n);
@@ -426,11 +455,11 @@ public:
                 lap(&times_.neurons_ns);
                 continue;
             }
-            const int64_t per_range = (n / ranges + 63) / 64 * 64;  // whole cache lines of spikes
             for (int32_t b = 0; b < batch_; ++b) {
                 int32_t counts[kMaxRanges] = {};
                 for_each(ranges, [&](int64_t r) {
-                    const int64_t j0 = std::min(n, r * per_range), m = r + 1 == ranges ? n - j0 : std::min(per_range, n - j0);
+                    int64_t j0 = 0, m = 0;
+                    range_of(r, &j0, &m);
                     integrate(p, b, j0, m);
                     counts[r] = emit(p, b, t, j0, m);
                 });
@@ -815,6 +844,65 @@ private:
             }
             if (filled > 0) kernels_.dense_block(block, width, group, filled, n_pre);
         });
+    }
+
+    // Phase 1 of a sparse connection with sorted rows for the targets
+    // [j0, j1) of instance b: the part of each arriving row in that range.
+    void deliver(int32_t p, int32_t c_id, int32_t b, int64_t t, int64_t j0, int64_t j1) {
+        const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+        const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
+        const int64_t slot = ring_slot(t - c.delay, pre.depth);
+        if (!pre.graded.empty()) {  // graded rows are rare on this path: the whole connection, by range
+            deliver_graded_range(p, c_id, b, slot, j0, j1);
+            return;
+        }
+        const int32_t count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
+        if (count == 0) return;
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t n = graph_.populations[static_cast<std::size_t>(p)].size;
+        ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+        const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+        const bool delta = c.synapse_model().kind == SynapseKind::Delta;
+        float* target = delta ? s.vars[0].data() + b * n : cs.synaptic.data() + b * n;
+        const int32_t* mask = delta && !s.never_held() ? s.refractory.data() + b * n : nullptr;
+        const int32_t* ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
+        const int64_t* row_ptr = c.row_ptr.data();
+        const int32_t* post = c.post_index.data();
+        const float* w = c.weights.data();
+        int64_t events = 0;
+        for (int32_t k = 0; k < count; ++k) {
+            const int32_t* first = post + row_ptr[ids[k]];
+            const int32_t* last = post + row_ptr[ids[k] + 1];
+            const int32_t* begin = std::lower_bound(first, last, static_cast<int32_t>(j0));
+            const int32_t* end = std::lower_bound(begin, last, static_cast<int32_t>(j1));
+            events += end - begin;
+            for (const int32_t* q = begin; q < end; ++q) {
+                const float value = cs.uniform_weight ? cs.weight : w[q - post];
+                if (!mask || mask[*q] == 0) target[*q] += value;
+            }
+        }
+        times_.count(events);
+    }
+
+    // The graded case of the above (current sources through sparse rows).
+    void deliver_graded_range(int32_t p, int32_t c_id, int32_t b, int64_t slot, int64_t j0, int64_t j1) {
+        const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+        const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t n = graph_.populations[static_cast<std::size_t>(p)].size;
+        ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+        const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+        const bool delta = c.synapse_model().kind == SynapseKind::Delta;
+        float* target = delta ? s.vars[0].data() + b * n : cs.synaptic.data() + b * n;
+        const int32_t* mask = delta && !s.never_held() ? s.refractory.data() + b * n : nullptr;
+        const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
+        for (int64_t i = 0; i < n_pre; ++i) {
+            if (x[i] == 0.0f) continue;
+            for (int64_t q = c.row_ptr[static_cast<std::size_t>(i)]; q < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++q) {
+                const int32_t j = c.post_index[static_cast<std::size_t>(q)];
+                if (j >= j0 && j < j1 && (!mask || mask[j] == 0)) target[j] += c.weights[static_cast<std::size_t>(q)] * x[i];
+            }
+        }
     }
 
     // The CSR rows of the presynaptic neurons `ids` (spikes, value 1), picking

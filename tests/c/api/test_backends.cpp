@@ -141,6 +141,17 @@ snn_network* build_wide(snn_context* ctx, int32_t) {
             snn_network_connect_sparse(net, src, post, static_cast<int64_t>(targets.size()), row_ptr.data(), targets.data(),
                                        w.data(), nullptr, &o, &c);
         }
+    // Rows with sorted targets onto the wide population: delivered by ranges
+    // of targets across threads (spikes and graded values, exp and delta).
+    int32_t cur = -1;
+    const int64_t n_cur = 20;
+    snn_network_add_population(net, "cur", "current_source", 1, &n_cur, &cur);
+    snn_population_set_param(net, cur, "current", 0.3);
+    for (const char* synapse : {"exp", "delta"}) {
+        o.synapse = synapse;
+        snn_network_connect_random(net, src, wide, 2e-3, synapse[0] == 'e' ? 3e-3f : 2e-3f, 21, &o, &c);
+        snn_network_connect_random(net, cur, wide, 1e-2, 1e-3f, 22, &o, &c);
+    }
     // The wide population's spike lists (joined from the ranges) feed back.
     o.synapse = "exp";
     snn_network_connect_random(net, wide, lif, 5e-4, 1e-3f, 9, &o, &c);
