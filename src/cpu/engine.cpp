@@ -91,7 +91,7 @@ struct PopulationState {
     bool subtract = false;  // reset by subtraction (the "reset" option, looked up once)
     pvector<NeuronSpan> spans;  // [capacity]: phases 2 and 3 (CpuEngine::prepare_updates)
     UpdateKind update_kind = UpdateKind::Exact;
-    bool has_outgoing = false;
+    bool has_outgoing = false;  // some connection starts here
     // No neuron can be held: every refractory count is 0 (t_ref <= dt), and
     // no nonzero counter was loaded since the last reset.
     bool no_refractory = false, counters_loaded = false;
@@ -300,9 +300,7 @@ public:
 
     int32_t delay_line_depth(int32_t population) const override {
         const PopulationState& s = pops_[static_cast<std::size_t>(population)];
-        bool has_outgoing = false;
-        for (const Connection& c : graph_.connections) has_outgoing |= c.pre == population;
-        return has_outgoing ? s.depth : 0;
+        return s.has_outgoing ? s.depth : 0;
     }
 
     // The delay line in the logical form: values emitted per step and neuron.
@@ -871,6 +869,11 @@ private:
         const float* w = c.weights.data();
         int64_t events = 0;
         for (int32_t k = 0; k < count; ++k) {
+            if (k + 2 < count) {  // the row two spikes ahead: its start (the search) and its middle
+                const int32_t* ahead = post + row_ptr[ids[k + 2]];
+                __builtin_prefetch(ahead);
+                __builtin_prefetch(ahead + (row_ptr[ids[k + 2] + 1] - row_ptr[ids[k + 2]]) / 2);
+            }
             const int32_t* first = post + row_ptr[ids[k]];
             const int32_t* last = post + row_ptr[ids[k] + 1];
             const int32_t* begin = std::lower_bound(first, last, static_cast<int32_t>(j0));
