@@ -182,6 +182,15 @@ typedef void (*snn_free_fn)(void* ptr, uint64_t size, uint64_t alignment, void* 
 /* Log hook: level is SNN_LOG_*; message is valid during the call only. */
 typedef void (*snn_log_fn)(int32_t level, const char* message, void* user_data);
 
+/* A host's own parallel loop (a game engine's job system, say), used instead
+ * of libsnn's worker threads: it must call body(body_data, i) exactly once for
+ * every i in [0, count), on any of its threads and in any order, and return
+ * when every call has returned. Results do not depend on how it splits the
+ * work. The context's `threads` says into how many parts libsnn may divide a
+ * piece of work for it (0: one per hardware core). */
+typedef void (*snn_parallel_for_fn)(int64_t count, void (*body)(void* body_data, int64_t index), void* body_data,
+                                    void* user_data);
+
 typedef struct snn_context_options {
     uint32_t struct_size;
     const char* backend;   /* "auto" (NULL means "auto"), "cpu" or "reference" */
@@ -196,6 +205,11 @@ typedef struct snn_context_options {
      * or $SNN_CPU_SIMD if set), "avx512", "avx2" or "generic". Every level
      * gives bit-identical results. */
     const char* simd;
+    /* NULL: libsnn starts `threads - 1` worker threads of its own. Else the
+     * host's parallel loop runs libsnn's parallel work and libsnn starts no
+     * thread. */
+    snn_parallel_for_fn parallel_for;
+    void* parallel_for_user_data;
 } snn_context_options;
 
 /* Fills defaults into the first `struct_size` bytes (pass sizeof(*options)). */

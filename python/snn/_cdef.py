@@ -64,6 +64,7 @@ typedef struct snn_context snn_context;
 typedef void *(*snn_alloc_fn)(uint64_t size, uint64_t alignment, void *user_data);
 typedef void (*snn_free_fn)(void *ptr, uint64_t size, uint64_t alignment, void *user_data);
 typedef void (*snn_log_fn)(int32_t level, const char *message, void *user_data);
+typedef void (*snn_parallel_for_fn)(int64_t count, void (*body)(void *body_data, int64_t index), void *body_data, void *user_data);
 typedef struct snn_context_options snn_context_options;
 typedef struct snn_param_info snn_param_info;
 typedef struct snn_network snn_network;
@@ -96,6 +97,8 @@ struct snn_context_options {
     snn_log_fn log_fn;
     void *log_user_data;
     const char *simd;
+    snn_parallel_for_fn parallel_for;
+    void *parallel_for_user_data;
 };
 struct snn_param_info {
     uint32_t struct_size;

@@ -49,7 +49,10 @@ Context::Context(const snn_context_options& o)
     }
     if (std::strcmp(backend_->name, "cpu") == 0) {
         simd_ = cpu::select_kernels(o.simd).name;
-        if (threads_ > 1) pool_ = std::make_unique<ThreadPool>(threads_);
+        if (o.parallel_for)
+            pool_ = std::make_unique<ThreadPool>(threads_, o.parallel_for, o.parallel_for_user_data);
+        else if (threads_ > 1)
+            pool_ = std::make_unique<ThreadPool>(threads_);
     }
     log(SNN_LOG_INFO, "context: backend \"%s\" (asked for \"%s\"), SIMD level %s, %d threads", backend_->name, wanted, simd_,
         threads_);

@@ -16,6 +16,9 @@ ThreadPool::ThreadPool(int32_t threads) {
     for (int32_t i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
+ThreadPool::ThreadPool(int32_t threads, snn_parallel_for_fn host, void* host_data)
+    : host_(host), host_data_(host_data), host_threads_(threads < 1 ? 1 : threads) {}
+
 ThreadPool::~ThreadPool() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -28,6 +31,10 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::parallel_for(int64_t count, Body body, void* context) {
     if (count <= 0) return;
+    if (host_ && count > 1) {
+        host_(count, body, context, host_data_);
+        return;
+    }
     if (workers_.empty() || count == 1) {
         for (int64_t i = 0; i < count; ++i) body(context, i);
         return;

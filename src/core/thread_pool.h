@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include <snn/snn.h>
+
 namespace snn {
 
 class ThreadPool {
@@ -23,11 +25,14 @@ public:
     using Body = void (*)(void* context, int64_t index);
 
     explicit ThreadPool(int32_t threads);  // total threads, the caller included
+    // No threads of its own: every loop goes to the host's parallel-for,
+    // which may divide it `threads` ways.
+    ThreadPool(int32_t threads, snn_parallel_for_fn host, void* host_data);
     ~ThreadPool();
     ThreadPool(const ThreadPool&) = delete;
     ThreadPool& operator=(const ThreadPool&) = delete;
 
-    int32_t threads() const { return static_cast<int32_t>(workers_.size()) + 1; }
+    int32_t threads() const { return host_ ? host_threads_ : static_cast<int32_t>(workers_.size()) + 1; }
 
     // Claims the pool for one run; false if another run holds it.
     bool try_acquire() { return !busy_.exchange(true, std::memory_order_acquire); }
@@ -46,6 +51,9 @@ private:
     void worker_loop();
 
     std::vector<std::thread> workers_;
+    snn_parallel_for_fn host_ = nullptr;
+    void* host_data_ = nullptr;
+    int32_t host_threads_ = 1;
     std::atomic<bool> busy_{false};
     std::mutex mutex_;
     std::condition_variable wake_;

@@ -3,9 +3,11 @@
 // these networks it must agree bit for bit — at every SIMD level, which also
 // shows the levels agree among themselves.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "helpers.h"
@@ -512,6 +514,50 @@ TEST(Backends, DenseRowsForFourInstancesMatchReferenceBitForBit) {
                 << (v.simd ? v.simd : "auto") << "/" << v.threads << (run ? " run" : " steps");
         }
     }
+}
+
+// A host's parallel-for instead of libsnn's threads: it receives the work
+// (batch instances, column blocks, ranges of neurons) and results stay
+// identical to reference.
+struct HostJobs {
+    std::atomic<int64_t> loops{0}, calls{0};
+};
+
+void host_parallel_for(int64_t count, void (*body)(void*, int64_t), void* body_data, void* user_data) {
+    HostJobs* jobs = static_cast<HostJobs*>(user_data);
+    jobs->loops.fetch_add(1);
+    // Two threads of the "host" take the odd and the even indices.
+    std::thread other([&] {
+        for (int64_t i = 1; i < count; i += 2) body(body_data, i);
+    });
+    for (int64_t i = 0; i < count; i += 2) body(body_data, i);
+    other.join();
+    jobs->calls.fetch_add(count);
+}
+
+TEST(Backends, HostParallelForRunsTheWorkWithIdenticalResults) {
+    bool available = false;
+    const std::vector<float> expected = run_variant({"reference", nullptr}, 60, &available);
+    ASSERT_TRUE(available);
+    HostJobs jobs;
+    snn_context_options o;
+    ASSERT_SNN_OK(snn_context_options_init(&o, sizeof o));
+    EXPECT_EQ(o.parallel_for, nullptr);
+    o.backend = "cpu";
+    o.threads = 2;
+    o.parallel_for = host_parallel_for;
+    o.parallel_for_user_data = &jobs;
+    snn_context* ctx = nullptr;
+    ASSERT_SNN_OK(snn_context_create(&o, &ctx));
+    snn_network* net = build(ctx, 3);
+    ASSERT_NE(net, nullptr);
+    const std::vector<float> got = trajectory(net, 60);
+    snn_network_destroy(net);
+    snn_context_destroy(ctx);
+    ASSERT_EQ(got.size(), expected.size());
+    EXPECT_EQ(0, std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)));
+    EXPECT_GT(jobs.loops.load(), 0) << "the host's loop must have run libsnn's work";
+    EXPECT_GT(jobs.calls.load(), jobs.loops.load());
 }
 
 TEST(Backends, UnknownSimdLevelIsRefused) {
