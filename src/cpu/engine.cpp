@@ -577,17 +577,8 @@ private:
                         source_row(c.pre, b, t0 + k, in, row_spikes, row_graded, pre.ahead_row_scratch.data() + b * n_pre);
                         const int64_t at = (static_cast<int64_t>(k) * capacity_ + b) * n_pre;
                         int32_t* ids = cs.ahead_ids.data() + at;
-                        int32_t count = 0;
-                        if (graded) {
-                            float* values = cs.ahead_values.data() + at;
-                            for (int64_t i = 0; i < n_pre; ++i) {
-                                ids[count] = static_cast<int32_t>(i);
-                                values[count] = row_graded[i];
-                                count += row_graded[i] != 0.0f;
-                            }
-                        } else {
-                            count = kernels_.compact(row_spikes, ids, n_pre);
-                        }
+                        const int32_t count = graded ? nonzero_rows(row_graded, n_pre, ids, cs.ahead_values.data() + at)
+                                                     : kernels_.compact(row_spikes, ids, n_pre);
                         cs.ahead_counts[static_cast<std::size_t>(k * capacity_ + b)] = count;
                     }
                 });
@@ -617,11 +608,27 @@ private:
     }
 
     // Step k of a chunk computed ahead: connection c_id's rows onto column
-    // block q, for every instance (two at a time).
+    // block q, for every instance.
     void deliver_ahead(int32_t c_id, int32_t k, int64_t q) {
+        const ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+        const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+        const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+        dense_block_all(c_id, q, [&](int32_t b, const int32_t** ids, const float** values) {
+            const int64_t at = (static_cast<int64_t>(k) * capacity_ + b) * n_pre;
+            *ids = cs.ahead_ids.data() + at;
+            *values = cs.ahead_values.empty() ? nullptr : cs.ahead_values.data() + at;
+            return cs.ahead_counts[static_cast<std::size_t>(k * capacity_ + b)];
+        });
+    }
+
+    // Column block q of dense connection c_id for every instance, up to
+    // kDenseInstances per kernel call; rows(b, &ids, &values) gives instance
+    // b's arriving rows and returns their count.
+    template <class Rows>
+    void dense_block_all(int32_t c_id, int64_t q, Rows&& rows) {
         const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
         ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
-        PopulationState& s = pops_[static_cast<std::size_t>(c.post)];
+        PopulationState& post = pops_[static_cast<std::size_t>(c.post)];
         const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
         const int64_t n = graph_.populations[static_cast<std::size_t>(c.post)].size;
         const int64_t c0 = q * cpu::kDenseBlock, width = std::min(cpu::kDenseBlock, n - c0);
@@ -631,20 +638,28 @@ private:
         int32_t filled = 0;
         for (int32_t b = 0; b < batch_; ++b) {
             cpu::DenseRows& r = group[filled];
-            const int64_t at = (static_cast<int64_t>(k) * capacity_ + b) * n_pre;
-            r.count = cs.ahead_counts[static_cast<std::size_t>(k * capacity_ + b)];
-            if (r.count == 0) continue;
+            r.count = rows(b, &r.ids, &r.values);
+            if (r.count == 0) continue;  // nothing arrives: the target stays as it is
             times_.count(int64_t(r.count) * width);
-            r.ids = cs.ahead_ids.data() + at;
-            r.values = cs.ahead_values.empty() ? nullptr : cs.ahead_values.data() + at;
-            r.target = (delta ? s.vars[0].data() : cs.synaptic.data()) + b * n + c0;
-            r.held = delta && !s.never_held() ? s.refractory.data() + b * n + c0 : nullptr;
+            r.target = (delta ? post.vars[0].data() : cs.synaptic.data()) + b * n + c0;
+            r.held = delta && !post.never_held() ? post.refractory.data() + b * n + c0 : nullptr;
             if (++filled == cpu::kDenseInstances) {
                 kernels_.dense_block(block, width, group, filled, n_pre);
                 filled = 0;
             }
         }
         if (filled > 0) kernels_.dense_block(block, width, group, filled, n_pre);
+    }
+
+    // The nonzero values of a graded row as ascending ids and values; returns their count.
+    static int32_t nonzero_rows(const float* x, int64_t n, int32_t* ids, float* values) {
+        int32_t count = 0;
+        for (int64_t i = 0; i < n; ++i) {
+            ids[count] = static_cast<int32_t>(i);
+            values[count] = x[i];
+            count += x[i] != 0.0f;
+        }
+        return count;
     }
 
     // Row-major [n_pre][n_post] weights into column blocks (zero padding stays zero).
@@ -787,25 +802,16 @@ private:
     void deliver_dense(int32_t c_id, int64_t t, ForEach& for_each) {
         const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
         ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
-        PopulationState& post = pops_[static_cast<std::size_t>(c.post)];
         const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
         const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
         const int64_t n = graph_.populations[static_cast<std::size_t>(c.post)].size;
-        const bool delta = c.synapse_model().kind == SynapseKind::Delta;
         const int64_t slot = ring_slot(t - c.delay, pre.depth);
         const bool graded = !pre.graded.empty();
         if (graded)
             for_each(batch_, [&](int64_t b) {
-                const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
-                int32_t* ids = cs.graded_ids.data() + b * n_pre;
-                float* values = cs.graded_values.data() + b * n_pre;
-                int32_t count = 0;
-                for (int64_t i = 0; i < n_pre; ++i) {
-                    ids[count] = static_cast<int32_t>(i);
-                    values[count] = x[i];
-                    count += x[i] != 0.0f;
-                }
-                cs.graded_counts[static_cast<std::size_t>(b)] = count;
+                cs.graded_counts[static_cast<std::size_t>(b)] =
+                    nonzero_rows(pre.graded.data() + (slot * capacity_ + b) * n_pre, n_pre, cs.graded_ids.data() + b * n_pre,
+                                 cs.graded_values.data() + b * n_pre);
             });
         auto rows = [&](int32_t b, const int32_t** ids, const float** values) {
             if (graded) {
@@ -817,31 +823,8 @@ private:
             *values = nullptr;
             return pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
         };
-        if (PhaseTimes::kOn)
-            for (int32_t b = 0; b < batch_; ++b) {
-                const int32_t* ids = nullptr;
-                const float* values = nullptr;
-                times_.count(int64_t(rows(b, &ids, &values)) * n);
-            }
         const int64_t blocks = (n + cpu::kDenseBlock - 1) / cpu::kDenseBlock;
-        for_each(blocks, [&](int64_t q) {
-            const int64_t c0 = q * cpu::kDenseBlock, width = std::min(cpu::kDenseBlock, n - c0);
-            const float* block = cs.packed.data() + q * n_pre * cpu::kDenseBlock;
-            cpu::DenseRows group[cpu::kDenseInstances];
-            int32_t filled = 0;
-            for (int32_t b = 0; b < batch_; ++b) {  // instances in groups
-                cpu::DenseRows& r = group[filled];
-                r.count = rows(b, &r.ids, &r.values);
-                if (r.count == 0) continue;  // nothing arrives: the target stays as it is
-                r.target = (delta ? post.vars[0].data() : cs.synaptic.data()) + b * n + c0;
-                r.held = delta && !post.never_held() ? post.refractory.data() + b * n + c0 : nullptr;
-                if (++filled == cpu::kDenseInstances) {
-                    kernels_.dense_block(block, width, group, filled, n_pre);
-                    filled = 0;
-                }
-            }
-            if (filled > 0) kernels_.dense_block(block, width, group, filled, n_pre);
-        });
+        for_each(blocks, [&](int64_t q) { dense_block_all(c_id, q, rows); });
     }
 
     // Phase 1 of a sparse connection with sorted rows for the targets

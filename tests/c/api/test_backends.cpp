@@ -208,9 +208,9 @@ std::vector<float> trajectory(snn_network* net, int steps) {
     return out;
 }
 
-using Builder = snn_network* (*)(snn_context*, int32_t);
-
-std::vector<float> run_variant(const Variant& v, int steps, bool* available, Builder builder = build) {
+// A context for a variant; nullptr (and *available false) where this CPU or
+// build lacks it.
+snn_context* make_context(const Variant& v, bool* available) {
     snn_context_options o;
     snn_context_options_init(&o, sizeof o);
     o.backend = v.backend;
@@ -218,7 +218,14 @@ std::vector<float> run_variant(const Variant& v, int steps, bool* available, Bui
     o.threads = v.threads;
     snn_context* ctx = nullptr;
     *available = snn_context_create(&o, &ctx) == SNN_OK;
-    if (!*available) return {};
+    return *available ? ctx : nullptr;
+}
+
+using Builder = snn_network* (*)(snn_context*, int32_t);
+
+std::vector<float> run_variant(const Variant& v, int steps, bool* available, Builder builder = build) {
+    snn_context* ctx = make_context(v, available);
+    if (!ctx) return {};
     snn_network* net = builder(ctx, 3);
     std::vector<float> out = trajectory(net, steps);
     snn_network_destroy(net);
@@ -274,14 +281,8 @@ int32_t count_spikes(int32_t, int64_t, int32_t, int32_t, const int32_t*, void* d
 
 LayerRun run_layer(const Variant& v, bool* available, int mode) {
     LayerRun out;
-    snn_context_options co;
-    snn_context_options_init(&co, sizeof co);
-    co.backend = v.backend;
-    co.simd = v.simd;
-    co.threads = v.threads;
-    snn_context* ctx = nullptr;
-    *available = snn_context_create(&co, &ctx) == SNN_OK;
-    if (!*available) return out;
+    snn_context* ctx = make_context(v, available);
+    if (!ctx) return out;
     const int32_t batch = 3;
     const int64_t n_in = 2000, n = 130, n_out = 20, steps[] = {100, 1, 40};  // n_in: one column block per group
     snn_network_options no;
@@ -383,14 +384,8 @@ TEST(Backends, FeedforwardLayerRunAheadMatchesReferenceBitForBit) {
 // it agrees within float32 rounding, and at each level it is bit-identical
 // at every thread count.
 std::vector<float> dense_product(const Variant& v, bool* available) {
-    snn_context_options co;
-    snn_context_options_init(&co, sizeof co);
-    co.backend = v.backend;
-    co.simd = v.simd;
-    co.threads = v.threads;
-    snn_context* ctx = nullptr;
-    *available = snn_context_create(&co, &ctx) == SNN_OK;
-    if (!*available) return {};
+    snn_context* ctx = make_context(v, available);
+    if (!ctx) return {};
     const int32_t batch = 4;
     const int64_t n_in = 300, n = 200, steps = 60;
     snn_network_options no;
@@ -455,14 +450,8 @@ TEST(Backends, DenseProductWithinRoundingOfReferenceAndThreadIndependent) {
 // whose neurons all fire), onto neurons that are held after spiking: the
 // kernel that loads each row once for four instances, masked, equals reference.
 std::vector<float> all_rows(const Variant& v, bool* available, bool run) {
-    snn_context_options co;
-    snn_context_options_init(&co, sizeof co);
-    co.backend = v.backend;
-    co.simd = v.simd;
-    co.threads = v.threads;
-    snn_context* ctx = nullptr;
-    *available = snn_context_create(&co, &ctx) == SNN_OK;
-    if (!*available) return {};
+    snn_context* ctx = make_context(v, available);
+    if (!ctx) return {};
     const int32_t batch = 5;
     const int64_t n_in = 70, n = 150, steps = 40;
     snn_network_options no;
