@@ -417,6 +417,7 @@ typedef struct snn_connection_options {
     const char* name;     /* NULL: "<pre>_to_<post>", made unique with a suffix "_2", "_3", ... */
     const char* synapse;  /* NULL: "delta"; or "exp", "cond_exp" */
     int32_t delay;        /* steps, default 1; 0 only where it forms no cycle */
+    const char* weight_dtype; /* NULL: "float32"; or "bfloat16" (snn_connection_set_option) */
 } snn_connection_options;
 
 SNN_API snn_status snn_connection_options_init(snn_connection_options* options, uint32_t struct_size);
@@ -472,6 +473,15 @@ SNN_API snn_status snn_connection_set_param(snn_network* network, int32_t connec
                                             double value);
 SNN_API snn_status snn_connection_get_param(const snn_network* network, int32_t connection, const char* name,
                                             double* out_value);
+
+/* String options of a connection. "weight_dtype": "float32" (default) or
+ * "bfloat16": the weights become bfloat16 numbers (rounded to nearest, ties
+ * to even, now and whenever they are set; reading them gives those values),
+ * which the "cpu" backend stores in half the memory of float32. */
+SNN_API snn_status snn_connection_set_option(snn_network* network, int32_t connection, const char* name,
+                                             const char* value);
+SNN_API snn_status snn_connection_get_option(const snn_network* network, int32_t connection, const char* name,
+                                             const char** out_value);
 
 /* Weights in the connection's order (dense: [pre][post]; sparse: CSR order;
  * one-to-one: by neuron). get: two-call on count; set: count == nnz. */

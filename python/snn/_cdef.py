@@ -130,6 +130,7 @@ struct snn_connection_options {
     const char *name;
     const char *synapse;
     int32_t delay;
+    const char *weight_dtype;
 };
 struct snn_connection_info {
     uint32_t struct_size;
@@ -204,6 +205,8 @@ snn_status snn_network_find_connection(const snn_network *network, const char *n
 snn_status snn_connection_info_get(const snn_network *network, int32_t connection, snn_connection_info *info);
 snn_status snn_connection_set_param(snn_network *network, int32_t connection, const char *name, double value);
 snn_status snn_connection_get_param(const snn_network *network, int32_t connection, const char *name, double *out_value);
+snn_status snn_connection_set_option(snn_network *network, int32_t connection, const char *name, const char *value);
+snn_status snn_connection_get_option(const snn_network *network, int32_t connection, const char *name, const char **out_value);
 snn_status snn_connection_get_weights(const snn_network *network, int32_t connection, float *out_weights, int64_t capacity, int64_t *out_count);
 snn_status snn_connection_set_weights(snn_network *network, int32_t connection, const float *weights, int64_t count);
 snn_status snn_connection_get_synapses(const snn_network *network, int32_t connection, int32_t *out_pre, int32_t *out_post, int32_t *out_delays, int64_t capacity, int64_t *out_count);

@@ -607,7 +607,7 @@ class Network:
                 p: Optional[float] = None, weight: Optional[float] = None, one_to_one: bool = False,
                 pairs: Optional[Tuple[ArrayLike, ArrayLike]] = None, delay: Union[int, ArrayLike] = 1,
                 synapse: Optional[str] = None, name: Optional[str] = None, seed: int = 0,
-                **params: float) -> Connection:
+                weight_dtype: Optional[str] = None, **params: float) -> Connection:
         """Connects two populations. Exactly one way of giving the synapses:
 
         * ``weights=W``: a dense NumPy array ``[pre.size, post.size]`` (stored
@@ -631,6 +631,10 @@ class Network:
             name: the connection's name (default: made from the two
                 population names, unique within the network).
             seed: the seed of ``p=`` connections.
+            weight_dtype: ``"float32"`` (default) or ``"bfloat16"``: the
+                weights are rounded to bfloat16 numbers, which the "cpu"
+                backend stores in half the memory (the option can also be
+                changed later with ``set_param(conn, "weight_dtype", ...)``).
             **params: synapse parameters such as ``tau=5e-3`` or ``e_rev=0.0``.
 
         Weights are float32; current-synapse weights are in volts (a spike
@@ -647,6 +651,9 @@ class Network:
         if synapse is not None:
             keep.append(ffi.new("char[]", name_bytes(synapse, "synapse")))
             opts.synapse = keep[-1]
+        if weight_dtype is not None:
+            keep.append(ffi.new("char[]", name_bytes(weight_dtype, "weight_dtype")))
+            opts.weight_dtype = keep[-1]
         delays = None
         d = _real_array(delay, "delay")
         if d.dtype.kind == "b" or (d.dtype.kind == "f" and not np.all(d == np.round(d))):
@@ -773,12 +780,14 @@ class Network:
 
     def set_param(self, target: Target, name: str, value: Union[float, str, ArrayLike]) -> None:
         """Sets a parameter of a population (a number for all neurons, an array
-        of one number per neuron, or a string option) or of a connection's
-        synapse model (a number)."""
+        of one number per neuron, or a string option) or of a connection (a
+        number for its synapse model, or a string option: ``weight_dtype``)."""
         item = self._target(target)
         cname = name_bytes(name, "parameter name")
-        if isinstance(item, Connection):
-            if isinstance(value, str) or np.ndim(value) != 0:
+        if isinstance(item, Connection) and isinstance(value, str):
+            status = lib.snn_connection_set_option(self._ptr, item.id, cname, name_bytes(value, name))
+        elif isinstance(item, Connection):
+            if np.ndim(value) != 0:
                 raise InvalidArgumentError(f"synapse parameter {name!r} of {item.name!r} takes one number")
             status = lib.snn_connection_set_param(self._ptr, item.id, cname, float(value))
         elif isinstance(value, str):
@@ -797,9 +806,15 @@ class Network:
     def param(self, target: Target, name: str) -> Union[np.ndarray, float, str]:
         """A parameter's value: a float32 array ``[n]`` (per neuron) for a
         population's numbers, a str for its options, a float for a synapse
-        parameter of a connection."""
+        parameter of a connection, a str for a connection's option."""
         item = self._target(target)
         cname = name_bytes(name, "parameter name")
+        if isinstance(item, Connection) and name == "weight_dtype":
+            s = ffi.new("const char**")
+            status = lib.snn_connection_get_option(self._ptr, item.id, cname, s)
+            if status:
+                self._fail(status, f"{item.name}.{name}")
+            return to_str(s[0])
         if isinstance(item, Connection):
             d = ffi.new("double*")
             status = lib.snn_connection_get_param(self._ptr, item.id, cname, d)
@@ -829,9 +844,9 @@ class Network:
         synapse model, by name (see :meth:`param` for the value types)."""
         item = self._target(target)
         if isinstance(item, Connection):
-            names = _model_params(item.synapse, "synapse")
+            names = list(_model_params(item.synapse, "synapse")) + ["weight_dtype"]
         else:
-            names = _model_params(item.model, "neuron")
+            names = list(_model_params(item.model, "neuron"))
         return {name: self.param(item, name) for name in names}
 
     # -- state -------------------------------------------------------------------------

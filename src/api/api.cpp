@@ -855,6 +855,27 @@ SNN_API snn_status snn_connection_get_param(const snn_network* network, int32_t 
     });
 }
 
+SNN_API snn_status snn_connection_set_option(snn_network* network, int32_t connection, const char* name, const char* value) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(network);
+        check_name_arg(name, "name");
+        check_name_arg(value, "value");
+        net(network)->set_connection_option(connection, name, value);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_connection_get_option(const snn_network* network, int32_t connection, const char* name,
+                                             const char** out_value) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(network);
+        check_name_arg(name, "name");
+        SNN_REQUIRE_ARG(out_value);
+        *out_value = net(network)->connection_option(connection, name);
+        return SNN_OK;
+    });
+}
+
 SNN_API snn_status snn_connection_get_weights(const snn_network* network, int32_t connection, float* out_weights, int64_t capacity,
                                               int64_t* out_count) {
     return guarded([&] {

@@ -110,6 +110,11 @@ std::vector<uint8_t> save_network(const Network& network, uint32_t flags) {
         entry.set("delay", Value::from_int64(conn.delay));
         entry.set("nnz", Value::from_int64(conn.nnz()));
         entry.set("synapse_delays", Value::from_bool(conn.has_synapse_delays()));
+        if (conn.bfloat16) {  // written only when not the default, so float32 files stay as they were
+            Value options = Value::object();
+            options.set("weight_dtype", Value::from_string("bfloat16"));
+            entry.set("options", options);
+        }
         conns.push_back(entry);
 
         std::vector<int64_t> wshape = conn.kind == SNN_CONNECTION_DENSE ? std::vector<int64_t>{pre.size, post.size}
@@ -315,6 +320,13 @@ void build(Network& net, const Value& graph, const st::File& file, int64_t saved
             std::vector<int32_t> delays;
             if (synapse_delays) delays = values_of<int32_t>(tensor(file, "conn/" + name + "/delays", st::DType::I32, {nnz}));
             id = net.connect_sparse(pre, post, nnz, row_ptr.data(), post_index.data(), w.data(), synapse_delays ? delays.data() : nullptr, o);
+        }
+        if (const Value* options = entry.find("options")) {
+            if (!options->is_object()) bad("options is not an object", name);
+            for (const auto& [key, value] : options->as_object()) {
+                if (!value.is_string()) bad("an option value is not a string", key);
+                net.set_connection_option(id, key, value.as_string());
+            }
         }
         if (const Value* params = entry.find("params")) {
             if (!params->is_object()) bad("params is not an object", name);

@@ -37,6 +37,7 @@ struct Connection {
     pvector<int64_t> row_ptr;  // sparse only: [n_pre + 1]
     pvector<int32_t> post_index;  // sparse only: [nnz]
     pvector<int32_t> delays;   // sparse with per-synapse delays: [nnz], else empty
+    bool bfloat16 = false;     // option weight_dtype: every weight is a bfloat16 number
 
     const SynapseModel& synapse_model() const { return synapse_models()[static_cast<std::size_t>(synapse)]; }
     int64_t nnz() const { return static_cast<int64_t>(weights.size()); }

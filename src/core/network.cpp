@@ -186,6 +186,32 @@ const Population& Network::endpoint(int32_t id, const char* what) const {
     return graph_.populations[static_cast<std::size_t>(id)];
 }
 
+namespace {
+// float32 to the nearest bfloat16 (ties to even), kept in a float32. The
+// weights are finite; one that rounds past bfloat16's largest is refused.
+float round_to_bfloat16(float w, const char* what) {
+    uint32_t bits;
+    std::memcpy(&bits, &w, sizeof bits);
+    bits += 0x7FFFu + ((bits >> 16) & 1u);
+    bits &= 0xFFFF0000u;
+    float r;
+    std::memcpy(&r, &bits, sizeof r);
+    if (!std::isfinite(r)) throw fail(SNN_INVALID_ARGUMENT, "%s: %g is too large for bfloat16", what, static_cast<double>(w));
+    return r;
+}
+
+void round_weights(pvector<float>& weights, const char* what) {
+    for (float& w : weights) w = round_to_bfloat16(w, what);
+}
+
+bool weight_dtype_is_bfloat16(std::string_view value, const char* what) {
+    if (value == "bfloat16") return true;
+    if (value == "float32") return false;
+    throw fail(SNN_INVALID_ARGUMENT, "%s: option \"weight_dtype\" takes one of float32|bfloat16 (got \"%.*s\")", what,
+               static_cast<int>(value.size()), value.data());
+}
+}  // namespace
+
 int32_t Network::add_connection(Connection&& c, const snn_connection_options& o) {
     const Population& pre = endpoint(c.pre, "pre");
     const Population& post = endpoint(c.post, "post");
@@ -203,6 +229,10 @@ int32_t Network::add_connection(Connection&& c, const snn_connection_options& o)
         c.syn_params.push_back(static_cast<float>(p.default_value));
     if (o.delay < 0 || o.delay > kMaxDelay) throw fail(SNN_INVALID_ARGUMENT, "delay: must be 0 to %d steps (got %d)", kMaxDelay, o.delay);
     if (c.delays.empty()) c.delay = o.delay;
+    if (o.weight_dtype && weight_dtype_is_bfloat16(o.weight_dtype, "options.weight_dtype")) {
+        round_weights(c.weights, "weights");
+        c.bfloat16 = true;
+    }
 
     // The name: given, or "<pre>_to_<post>" made unique.
     if (o.name) {
@@ -454,6 +484,30 @@ double Network::connection_param(int32_t conn_id, std::string_view name) const {
     return c.syn_params[static_cast<std::size_t>(index)];
 }
 
+
+void Network::set_connection_option(int32_t conn_id, std::string_view name, std::string_view value) {
+    Connection& c = mutable_connection(conn_id);
+    if (name != "weight_dtype")
+        throw fail(SNN_NOT_FOUND, "name: connections have no option \"%.*s\" (they have weight_dtype)", static_cast<int>(name.size()),
+                   name.data());
+    const bool bfloat16 = weight_dtype_is_bfloat16(value, "value");
+    if (bfloat16 && !c.bfloat16) {
+        pvector<float> rounded(c.weights, memory_);  // all or nothing: a weight may be too large
+        round_weights(rounded, "weights");
+        c.weights.swap(rounded);
+    }
+    c.bfloat16 = bfloat16;
+    if (engine_) engine_->parameters_changed();
+}
+
+const char* Network::connection_option(int32_t conn_id, std::string_view name) const {
+    const Connection& c = connection(conn_id);
+    if (name != "weight_dtype")
+        throw fail(SNN_NOT_FOUND, "name: connections have no option \"%.*s\" (they have weight_dtype)", static_cast<int>(name.size()),
+                   name.data());
+    return c.bfloat16 ? "bfloat16" : "float32";
+}
+
 void Network::set_weights(int32_t conn_id, const float* weights, int64_t count) {
     Connection& c = mutable_connection(conn_id);
     if (!weights) throw fail(SNN_INVALID_ARGUMENT, "weights: is NULL");
@@ -461,7 +515,13 @@ void Network::set_weights(int32_t conn_id, const float* weights, int64_t count) 
         throw fail(SNN_SHAPE, "weights: %lld values given; connection \"%s\" has %lld", static_cast<long long>(count), c.name.c_str(),
                    static_cast<long long>(c.nnz()));
     check_finite(weights, count, "weights");
-    std::copy(weights, weights + count, c.weights.begin());
+    if (c.bfloat16) {
+        pvector<float> rounded(weights, weights + count, memory_);
+        round_weights(rounded, "weights");
+        std::copy(rounded.begin(), rounded.end(), c.weights.begin());
+    } else {
+        std::copy(weights, weights + count, c.weights.begin());
+    }
     if (engine_) engine_->parameters_changed();
 }
 

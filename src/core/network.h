@@ -93,6 +93,8 @@ public:
     const char* option(int32_t pop, std::string_view name) const;
     void set_connection_param(int32_t conn, std::string_view name, double value);
     double connection_param(int32_t conn, std::string_view name) const;
+    void set_connection_option(int32_t conn, std::string_view name, std::string_view value);
+    const char* connection_option(int32_t conn, std::string_view name) const;
     void set_weights(int32_t conn, const float* weights, int64_t count);
 
     // State. var names: a model state variable ("v"), or for connections the

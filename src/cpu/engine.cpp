@@ -113,7 +113,7 @@ struct PopulationState {
 
 struct ConnectionState {
     explicit ConnectionState(std::pmr::memory_resource* mr)
-        : synaptic(mr), post16(mr), packed(mr), graded_ids(mr), graded_values(mr), graded_counts(mr), ahead_ids(mr),
+        : synaptic(mr), post16(mr), packed(mr), packed16(mr), graded_ids(mr), graded_values(mr), graded_counts(mr), ahead_ids(mr),
           ahead_values(mr), ahead_counts(mr), coefficients(mr) {}
     pvector<float> synaptic;  // I or g, [capacity * n_post]
     // Sparse connections onto at most 65 536 neurons: the target indices in
@@ -123,6 +123,7 @@ struct ConnectionState {
     // [blocks][n_pre][kDenseBlock]; from current sources also each instance's
     // nonzero rows of this step, [capacity][n_pre] ids and values + counts.
     pvector<float> packed;
+    pvector<uint16_t> packed16;  // the same for weight_dtype bfloat16 (upper halves of the float32 values)
     pvector<int32_t> graded_ids;
     pvector<float> graded_values;
     pvector<int32_t> graded_counts;
@@ -195,8 +196,6 @@ public:
             }
             if (c.kind == SNN_CONNECTION_DENSE) {
                 const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
-                const int64_t blocks = (n_post + cpu::kDenseBlock - 1) / cpu::kDenseBlock;
-                s.packed.assign(static_cast<std::size_t>(blocks * n_pre * cpu::kDenseBlock), 0.0f);
                 if (!pops_[static_cast<std::size_t>(c.pre)].graded.empty()) {
                     s.graded_ids.assign(static_cast<std::size_t>(capacity_ * n_pre), 0);
                     s.graded_values.assign(static_cast<std::size_t>(capacity_ * n_pre), 0.0f);
@@ -247,7 +246,7 @@ public:
             compute_connection_coefficients(graph_, static_cast<int32_t>(c), &cs.coefficients);
             cs.uniform_weight = !conn.weights.empty() && all_equal(conn.weights.data(), conn.weights.size());
             cs.weight = cs.uniform_weight ? conn.weights[0] : 0.0f;
-            if (!cs.packed.empty()) pack_dense(conn, &cs);
+            if (conn.kind == SNN_CONNECTION_DENSE) pack_dense(conn, &cs);
         }
         for (std::size_t p = 0; p < pops_.size(); ++p) {
             PopulationState& s = pops_[p];
@@ -633,7 +632,7 @@ private:
         const int64_t n = graph_.populations[static_cast<std::size_t>(c.post)].size;
         const int64_t c0 = q * cpu::kDenseBlock, width = std::min(cpu::kDenseBlock, n - c0);
         const bool delta = c.synapse_model().kind == SynapseKind::Delta;
-        const float* block = cs.packed.data() + q * n_pre * cpu::kDenseBlock;
+        const int64_t block_offset = q * n_pre * cpu::kDenseBlock;
         cpu::DenseRows group[cpu::kDenseInstances];
         int32_t filled = 0;
         for (int32_t b = 0; b < batch_; ++b) {
@@ -644,11 +643,19 @@ private:
             r.target = (delta ? post.vars[0].data() : cs.synaptic.data()) + b * n + c0;
             r.held = delta && !post.never_held() ? post.refractory.data() + b * n + c0 : nullptr;
             if (++filled == cpu::kDenseInstances) {
-                kernels_.dense_block(block, width, group, filled, n_pre);
+                dense_block(cs, block_offset, width, group, filled, n_pre);
                 filled = 0;
             }
         }
-        if (filled > 0) kernels_.dense_block(block, width, group, filled, n_pre);
+        if (filled > 0) dense_block(cs, block_offset, width, group, filled, n_pre);
+    }
+
+    void dense_block(const ConnectionState& cs, int64_t offset, int64_t width, const cpu::DenseRows* group, int32_t filled,
+                     int64_t n_pre) {
+        if (cs.packed16.empty())
+            kernels_.dense_block(cs.packed.data() + offset, width, group, filled, n_pre);
+        else
+            kernels_.dense_block_bf16(cs.packed16.data() + offset, width, group, filled, n_pre);
     }
 
     // The nonzero values of a graded row as ascending ids and values; returns their count.
@@ -662,15 +669,36 @@ private:
         return count;
     }
 
-    // Row-major [n_pre][n_post] weights into column blocks (zero padding stays zero).
+    // Row-major [n_pre][n_post] weights into column blocks, zero-padded: as
+    // float32, or for weight_dtype bfloat16 as their upper 16 bits (exact:
+    // the network keeps those weights rounded to bfloat16).
     void pack_dense(const Connection& c, ConnectionState* cs) const {
         const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
         const int64_t n_post = graph_.populations[static_cast<std::size_t>(c.post)].size;
         const int64_t blocks = (n_post + cpu::kDenseBlock - 1) / cpu::kDenseBlock;
+        const auto size = static_cast<std::size_t>(blocks * n_pre * cpu::kDenseBlock);
+        if (c.bfloat16) {
+            pvector<float>(memory_).swap(cs->packed);
+            cs->packed16.assign(size, 0);
+        } else {
+            pvector<uint16_t>(memory_).swap(cs->packed16);
+            cs->packed.assign(size, 0.0f);
+        }
         for (int64_t q = 0; q < blocks; ++q) {
             const int64_t c0 = q * cpu::kDenseBlock, width = std::min(cpu::kDenseBlock, n_post - c0);
-            for (int64_t i = 0; i < n_pre; ++i)
-                std::copy_n(c.weights.data() + i * n_post + c0, width, cs->packed.data() + (q * n_pre + i) * cpu::kDenseBlock);
+            for (int64_t i = 0; i < n_pre; ++i) {
+                const float* w = c.weights.data() + i * n_post + c0;
+                const int64_t at = (q * n_pre + i) * cpu::kDenseBlock;
+                if (c.bfloat16) {
+                    for (int64_t k = 0; k < width; ++k) {
+                        uint32_t bits;
+                        std::memcpy(&bits, w + k, sizeof bits);
+                        cs->packed16[static_cast<std::size_t>(at + k)] = static_cast<uint16_t>(bits >> 16);
+                    }
+                } else {
+                    std::copy_n(w, width, cs->packed.data() + at);
+                }
+            }
         }
     }
 

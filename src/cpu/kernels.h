@@ -83,6 +83,9 @@ struct KernelTable {
     // rows of one column block (of n_rows rows) to its target (DenseRows).
     void (*dense_block)(const float* __restrict block, int64_t width, const struct DenseRows* rows, int32_t instances,
                         int64_t n_rows);
+    // The same for weights stored as bfloat16 (the upper 16 bits of float32 values).
+    void (*dense_block_bf16)(const uint16_t* __restrict block, int64_t width, const struct DenseRows* rows, int32_t instances,
+                             int64_t n_rows);
     void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
                     uint32_t batch, uint64_t step);
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);

@@ -318,6 +318,18 @@ inline void multiply_add(f16& a, const f16& w, float x) {  // a += w * x
 #endif
 }
 
+// 16 weights of a packed row as float32: float32 as stored, bfloat16 (the
+// upper halves of float32 values) widened exactly by a 16-bit shift.
+typedef uint16_t u16x16 __attribute__((vector_size(32), aligned(2)));
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
+inline f16 load16(const float* p) { return *reinterpret_cast<const f16u*>(p); }
+inline f16 load16(const uint16_t* p) {
+    const u32x16 wide = __builtin_convertvector(*reinterpret_cast<const u16x16*>(p), u32x16) << 16;
+    f16 out;
+    std::memcpy(&out, &wide, sizeof out);
+    return out;
+}
+
 struct Sums {
     f16 acc[kVectors];
     i16 live[kVectors];  // -1 where the column takes input; 0 where held (delta input discarded) or past the width
@@ -365,12 +377,12 @@ struct Sums {
         return true;
     }
     // kMasked = false: every column takes input (no held neuron, whole block).
-    template <bool kValues, bool kMasked>
-    void add(const float* __restrict block, const DenseRows& r, int32_t k) {
-        const float* row = block + static_cast<int64_t>(r.ids[k]) * kDenseBlock;
+    template <bool kValues, bool kMasked, class W>
+    void add(const W* __restrict block, const DenseRows& r, int32_t k) {
+        const W* row = block + static_cast<int64_t>(r.ids[k]) * kDenseBlock;
         const float x = kValues ? r.values[k] : 1.0f;
         for (int q = 0; q < kVectors; ++q) {
-            const f16 w = *reinterpret_cast<const f16u*>(row + 16 * q);
+            const f16 w = load16(row + 16 * q);
             f16 sum = acc[q];
             if (kValues)
                 multiply_add(sum, w, x);
@@ -381,8 +393,8 @@ struct Sums {
     }
 };
 
-template <bool kValues, bool kMasked>
-void rows(const float* __restrict block, const DenseRows* r, int32_t instances, Sums& a, Sums& b) {
+template <bool kValues, bool kMasked, class W>
+void rows(const W* __restrict block, const DenseRows* r, int32_t instances, Sums& a, Sums& b) {
     if (instances == 1) {
         for (int32_t k = 0; k < r[0].count; ++k) a.add<kValues, kMasked>(block, r[0], k);
         return;
@@ -397,8 +409,8 @@ void rows(const float* __restrict block, const DenseRows* r, int32_t instances, 
     for (int32_t k1 = k; k1 < r[1].count; ++k1) b.add<kValues, kMasked>(block, r[1], k1);
 }
 
-template <bool kValues>
-void rows(const float* __restrict block, int64_t width, const DenseRows* r, int32_t instances) {
+template <bool kValues, class W>
+void rows(const W* __restrict block, int64_t width, const DenseRows* r, int32_t instances) {
     Sums a{}, b{};  // (b unused for one instance)
     a.load(r[0], width);
     if (instances == 2) b.load(r[1], width);
@@ -415,12 +427,12 @@ namespace dense {
 // Four instances that all receive every row (a current source with no zero
 // value, or a spike source whose neurons all fired): each row of weights is
 // loaded once for the four, so the loop is bound by arithmetic, not loads.
-template <bool kValues, bool kMasked>
-void all_rows4(const float* __restrict block, const DenseRows* r, Sums* s) {
+template <bool kValues, bool kMasked, class W>
+void all_rows4(const W* __restrict block, const DenseRows* r, Sums* s) {
     for (int32_t k = 0; k < r[0].count; ++k) {
-        const float* row = block + static_cast<int64_t>(k) * kDenseBlock;
+        const W* row = block + static_cast<int64_t>(k) * kDenseBlock;
         f16 w[kVectors];
-        for (int q = 0; q < kVectors; ++q) w[q] = *reinterpret_cast<const f16u*>(row + 16 * q);
+        for (int q = 0; q < kVectors; ++q) w[q] = load16(row + 16 * q);
         for (int i = 0; i < 4; ++i) {
             const float x = kValues ? r[i].values[k] : 1.0f;
             for (int q = 0; q < kVectors; ++q) {
@@ -435,8 +447,8 @@ void all_rows4(const float* __restrict block, const DenseRows* r, Sums* s) {
     }
 }
 
-template <bool kValues>
-void block_rows(const float* __restrict block, int64_t width, const DenseRows* r, int32_t instances, int64_t n_rows) {
+template <bool kValues, class W>
+void block_rows(const W* __restrict block, int64_t width, const DenseRows* r, int32_t instances, int64_t n_rows) {
     bool every_row = instances == 4;
     for (int32_t i = 0; every_row && i < 4; ++i) every_row = r[i].count == n_rows;
     if (every_row) {
@@ -457,7 +469,8 @@ void block_rows(const float* __restrict block, int64_t width, const DenseRows* r
 }
 }  // namespace dense
 
-void dense_block(const float* __restrict block, int64_t width, const DenseRows* rows, int32_t instances, int64_t n_rows) {
+template <class W>
+void dense_block(const W* __restrict block, int64_t width, const DenseRows* rows, int32_t instances, int64_t n_rows) {
     // All instances carry values or all are spikes: they come from the same population.
     if (rows[0].values)
         dense::block_rows<true>(block, width, rows, instances, n_rows);
@@ -536,6 +549,6 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
 const KernelTable& table() {
     static const KernelTable t{SNN_KERNEL_NAME,   fill,         add,          add_scaled,         nonzero,      multiply_add, scale,
                                update_exact,      update_conductance,
-                               update_conductance_fused, dense_block, poisson, compact};
+                               update_conductance_fused, dense_block<float>, dense_block<uint16_t>, poisson, compact};
     return t;
 }

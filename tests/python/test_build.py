@@ -147,7 +147,7 @@ def test_connect_random_is_reproducible():
         np.testing.assert_array_equal(x, y)
     np.testing.assert_allclose(n1.weights(c1), 1e-3)
     assert n1.param(c1, "tau") == pytest.approx(5e-3)
-    assert n1.params(c1) == {"tau": pytest.approx(5e-3)}
+    assert n1.params(c1) == {"tau": pytest.approx(5e-3), "weight_dtype": "float32"}
     dense = n1.weights(c1, dense=True)
     assert dense.shape == (50, 40) and np.count_nonzero(dense) == c1.nnz
 
@@ -326,3 +326,39 @@ def test_unknown_keywords_create_nothing():
     with pytest.raises(snn.InvalidArgumentError, match="tau"):
         net.connect(q, p, one_to_one=True, weight=1.0, tau=5e-3)  # delta synapses have no tau
     assert len(net.connections) == 0
+
+
+def test_bfloat16_weights_round_trip_and_run_like_reference(tmp_path):
+    """weight_dtype="bfloat16": weights become bfloat16 numbers (the upper 16
+    bits of float32, rounded to nearest even), the option survives a save and
+    a load, and the "cpu" backend (storing them in 16 bits) runs bit for bit
+    like "reference" on a spike-driven dense layer."""
+    rng = np.random.default_rng(3)
+    w = rng.normal(0.0, 0.3, (40, 30)).astype(np.float32)
+    # NumPy reference of the rounding: add 0x7fff plus the lowest kept bit, cut the low half.
+    bits = w.view(np.uint32).astype(np.uint64)
+    expected = (((bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000).astype(np.uint32)).view(np.float32)
+    x = (rng.random((50, 2, 40)) < 0.2).astype(np.uint8)
+    runs = {}
+    for backend in ("reference", "cpu"):
+        net = snn.Network(batch=2, backend=backend)
+        src = net.population("src", 40, "spike_source")
+        out = net.population("out", 30, "lif", tau_mem=5e-3, v_rest=0.0, v_reset=0.0, v_th=0.5)
+        c = net.connect(src, out, w, delay=0, synapse="exp", tau=2e-3, weight_dtype="bfloat16")
+        assert net.param(c, "weight_dtype") == "bfloat16"
+        assert net.params(c)["weight_dtype"] == "bfloat16"
+        np.testing.assert_array_equal(net.weights(c).view(np.uint32), expected.view(np.uint32))
+        path = tmp_path / f"{backend}.snn"
+        net.save(path)
+        loaded = snn.load(path, backend=backend)
+        assert loaded.param("src_to_out", "weight_dtype") == "bfloat16"
+        np.testing.assert_array_equal(loaded.weights("src_to_out"), expected)
+        runs[backend] = loaded.run(50, inputs={"src": x}, record=["out.v", "out.spikes"])
+        net.set_param(c, "weight_dtype", "float32")
+        net.set_weights(c, w)
+        np.testing.assert_array_equal(net.weights(c), w)
+        with pytest.raises(snn.InvalidArgumentError, match="float32|bfloat16"):
+            net.set_param(c, "weight_dtype", "half")
+    assert runs["cpu"]["out.spikes"].sum() > 0
+    for key in runs["cpu"]:
+        np.testing.assert_array_equal(runs["cpu"][key], runs["reference"][key])

@@ -383,7 +383,7 @@ TEST(Backends, FeedforwardLayerRunAheadMatchesReferenceBitForBit) {
 // multiply-add where the SIMD level has FMA (Decision 5): against reference
 // it agrees within float32 rounding, and at each level it is bit-identical
 // at every thread count.
-std::vector<float> dense_product(const Variant& v, bool* available) {
+std::vector<float> dense_product(const Variant& v, bool* available, const char* weight_dtype = nullptr) {
     snn_context* ctx = make_context(v, available);
     if (!ctx) return {};
     const int32_t batch = 4;
@@ -407,6 +407,7 @@ std::vector<float> dense_product(const Variant& v, bool* available) {
     snn_connection_options o;
     snn_connection_options_init(&o, sizeof o);
     o.delay = 0;
+    o.weight_dtype = weight_dtype;
     for (const char* synapse : {"exp", "delta"}) {
         o.synapse = synapse;
         snn_network_connect_dense(net, cur, li, w.data(), static_cast<int64_t>(w.size()), &o, &c);
@@ -425,14 +426,16 @@ std::vector<float> dense_product(const Variant& v, bool* available) {
 }
 
 TEST(Backends, DenseProductWithinRoundingOfReferenceAndThreadIndependent) {
+  for (const char* weight_dtype : {"float32", "bfloat16"}) {
+    SCOPED_TRACE(weight_dtype);
     bool available = false;
-    const std::vector<float> expected = dense_product({"reference", nullptr}, &available);
+    const std::vector<float> expected = dense_product({"reference", nullptr}, &available, weight_dtype);
     ASSERT_TRUE(available);
     float scale = 0.0f;
     for (float value : expected) scale = std::max(scale, std::fabs(value));
     ASSERT_GT(scale, 0.0f);
     for (const char* level : {"generic", "avx2", "avx512"}) {
-        const std::vector<float> one = dense_product({"cpu", level, 1}, &available);
+        const std::vector<float> one = dense_product({"cpu", level, 1}, &available, weight_dtype);
         if (!available) continue;
         ASSERT_EQ(one.size(), expected.size());
         // 300 inputs a step, 60 steps, 2 connections: each value is a sum of
@@ -440,16 +443,17 @@ TEST(Backends, DenseProductWithinRoundingOfReferenceAndThreadIndependent) {
         for (std::size_t k = 0; k < one.size(); ++k)
             ASSERT_NEAR(one[k], expected[k], 1e-5f * scale) << level << " value " << k;
         for (int32_t threads : {2, 3}) {
-            const std::vector<float> many = dense_product({"cpu", level, threads}, &available);
+            const std::vector<float> many = dense_product({"cpu", level, threads}, &available, weight_dtype);
             EXPECT_EQ(0, std::memcmp(many.data(), one.data(), one.size() * sizeof(float))) << level << ", " << threads << " threads";
         }
     }
+  }
 }
 
 // Every row of a dense connection arriving at four instances (a spike source
 // whose neurons all fire), onto neurons that are held after spiking: the
 // kernel that loads each row once for four instances, masked, equals reference.
-std::vector<float> all_rows(const Variant& v, bool* available, bool run) {
+std::vector<float> all_rows(const Variant& v, bool* available, bool run, const char* weight_dtype = nullptr) {
     snn_context* ctx = make_context(v, available);
     if (!ctx) return {};
     const int32_t batch = 5;
@@ -469,6 +473,7 @@ std::vector<float> all_rows(const Variant& v, bool* available, bool run) {
     snn_connection_options_init(&o, sizeof o);
     o.delay = 0;
     o.synapse = "delta";
+    o.weight_dtype = weight_dtype;
     snn_network_connect_dense(net, src, lif, w.data(), static_cast<int64_t>(w.size()), &o, &c);
     std::vector<uint8_t> x(static_cast<std::size_t>(steps * batch * n_in), 1);
     const int64_t shape[] = {steps, batch, n_in};
@@ -488,21 +493,26 @@ std::vector<float> all_rows(const Variant& v, bool* available, bool run) {
     return out;
 }
 
+// With weight_dtype bfloat16 the "cpu" backend stores the weights in 16 bits;
+// the values are the same bfloat16 numbers "reference" uses: bit for bit.
 TEST(Backends, DenseRowsForFourInstancesMatchReferenceBitForBit) {
+  for (const char* weight_dtype : {"float32", "bfloat16"}) {
+    SCOPED_TRACE(weight_dtype);
     for (bool run : {false, true}) {
         bool available = false;
-        const std::vector<float> expected = all_rows({"reference", nullptr}, &available, run);
+        const std::vector<float> expected = all_rows({"reference", nullptr}, &available, run, weight_dtype);
         ASSERT_TRUE(available);
         double spikes = 0;
         for (std::size_t k = expected.size() / 2; k < expected.size(); ++k) spikes += expected[k];
         EXPECT_GT(spikes, 0) << "some neurons must spike (and be held)";
         for (Variant v : {Variant{"cpu", "generic"}, Variant{"cpu", "avx2"}, Variant{"cpu", "avx512"}, Variant{"cpu", nullptr, 2}}) {
-            const std::vector<float> got = all_rows(v, &available, run);
+            const std::vector<float> got = all_rows(v, &available, run, weight_dtype);
             if (!available) continue;
             EXPECT_EQ(0, std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)))
                 << (v.simd ? v.simd : "auto") << "/" << v.threads << (run ? " run" : " steps");
         }
     }
+  }
 }
 
 // A host's parallel-for instead of libsnn's threads: it receives the work

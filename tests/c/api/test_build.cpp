@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstddef>
+#include <cstring>
 #include <limits>
 #include <set>
 
@@ -806,6 +807,61 @@ TEST(Connections, WeightsRoundTrip) {
     const std::vector<float> w2(6, 0.5f);
     ASSERT_SNN_OK(snn_connection_set_weights(net, c, w2.data(), 6));
     EXPECT_EQ(net.weights(c), w2);
+    expect_usable(net);
+}
+
+// weight_dtype bfloat16: the weights become the nearest bfloat16 numbers
+// (ties to even) when the option is set, when weights are set and when a
+// connection is made with it; float32 again keeps them as they are.
+TEST(Connections, BfloatWeightsAreRoundedToNearestEven) {
+    Net net;
+    int32_t a = net.source("a", 3);
+    int32_t b = net.lif("b", 2);
+    // 1 + 2^-8 is a tie (rounds down to 1, even); 1 + 3 * 2^-8 rounds up to
+    // 1 + 2^-6; 1 + 2^-8 + 2^-20 is past the tie (up to 1 + 2^-7).
+    const std::vector<float> w = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, -(1.0f + 0x1p-8f + 0x1p-20f), 0.1f, 0.0f, -0.0f};
+    const std::vector<float> rounded = {1.0f, 1.0f + 0x1p-6f, -(1.0f + 0x1p-7f), 0.10009765625f, 0.0f, -0.0f};
+    int32_t c = net.dense(a, b, w);
+    const char* value = nullptr;
+    ASSERT_SNN_OK(snn_connection_get_option(net, c, "weight_dtype", &value));
+    EXPECT_STREQ(value, "float32");
+    ASSERT_SNN_OK(snn_connection_set_option(net, c, "weight_dtype", "bfloat16"));
+    ASSERT_SNN_OK(snn_connection_get_option(net, c, "weight_dtype", &value));
+    EXPECT_STREQ(value, "bfloat16");
+    std::vector<float> got = net.weights(c);
+    EXPECT_EQ(0, std::memcmp(got.data(), rounded.data(), rounded.size() * sizeof(float)));
+    ASSERT_SNN_OK(snn_connection_set_weights(net, c, w.data(), 6));
+    got = net.weights(c);
+    EXPECT_EQ(0, std::memcmp(got.data(), rounded.data(), rounded.size() * sizeof(float)));
+    ASSERT_SNN_OK(snn_connection_set_option(net, c, "weight_dtype", "float32"));
+    ASSERT_SNN_OK(snn_connection_set_weights(net, c, w.data(), 6));
+    EXPECT_EQ(net.weights(c), w);
+
+    snn_connection_options o;
+    snn_connection_options_init(&o, sizeof o);
+    EXPECT_EQ(o.weight_dtype, nullptr);
+    o.weight_dtype = "bfloat16";
+    int32_t c2 = -1;
+    ASSERT_SNN_OK(snn_network_connect_dense(net, a, b, w.data(), 6, &o, &c2));
+    got = net.weights(c2);
+    EXPECT_EQ(0, std::memcmp(got.data(), rounded.data(), rounded.size() * sizeof(float)));
+
+    EXPECT_SNN_ERROR(snn_connection_set_option(net, c, "weight_dtype", "float16"), SNN_INVALID_ARGUMENT, "float32|bfloat16");
+    EXPECT_SNN_ERROR(snn_connection_set_option(net, c, "precision", "float32"), SNN_NOT_FOUND, "weight_dtype");
+    EXPECT_SNN_ERROR(snn_connection_set_option(net, 7, "weight_dtype", "float32"), SNN_OUT_OF_RANGE, "connection");
+    EXPECT_SNN_ERROR(snn_connection_set_option(nullptr, c, "weight_dtype", "float32"), SNN_INVALID_ARGUMENT, "network");
+    EXPECT_SNN_ERROR(snn_connection_set_option(net, c, nullptr, "float32"), SNN_INVALID_ARGUMENT, "name");
+    EXPECT_SNN_ERROR(snn_connection_set_option(net, c, "weight_dtype", nullptr), SNN_INVALID_ARGUMENT, "value");
+    EXPECT_SNN_ERROR(snn_connection_get_option(net, c, "weight_dtype", nullptr), SNN_INVALID_ARGUMENT, "out_value");
+    o.weight_dtype = "int8";
+    EXPECT_SNN_ERROR(snn_network_connect_dense(net, a, b, w.data(), 6, &o, &c2), SNN_INVALID_ARGUMENT, "weight_dtype");
+    // A weight past bfloat16's largest finite value is refused, and nothing changes.
+    const std::vector<float> huge = {3.4e38f, 1, 1, 1, 1, 1};
+    ASSERT_SNN_OK(snn_connection_set_weights(net, c, huge.data(), 6));
+    EXPECT_SNN_ERROR(snn_connection_set_option(net, c, "weight_dtype", "bfloat16"), SNN_INVALID_ARGUMENT, "bfloat16");
+    EXPECT_EQ(net.weights(c), huge);
+    ASSERT_SNN_OK(snn_connection_get_option(net, c, "weight_dtype", &value));
+    EXPECT_STREQ(value, "float32");
     expect_usable(net);
 }
 
