@@ -77,16 +77,19 @@ def fc_data(n: int, batch: int, steps: int, kind: str, seed: int = 1):
     return x, w
 
 
-def build_fc(w: np.ndarray, batch: int, kind: str, backend: str, threads: int) -> snn.Network:
+def build_fc(w: np.ndarray, batch: int, kind: str, backend: str, threads: int,
+             weight_dtype: str = "float32") -> snn.Network:
     """Source -> dense connection (delay 0, delta) -> LIF. libsnn's exact
     decay multiplies the input too (v <- beta (v + W' x)), so the weights are
-    W / beta to give v <- beta v + W x like the peers."""
+    W / beta to give v <- beta v + W x like the peers. weight_dtype
+    "bfloat16" rounds the weights to bfloat16 (stored in 16 bits)."""
     n = w.shape[0]
     net = snn.Network(dt=FC_DT, batch=batch, seed=1, backend=backend, threads=threads)
     src = net.population("src", n, "spike_source" if kind == "spikes" else "current_source")
     tau = -FC_DT / math.log(FC_BETA)
     lif = net.population("lif", w.shape[1], "lif", tau_mem=tau, v_rest=0.0, v_reset=0.0, v_th=1.0)
-    net.connect(src, lif, weights=(w / np.float32(FC_BETA)).astype(np.float32), delay=0, synapse="delta")
+    net.connect(src, lif, weights=(w / np.float32(FC_BETA)).astype(np.float32), delay=0, synapse="delta",
+                weight_dtype=weight_dtype)
     return net
 
 

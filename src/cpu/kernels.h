@@ -55,10 +55,11 @@ constexpr int64_t kDenseBlock = 64;
 constexpr int32_t kDenseInstances = 4;  // instances per dense_block call
 
 // The arriving rows of a dense connection for one instance, seen from one
-// column block [c0, c0 + width): for k < count, target[c] += row_k[c] (times
-// values[k] unless values is nullptr: spikes), with row_k the packed row
-// ids[k] of the block, skipping columns where held[c] != 0 (held may be
-// nullptr). target and held point at column c0.
+// column block [c0, c0 + width), with row_k the packed row ids[k] of the
+// block, skipping columns where held[c] != 0 (held may be nullptr); target
+// and held point at column c0. Spikes (values nullptr): for k < count,
+// target[c] += row_k[c]. The dense product (values): sum[c] = the sum over
+// k < count of row_k[c] * values[k] from zero, then target[c] += sum[c].
 struct DenseRows {
     const int32_t* ids = nullptr;
     const float* values = nullptr;

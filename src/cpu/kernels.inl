@@ -322,22 +322,23 @@ inline void multiply_add(f16& a, const f16& w, float x) {  // a += w * x
 // upper halves of float32 values) widened exactly by a 16-bit shift.
 typedef uint16_t u16x16 __attribute__((vector_size(32), aligned(2)));
 typedef uint32_t u32x16 __attribute__((vector_size(64)));
-inline f16 load16(const float* p) { return *reinterpret_cast<const f16u*>(p); }
-inline f16 load16(const uint16_t* p) {
+inline void load16(f16& out, const float* p) { out = *reinterpret_cast<const f16u*>(p); }
+inline void load16(f16& out, const uint16_t* p) {
     const u32x16 wide = __builtin_convertvector(*reinterpret_cast<const u16x16*>(p), u32x16) << 16;
-    f16 out;
     std::memcpy(&out, &wide, sizeof out);
-    return out;
 }
 
 struct Sums {
     f16 acc[kVectors];
     i16 live[kVectors];  // -1 where the column takes input; 0 where held (delta input discarded) or past the width
 
-    void load(const DenseRows& r, int64_t width) {
+    // The running sums: the targets themselves (spikes add straight onto
+    // them), or zero for the dense product, whose sums store() adds to the
+    // targets at the end (kernels.h).
+    void load(const DenseRows& r, int64_t width, bool from_zero) {
         if (width == kDenseBlock) {  // a whole block: straight vector loads
             for (int q = 0; q < kVectors; ++q) {
-                acc[q] = *reinterpret_cast<const f16u*>(r.target + 16 * q);
+                acc[q] = from_zero ? f16{} : *reinterpret_cast<const f16u*>(r.target + 16 * q);
                 if (r.held) {
                     i16 h;
                     std::memcpy(&h, r.held + 16 * q, sizeof h);
@@ -351,7 +352,7 @@ struct Sums {
         float sums[kDenseBlock] = {};
         int32_t open[kDenseBlock];
         for (int64_t c = 0; c < width; ++c) {
-            sums[c] = r.target[c];
+            sums[c] = from_zero ? 0.0f : r.target[c];
             open[c] = r.held && r.held[c] != 0 ? 0 : -1;
         }
         for (int64_t c = width; c < kDenseBlock; ++c) open[c] = 0;
@@ -360,14 +361,23 @@ struct Sums {
             std::memcpy(&live[q], open + 16 * q, sizeof(i16));
         }
     }
-    void store(const DenseRows& r, int64_t width) const {
-        if (width == kDenseBlock) {
-            for (int q = 0; q < kVectors; ++q) std::memcpy(r.target + 16 * q, &acc[q], sizeof(f16));
+    // add_to_target: target += sum where live (the dense product); else target = sum.
+    void store(const DenseRows& r, int64_t width, bool add_to_target) const {
+        float sums[kDenseBlock];
+        int32_t open[kDenseBlock];
+        for (int q = 0; q < kVectors; ++q) {
+            std::memcpy(sums + 16 * q, &acc[q], sizeof(f16));
+            std::memcpy(open + 16 * q, &live[q], sizeof(i16));
+        }
+        if (!add_to_target) {
+            if (width == kDenseBlock) {
+                std::memcpy(r.target, sums, sizeof sums);
+                return;
+            }
+            for (int64_t c = 0; c < width; ++c) r.target[c] = sums[c];
             return;
         }
-        float sums[kDenseBlock];
-        for (int q = 0; q < kVectors; ++q) std::memcpy(sums + 16 * q, &acc[q], sizeof(f16));
-        for (int64_t c = 0; c < width; ++c) r.target[c] = sums[c];
+        for (int64_t c = 0; c < width; ++c) r.target[c] = open[c] ? r.target[c] + sums[c] : r.target[c];
     }
     bool all_live() const {
         i16 all = live[0];
@@ -382,7 +392,8 @@ struct Sums {
         const W* row = block + static_cast<int64_t>(r.ids[k]) * kDenseBlock;
         const float x = kValues ? r.values[k] : 1.0f;
         for (int q = 0; q < kVectors; ++q) {
-            const f16 w = load16(row + 16 * q);
+            f16 w;
+            load16(w, row + 16 * q);
             f16 sum = acc[q];
             if (kValues)
                 multiply_add(sum, w, x);
@@ -412,14 +423,15 @@ void rows(const W* __restrict block, const DenseRows* r, int32_t instances, Sums
 template <bool kValues, class W>
 void rows(const W* __restrict block, int64_t width, const DenseRows* r, int32_t instances) {
     Sums a{}, b{};  // (b unused for one instance)
-    a.load(r[0], width);
-    if (instances == 2) b.load(r[1], width);
-    if (a.all_live() && (instances == 1 || b.all_live()))
+    a.load(r[0], width, kValues);
+    if (instances == 2) b.load(r[1], width, kValues);
+    // The dense product's sums are masked when added to the targets.
+    if (kValues || (a.all_live() && (instances == 1 || b.all_live())))
         rows<kValues, false>(block, r, instances, a, b);
     else
         rows<kValues, true>(block, r, instances, a, b);
-    a.store(r[0], width);
-    if (instances == 2) b.store(r[1], width);
+    a.store(r[0], width, kValues);
+    if (instances == 2) b.store(r[1], width, kValues);
 }
 }  // namespace dense
 
@@ -432,7 +444,7 @@ void all_rows4(const W* __restrict block, const DenseRows* r, Sums* s) {
     for (int32_t k = 0; k < r[0].count; ++k) {
         const W* row = block + static_cast<int64_t>(k) * kDenseBlock;
         f16 w[kVectors];
-        for (int q = 0; q < kVectors; ++q) w[q] = load16(row + 16 * q);
+        for (int q = 0; q < kVectors; ++q) load16(w[q], row + 16 * q);
         for (int i = 0; i < 4; ++i) {
             const float x = kValues ? r[i].values[k] : 1.0f;
             for (int q = 0; q < kVectors; ++q) {
@@ -455,14 +467,14 @@ void block_rows(const W* __restrict block, int64_t width, const DenseRows* r, in
         Sums s[4];
         bool live = true;
         for (int i = 0; i < 4; ++i) {
-            s[i].load(r[i], width);
+            s[i].load(r[i], width, kValues);
             live = live && s[i].all_live();
         }
-        if (live)
+        if (kValues || live)
             all_rows4<kValues, false>(block, r, s);
         else
             all_rows4<kValues, true>(block, r, s);
-        for (int i = 0; i < 4; ++i) s[i].store(r[i], width);
+        for (int i = 0; i < 4; ++i) s[i].store(r[i], width, kValues);
         return;
     }
     for (int32_t i = 0; i < instances; i += 2) rows<kValues>(block, width, r + i, instances - i >= 2 ? 2 : 1);

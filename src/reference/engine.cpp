@@ -35,8 +35,9 @@ struct PopulationState {
 };
 
 struct ConnectionState {
-    explicit ConnectionState(std::pmr::memory_resource* mr) : synaptic(mr), coefficients(mr) {}
+    explicit ConnectionState(std::pmr::memory_resource* mr) : synaptic(mr), sums(mr), coefficients(mr) {}
     pvector<float> synaptic;  // I or g, [capacity * n_post]
+    pvector<float> sums;      // the dense product: one step's sum per target, [n_post]
     ConnectionCoefficients coefficients;
 };
 
@@ -67,12 +68,19 @@ public:
             const int64_t n_post = graph_.populations[static_cast<std::size_t>(c.post)].size;
             ConnectionState s(memory_);
             if (!c.synapse_model().state_vars.empty()) s.synaptic.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
+            if (dense_product(c)) s.sums.assign(static_cast<std::size_t>(n_post), 0.0f);
             conns_.push_back(std::move(s));
         }
         parameters_changed();
     }
 
     const char* backend_name() const override { return "reference"; }
+
+    // A dense connection from a current source (graded values): the dense product.
+    bool dense_product(const Connection& c) const {
+        return c.kind == SNN_CONNECTION_DENSE &&
+               graph_.populations[static_cast<std::size_t>(c.pre)].neuron_model().kind == NeuronKind::CurrentSource;
+    }
 
     void set_batch(int32_t batch) override {
         for (std::size_t p = 0; p < pops_.size(); ++p) {
@@ -250,6 +258,23 @@ private:
                 continue;
             }
             const float* row_values = emitted(c.delay);
+            if (dense_product(c)) {
+                // Each target's sum of w * x over the arriving rows (ascending),
+                // from zero, then one addition to the target (docs/models.md).
+                float* sums = cs.sums.data();
+                std::fill(sums, sums + n, 0.0f);
+                bool any = false;
+                for (int64_t i = 0; i < n_pre; ++i) {
+                    const float x = row_values[i];
+                    if (x == 0.0f) continue;
+                    any = true;
+                    const float* w = c.weights.data() + i * n;
+                    for (int64_t j = 0; j < n; ++j) sums[j] += w[j] * x;
+                }
+                if (any)
+                    for (int64_t j = 0; j < n; ++j) add(j, sums[j]);
+                continue;
+            }
             for (int64_t i = 0; i < n_pre; ++i) {
                 const float x = row_values[i];
                 if (x == 0.0f) continue;
