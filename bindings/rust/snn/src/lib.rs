@@ -78,3 +78,12 @@ pub fn version_string() -> String {
     // SAFETY: a static NUL-terminated string.
     unsafe { error::cstr_to_string(sys::snn_version_string()) }
 }
+
+// The Rust code blocks of the READMEs run as doctests, as they are written.
+#[cfg(doctest)]
+#[doc = include_str!("../../../../README.md")]
+struct ReadmeOfTheRepository;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeOfTheBinding;
