@@ -531,10 +531,16 @@ impl Network {
 
     fn finish_run(&mut self, status: sys::snn_status) -> Result<()> {
         let result = check(status);
+        // Callbacks of other populations may have run (and panicked) in the
+        // step that stopped the run: clear every slot, resume the first panic.
+        let mut first = None;
         for slot in self.callbacks.values_mut() {
             if let Some(payload) = slot.panic.take() {
-                std::panic::resume_unwind(payload);
+                first.get_or_insert(payload);
             }
+        }
+        if let Some(payload) = first {
+            std::panic::resume_unwind(payload);
         }
         result
     }
