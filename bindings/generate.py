@@ -265,16 +265,17 @@ def _convert_params(args: Any) -> List[Dict[str, Any]]:
 
 
 def _doc_for(line: int, comments: List[Tuple[int, int, str]], code_lines: List[str]) -> Optional[str]:
-    """The comment that ends right above `line` (blank lines allowed between)."""
+    """The comment that ends right above `line` (blank lines allowed between),
+    on lines of its own (not one that trails code) and not a divider line."""
     best = None
     for first, last, body in comments:
-        if last < line:
+        if last < line and not "".join(code_lines[first - 1:last]).strip():
             between = code_lines[last:line - 1]
             if all(not s.strip() for s in between):
                 best = body
         elif first >= line:
             break
-    if best is None:
+    if best is None or not re.search(r"[A-Za-z0-9]", best):
         return None
     text = []
     for raw in best.split("\n"):
@@ -292,6 +293,14 @@ def _trailing_doc(line: int, comments: List[Tuple[int, int, str]]) -> Optional[s
         if first == line:
             return " ".join(body.split()) or None
     return None
+
+
+def _field_doc(line: int, comments: List[Tuple[int, int, str]], code_lines: List[str]) -> Optional[str]:
+    """A struct field's comment: after it on its line, or on lines of its own right above it."""
+    doc = _trailing_doc(line, comments)
+    if doc is None:
+        doc = _doc_for(line, [c for c in comments if c[1] == line - 1], code_lines)
+    return doc
 
 
 def describe(header: Path = HEADER) -> Dict[str, Any]:
@@ -330,7 +339,7 @@ def describe(header: Path = HEADER) -> Dict[str, Any]:
                 raise GenerateError(f"struct {node.name} defined twice")
             entry["fields"] = [
                 {"name": d.name, "type": _convert_type(d.type),
-                 "doc": _trailing_doc(d.coord.line if d.coord else 0, comments)}
+                 "doc": _field_doc(d.coord.line if d.coord else 0, comments, code_lines)}
                 for d in node.decls
             ]
             entry["doc"] = entry["doc"] or _doc_for(line, comments, code_lines)
@@ -343,7 +352,7 @@ def describe(header: Path = HEADER) -> Dict[str, Any]:
             inner = ext.type
             # typedef struct X {...} X;  /  typedef struct X X;
             if isinstance(inner, c_ast.TypeDecl) and isinstance(inner.type, c_ast.Struct):
-                add_struct(inner.type, line)
+                add_struct(inner.type, inner.type.coord.line if inner.type.coord else line)
             desc["typedefs"].append({
                 "name": ext.name,
                 "type": _convert_type(inner),
