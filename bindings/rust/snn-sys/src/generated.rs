@@ -207,6 +207,8 @@ pub struct snn_connection_options {
     pub synapse: *const c_char,
     /// steps, default 1; 0 only where it forms no cycle
     pub delay: i32,
+    /// NULL: "float32"; or "bfloat16" (snn_connection_set_option)
+    pub weight_dtype: *const c_char,
 }
 
 #[repr(C)]
@@ -430,6 +432,14 @@ extern "C" {
     pub fn snn_connection_set_param(network: *mut snn_network, connection: i32, name: *const c_char, value: f64) -> snn_status;
 
     pub fn snn_connection_get_param(network: *const snn_network, connection: i32, name: *const c_char, out_value: *mut f64) -> snn_status;
+
+    /// String options of a connection. "weight_dtype": "float32" (default) or
+    /// "bfloat16": the weights become bfloat16 numbers (rounded to nearest, ties
+    /// to even, now and whenever they are set; reading them gives those values),
+    /// which the "cpu" backend stores in half the memory of float32.
+    pub fn snn_connection_set_option(network: *mut snn_network, connection: i32, name: *const c_char, value: *const c_char) -> snn_status;
+
+    pub fn snn_connection_get_option(network: *const snn_network, connection: i32, name: *const c_char, out_value: *mut *const c_char) -> snn_status;
 
     /// Weights in the connection's order (dense: \[pre\]\[post\]; sparse: CSR order;
     /// one-to-one: by neuron). get: two-call on count; set: count == nnz.
