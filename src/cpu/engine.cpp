@@ -114,7 +114,7 @@ struct PopulationState {
 struct ConnectionState {
     explicit ConnectionState(std::pmr::memory_resource* mr)
         : synaptic(mr), post16(mr), packed(mr), packed16(mr), graded_ids(mr), graded_values(mr), graded_counts(mr), ahead_ids(mr),
-          ahead_values(mr), ahead_counts(mr), coefficients(mr) {}
+          ahead_values(mr), ahead_counts(mr), ahead_sums(mr), ahead_gemm_rows(mr), ahead_event_rows(mr), coefficients(mr) {}
     pvector<float> synaptic;  // I or g, [capacity * n_post]
     // Sparse connections onto at most 65 536 neurons: the target indices in
     // 16 bits, halving the bytes delivery streams per synapse.
@@ -133,6 +133,14 @@ struct ConnectionState {
     pvector<int32_t> ahead_ids;
     pvector<float> ahead_values;
     pvector<int32_t> ahead_counts;
+    // The dense product computed ahead: each step's and instance's sums,
+    // [blocks][ahead_steps * capacity][kDenseBlock]. A row m = k * capacity + b
+    // with many nonzero inputs is kept whole in ahead_values and goes through
+    // dense_gemm (ahead_gemm_rows); one with few is kept as ids and values and
+    // goes through dense_block (ahead_event_rows); a row of zeros adds nothing.
+    pvector<float> ahead_sums;
+    pvector<int32_t> ahead_gemm_rows, ahead_event_rows;
+    int32_t ahead_gemm_count = 0, ahead_event_count = 0;
     // Sparse, one delay, every row's targets ascending: delivery can be split
     // by ranges of targets (each range found by binary search in a row).
     bool sorted_rows = false;
@@ -529,7 +537,9 @@ private:
                 const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
                 const Population& pre = graph_.populations[static_cast<std::size_t>(c.pre)];
                 feedforward = feedforward && c.kind == SNN_CONNECTION_DENSE && c.delay == 0 && pre.neuron_model().is_input;
-                bytes_per_step += capacity_ * (pre.size * (pops_[static_cast<std::size_t>(c.pre)].graded.empty() ? 4 : 8) + 4);
+                const bool graded = !pops_[static_cast<std::size_t>(c.pre)].graded.empty();
+                bytes_per_step += capacity_ * (pre.size * (graded ? 8 : 4) + 4);
+                if (graded) bytes_per_step += capacity_ * padded(pop.size) * 4;  // sums
             }
             const int64_t steps = std::min<int64_t>(kMostSteps, kBudget / std::max<int64_t>(1, bytes_per_step));
             if (!feedforward || steps < 4) continue;
@@ -541,8 +551,13 @@ private:
                 PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
                 const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
                 cs.ahead_ids.assign(static_cast<std::size_t>(steps * capacity_ * n_pre), 0);
-                if (!pre.graded.empty()) cs.ahead_values.assign(static_cast<std::size_t>(steps * capacity_ * n_pre), 0.0f);
                 cs.ahead_counts.assign(static_cast<std::size_t>(steps * capacity_), 0);
+                if (!pre.graded.empty()) {
+                    cs.ahead_values.assign(static_cast<std::size_t>(steps * capacity_ * n_pre), 0.0f);
+                    cs.ahead_sums.assign(static_cast<std::size_t>(steps * capacity_ * padded(pop.size)), 0.0f);
+                    cs.ahead_gemm_rows.assign(static_cast<std::size_t>(steps * capacity_), 0);
+                    cs.ahead_event_rows.assign(static_cast<std::size_t>(steps * capacity_), 0);
+                }
                 pre.ahead_row_spikes.assign(static_cast<std::size_t>(capacity_ * n_pre), 0);
                 pre.ahead_row_graded.assign(static_cast<std::size_t>(capacity_ * n_pre), 0.0f);
                 pre.ahead_row_scratch.assign(static_cast<std::size_t>(capacity_ * n_pre), 0.0f);
@@ -576,11 +591,28 @@ private:
                         source_row(c.pre, b, t0 + k, in, row_spikes, row_graded, pre.ahead_row_scratch.data() + b * n_pre);
                         const int64_t at = (static_cast<int64_t>(k) * capacity_ + b) * n_pre;
                         int32_t* ids = cs.ahead_ids.data() + at;
-                        const int32_t count = graded ? nonzero_rows(row_graded, n_pre, ids, cs.ahead_values.data() + at)
-                                                     : kernels_.compact(row_spikes, ids, n_pre);
+                        int32_t count = 0;
+                        if (!graded) {
+                            count = kernels_.compact(row_spikes, ids, n_pre);
+                        } else {
+                            count = nonzero_rows(row_graded, n_pre, ids, cs.ahead_values.data() + at);
+                            // Many nonzero inputs: the whole row, for dense_gemm.
+                            if (int64_t(count) * kGemmShare >= n_pre) std::copy_n(row_graded, n_pre, cs.ahead_values.data() + at);
+                        }
                         cs.ahead_counts[static_cast<std::size_t>(k * capacity_ + b)] = count;
                     }
                 });
+                if (graded) {  // which rows go through dense_gemm, which through dense_block
+                    cs.ahead_gemm_count = cs.ahead_event_count = 0;
+                    for (int32_t m = 0; m < steps * batch_; ++m) {
+                        const int32_t row = (m / batch_) * capacity_ + m % batch_;
+                        const int32_t count = cs.ahead_counts[static_cast<std::size_t>(row)];
+                        if (int64_t(count) * kGemmShare >= n_pre)
+                            cs.ahead_gemm_rows[static_cast<std::size_t>(cs.ahead_gemm_count++)] = row;
+                        else if (count > 0)
+                            cs.ahead_event_rows[static_cast<std::size_t>(cs.ahead_event_count++)] = row;
+                    }
+                }
             }
             // Groups of column blocks whose weights fit in L2 together, so that
             // phases 2 and 3 run on more neurons per call.
@@ -593,6 +625,9 @@ private:
             for_each(groups, [&](int64_t g) {
                 const int64_t first = g * per_group, last = std::min(blocks, first + per_group);
                 const int64_t g0 = first * cpu::kDenseBlock, g_width = std::min(n, last * cpu::kDenseBlock) - g0;
+                for (int32_t c_id : s.incoming)
+                    if (!conns_[static_cast<std::size_t>(c_id)].ahead_sums.empty())
+                        for (int64_t q = first; q < last; ++q) product_ahead(c_id, q);
                 for (int32_t k = 0; k < steps; ++k) {
                     for (int32_t c_id : s.incoming)
                         for (int64_t q = first; q < last; ++q) deliver_ahead(c_id, k, q);
@@ -606,12 +641,70 @@ private:
         }
     }
 
+    // The dense product of a chunk computed ahead, column block q: every
+    // step's and instance's sums into ahead_sums.
+    void product_ahead(int32_t c_id, int64_t q) {
+        ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+        const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+        const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+        const int64_t n = graph_.populations[static_cast<std::size_t>(c.post)].size;
+        const int64_t width = std::min(cpu::kDenseBlock, n - q * cpu::kDenseBlock);
+        const int64_t rows = static_cast<int64_t>(ahead_steps_) * capacity_;
+        float* sums = cs.ahead_sums.data() + q * rows * cpu::kDenseBlock;
+        const int64_t offset = q * n_pre * cpu::kDenseBlock;
+        times_.count(int64_t(cs.ahead_gemm_count) * n_pre * width);
+        if (cs.packed16.empty())
+            kernels_.dense_gemm(cs.packed.data() + offset, n_pre, cs.ahead_values.data(), n_pre, sums, cs.ahead_gemm_rows.data(),
+                                cs.ahead_gemm_count);
+        else
+            kernels_.dense_gemm_bf16(cs.packed16.data() + offset, n_pre, cs.ahead_values.data(), n_pre, sums,
+                                     cs.ahead_gemm_rows.data(), cs.ahead_gemm_count);
+        // Rows with few inputs: dense_block adds their sums to zeroed rows (exact).
+        cpu::DenseRows group[cpu::kDenseInstances];
+        int32_t filled = 0;
+        for (int32_t e = 0; e < cs.ahead_event_count; ++e) {
+            const int32_t row = cs.ahead_event_rows[static_cast<std::size_t>(e)];
+            cpu::DenseRows& r = group[filled];
+            r.ids = cs.ahead_ids.data() + int64_t(row) * n_pre;
+            r.values = cs.ahead_values.data() + int64_t(row) * n_pre;
+            r.count = cs.ahead_counts[static_cast<std::size_t>(row)];
+            r.target = sums + int64_t(row) * cpu::kDenseBlock;
+            r.held = nullptr;
+            std::fill_n(r.target, cpu::kDenseBlock, 0.0f);
+            times_.count(int64_t(r.count) * width);
+            if (++filled == cpu::kDenseInstances || e + 1 == cs.ahead_event_count) {
+                dense_block(cs, offset, width, group, filled, n_pre);
+                filled = 0;
+            }
+        }
+    }
+
     // Step k of a chunk computed ahead: connection c_id's rows onto column
     // block q, for every instance.
     void deliver_ahead(int32_t c_id, int32_t k, int64_t q) {
-        const ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+        ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
         const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
         const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+        if (!cs.ahead_sums.empty()) {  // the dense product: add each instance's sums
+            PopulationState& post = pops_[static_cast<std::size_t>(c.post)];
+            const int64_t n = graph_.populations[static_cast<std::size_t>(c.post)].size;
+            const int64_t c0 = q * cpu::kDenseBlock, width = std::min(cpu::kDenseBlock, n - c0);
+            const bool delta = c.synapse_model().kind == SynapseKind::Delta;
+            const int64_t rows = static_cast<int64_t>(ahead_steps_) * capacity_;
+            for (int32_t b = 0; b < batch_; ++b) {
+                const int64_t row = static_cast<int64_t>(k) * capacity_ + b;
+                if (cs.ahead_counts[static_cast<std::size_t>(row)] == 0) continue;  // nothing arrives
+                const float* sum = cs.ahead_sums.data() + (q * rows + row) * cpu::kDenseBlock;
+                float* target = (delta ? post.vars[0].data() : cs.synaptic.data()) + b * n + c0;
+                if (delta && !post.never_held()) {
+                    const int32_t* held = post.refractory.data() + b * n + c0;
+                    for (int64_t j = 0; j < width; ++j) target[j] = held[j] == 0 ? target[j] + sum[j] : target[j];
+                } else {
+                    for (int64_t j = 0; j < width; ++j) target[j] += sum[j];
+                }
+            }
+            return;
+        }
         dense_block_all(c_id, q, [&](int32_t b, const int32_t** ids, const float** values) {
             const int64_t at = (static_cast<int64_t>(k) * capacity_ + b) * n_pre;
             *ids = cs.ahead_ids.data() + at;
@@ -657,6 +750,11 @@ private:
         else
             kernels_.dense_block_bf16(cs.packed16.data() + offset, width, group, filled, n_pre);
     }
+
+    // Columns of n neurons rounded up to whole dense blocks.
+    static int64_t padded(int64_t n) { return (n + cpu::kDenseBlock - 1) / cpu::kDenseBlock * cpu::kDenseBlock; }
+    // A graded row with at least 1 / kGemmShare of its inputs nonzero goes through dense_gemm.
+    static constexpr int64_t kGemmShare = 8;
 
     // The nonzero values of a graded row as ascending ids and values; returns their count.
     static int32_t nonzero_rows(const float* x, int64_t n, int32_t* ids, float* values) {

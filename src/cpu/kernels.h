@@ -87,6 +87,16 @@ struct KernelTable {
     // The same for weights stored as bfloat16 (the upper 16 bits of float32 values).
     void (*dense_block_bf16)(const uint16_t* __restrict block, int64_t width, const struct DenseRows* rows, int32_t instances,
                              int64_t n_rows);
+    // The dense product of many input rows with one column block (n_rows
+    // weight rows): for each m in rows[0..count), out row m (kDenseBlock
+    // floats at out + m * kDenseBlock) = the sum over i of x[m * x_stride + i]
+    // * block row i, from zero, i ascending, every row included: the sums
+    // dense_block computes from the nonzero rows (adding x = 0 changes no sum
+    // of finite weights), for many steps and instances at once (Decision 6).
+    void (*dense_gemm)(const float* __restrict block, int64_t n_rows, const float* x, int64_t x_stride, float* out,
+                       const int32_t* rows, int32_t count);
+    void (*dense_gemm_bf16)(const uint16_t* __restrict block, int64_t n_rows, const float* x, int64_t x_stride, float* out,
+                            const int32_t* rows, int32_t count);
     void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
                     uint32_t batch, uint64_t step);
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);

@@ -481,6 +481,106 @@ void block_rows(const W* __restrict block, int64_t width, const DenseRows* r, in
 }
 }  // namespace dense
 
+namespace dense {
+// The dense product of many rows at once (kernels.h, dense_gemm): a register
+// tile of kTileRows rows x one block (kTileRows * 4 vectors of sums), over
+// panels of kPanel weight rows so that a panel stays in L2 and the tile's
+// inputs in L1 while every tile streams it. Each sum runs over the weight
+// rows in ascending order, as in dense_block: the same operations, only
+// more rows share each load of weights.
+#if defined(__AVX512F__)
+constexpr int kTileRows = 6;  // 24 of the 32 vector registers hold sums
+#else
+constexpr int kTileRows = 1;
+#endif
+constexpr int64_t kPanel = 256;
+
+#if defined(__AVX512F__)
+// AVX-512: the tile in named registers (GCC keeps a fully unrolled array of
+// __m512 in registers; through the generic vector type it spills them).
+inline __m512 load_weights(const float* p) { return _mm512_loadu_ps(p); }
+// (GCC 12 warns, wrongly, that the intrinsics' own undefined passthrough
+// operand may be used uninitialized.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+inline __m512 load_weights(const uint16_t* p) {
+    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+#pragma GCC diagnostic pop
+
+template <int R, class W>
+void gemm_tile(const W* __restrict block, int64_t i0, int64_t i1, const float* const* x, float* const* out, bool first) {
+    static_assert(kVectors == 4, "four vectors per block row");
+    __m512 acc[R][4];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; ++q) acc[r][q] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(out[r] + 16 * q);
+    const float* xs[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) xs[r] = x[r];
+    for (int64_t i = i0; i < i1; ++i) {
+        const W* row = block + i * kDenseBlock;
+        const __m512 w0 = load_weights(row), w1 = load_weights(row + 16), w2 = load_weights(row + 32), w3 = load_weights(row + 48);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            const __m512 xi = _mm512_set1_ps(xs[r][i]);
+            acc[r][0] = _mm512_fmadd_ps(w0, xi, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(w1, xi, acc[r][1]);
+            acc[r][2] = _mm512_fmadd_ps(w2, xi, acc[r][2]);
+            acc[r][3] = _mm512_fmadd_ps(w3, xi, acc[r][3]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; ++q) _mm512_storeu_ps(out[r] + 16 * q, acc[r][q]);
+}
+#else
+template <int R, class W>
+void gemm_tile(const W* __restrict block, int64_t i0, int64_t i1, const float* const* x, float* const* out, bool first) {
+    f16 acc[R][kVectors];
+    for (int r = 0; r < R; ++r)
+        for (int q = 0; q < kVectors; ++q) acc[r][q] = first ? f16{} : *reinterpret_cast<const f16u*>(out[r] + 16 * q);
+    for (int64_t i = i0; i < i1; ++i) {
+        f16 w[kVectors];
+        for (int q = 0; q < kVectors; ++q) load16(w[q], block + i * kDenseBlock + 16 * q);
+        for (int r = 0; r < R; ++r) {
+            const float xi = x[r][i];
+            for (int q = 0; q < kVectors; ++q) multiply_add(acc[r][q], w[q], xi);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int q = 0; q < kVectors; ++q) std::memcpy(out[r] + 16 * q, &acc[r][q], sizeof(f16));
+}
+#endif
+}  // namespace dense
+
+template <class W>
+void dense_gemm(const W* __restrict block, int64_t n_rows, const float* x, int64_t x_stride, float* out, const int32_t* rows,
+                int32_t count) {
+    using namespace dense;
+    for (int64_t i0 = 0; i0 < n_rows; i0 += kPanel) {
+        const int64_t i1 = i0 + kPanel < n_rows ? i0 + kPanel : n_rows;
+        int32_t m = 0;
+        const float* xs[kTileRows];
+        float* outs[kTileRows];
+        for (; m + kTileRows <= count; m += kTileRows) {
+            for (int r = 0; r < kTileRows; ++r) {
+                xs[r] = x + rows[m + r] * x_stride;
+                outs[r] = out + static_cast<int64_t>(rows[m + r]) * kDenseBlock;
+            }
+            gemm_tile<kTileRows>(block, i0, i1, xs, outs, i0 == 0);
+        }
+        for (; m < count; ++m) {
+            xs[0] = x + rows[m] * x_stride;
+            outs[0] = out + static_cast<int64_t>(rows[m]) * kDenseBlock;
+            gemm_tile<1>(block, i0, i1, xs, outs, i0 == 0);
+        }
+    }
+}
+
 template <class W>
 void dense_block(const W* __restrict block, int64_t width, const DenseRows* rows, int32_t instances, int64_t n_rows) {
     // All instances carry values or all are spikes: they come from the same population.
@@ -561,6 +661,7 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
 const KernelTable& table() {
     static const KernelTable t{SNN_KERNEL_NAME,   fill,         add,          add_scaled,         nonzero,      multiply_add, scale,
                                update_exact,      update_conductance,
-                               update_conductance_fused, dense_block<float>, dense_block<uint16_t>, poisson, compact};
+                               update_conductance_fused, dense_block<float>, dense_block<uint16_t>, dense_gemm<float>,
+                               dense_gemm<uint16_t>, poisson, compact};
     return t;
 }

@@ -383,7 +383,7 @@ TEST(Backends, FeedforwardLayerRunAheadMatchesReferenceBitForBit) {
 // multiply-add where the SIMD level has FMA (Decision 5): against reference
 // it agrees within float32 rounding, and at each level it is bit-identical
 // at every thread count.
-std::vector<float> dense_product(const Variant& v, bool* available, const char* weight_dtype = nullptr) {
+std::vector<float> dense_product(const Variant& v, bool* available, const char* weight_dtype = nullptr, bool run = true) {
     snn_context* ctx = make_context(v, available);
     if (!ctx) return {};
     const int32_t batch = 4;
@@ -404,6 +404,14 @@ std::vector<float> dense_product(const Variant& v, bool* available, const char* 
     };
     for (float& value : w) value = 1e-3f * uniform();
     for (float& value : x) value = uniform();
+    // Rows of every kind: whole (most steps), a few nonzero inputs (every
+    // third step), none at all (instance 1 every fourth step).
+    for (int64_t k = 0; k < steps; ++k)
+        for (int64_t b = 0; b < batch; ++b)
+            for (int64_t i = 0; i < n_in; ++i) {
+                float& value = x[static_cast<std::size_t>((k * batch + b) * n_in + i)];
+                if ((k % 3 == 1 && i % 17 != 0) || (b == 1 && k % 4 == 0)) value = 0.0f;
+            }
     snn_connection_options o;
     snn_connection_options_init(&o, sizeof o);
     o.delay = 0;
@@ -412,11 +420,20 @@ std::vector<float> dense_product(const Variant& v, bool* available, const char* 
         o.synapse = synapse;
         snn_network_connect_dense(net, cur, li, w.data(), static_cast<int64_t>(w.size()), &o, &c);
     }
-    const int64_t shape[] = {steps, batch, n_in};
-    snn_tensor tx{x.data(), SNN_DTYPE_FLOAT32, 3, shape, nullptr, SNN_DEVICE_CPU, 0, nullptr, nullptr};
-    EXPECT_EQ(snn_population_bind_input(net, cur, &tx), SNN_OK) << snn_last_error();
+    if (run) {  // the whole input bound: computed ahead
+        const int64_t shape[] = {steps, batch, n_in};
+        snn_tensor tx{x.data(), SNN_DTYPE_FLOAT32, 3, shape, nullptr, SNN_DEVICE_CPU, 0, nullptr, nullptr};
+        EXPECT_EQ(snn_population_bind_input(net, cur, &tx), SNN_OK) << snn_last_error();
+        EXPECT_EQ(snn_network_run(net, steps), SNN_OK) << snn_last_error();
+    } else {  // one step at a time
+        const int64_t shape[] = {batch, n_in};
+        for (int64_t k = 0; k < steps; ++k) {
+            snn_tensor tx{x.data() + k * batch * n_in, SNN_DTYPE_FLOAT32, 2, shape, nullptr, SNN_DEVICE_CPU, 0, nullptr, nullptr};
+            EXPECT_EQ(snn_population_set_input(net, cur, &tx), SNN_OK) << snn_last_error();
+            EXPECT_EQ(snn_network_step(net), SNN_OK) << snn_last_error();
+        }
+    }
     std::vector<float> out(static_cast<std::size_t>(batch * n * 2));
-    EXPECT_EQ(snn_network_run(net, steps), SNN_OK) << snn_last_error();
     int64_t count = 0;
     snn_population_read_state(net, li, "v", out.data(), batch * n, &count);
     snn_connection_read_state(net, 0, "I", out.data() + batch * n, batch * n, &count);
@@ -445,6 +462,9 @@ TEST(Backends, DenseProductWithinRoundingOfReferenceAndThreadIndependent) {
         // Without fused multiply-add the operations are those of reference.
         if (std::string(level) == "generic")
             EXPECT_EQ(0, std::memcmp(one.data(), expected.data(), one.size() * sizeof(float))) << "generic level";
+        // Computed ahead (a matrix product over steps) or step by step: the same sums.
+        const std::vector<float> stepped = dense_product({"cpu", level, 1}, &available, weight_dtype, false);
+        EXPECT_EQ(0, std::memcmp(stepped.data(), one.data(), one.size() * sizeof(float))) << level << " stepped";
         for (int32_t threads : {2, 3}) {
             const std::vector<float> many = dense_product({"cpu", level, threads}, &available, weight_dtype);
             EXPECT_EQ(0, std::memcmp(many.data(), one.data(), one.size() * sizeof(float))) << level << ", " << threads << " threads";
