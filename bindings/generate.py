@@ -274,8 +274,8 @@ def _doc_for(line: int, comments: List[Tuple[int, int, str]], code_lines: List[s
                 best = body
         elif first >= line:
             break
-    if best is None:
-        return None
+    if best is None or not best.strip(" -\n"):
+        return None  # nothing, or a section rule: a rule documents no declaration
     text = []
     for raw in best.split("\n"):
         s = raw.strip()
@@ -343,6 +343,8 @@ def describe(header: Path = HEADER) -> Dict[str, Any]:
             inner = ext.type
             # typedef struct X {...} X;  /  typedef struct X X;
             if isinstance(inner, c_ast.TypeDecl) and isinstance(inner.type, c_ast.Struct):
+                # The doc sits above `typedef struct X {`, not above the closing line.
+                line = inner.type.coord.line if inner.type.coord else line
                 add_struct(inner.type, line)
             desc["typedefs"].append({
                 "name": ext.name,
@@ -380,8 +382,14 @@ def describe(header: Path = HEADER) -> Dict[str, Any]:
         else:
             raise GenerateError(f"line {line}: unsupported top-level {type(ext).__name__}")
 
+    # A define's doc: its trailing comment, else a comment right above it.
+    lines = text.split("\n")
+    define_lines = {m.group(1): text.count("\n", 0, m.start()) + 1
+                    for m in re.finditer(r"^[ \t]*#[ \t]*define[ \t]+(\w+)", text, re.M)}
     for name, value in defines:
-        desc["defines"].append({"name": name, "value": value})
+        line = define_lines.get(name, 0)
+        doc = _trailing_doc(line, comments) or _doc_for(line, comments, lines)
+        desc["defines"].append({"name": name, "value": value, "doc": doc})
     versions = {d["name"]: d["value"] for d in desc["defines"]}
     for part in ("MAJOR", "MINOR", "PATCH"):
         key = f"SNN_VERSION_{part}"
