@@ -19,6 +19,16 @@ namespace Snn
 
         internal void Set(snn_context* context) { SetHandle((IntPtr)context); }
 
+        /// <summary>True once Dispose was called (the context may live on for its networks).</summary>
+        internal bool Disposed { get; private set; }
+
+        /// <inheritdoc/>
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            base.Dispose(disposing);
+        }
+
         /// <inheritdoc/>
         protected override bool ReleaseHandle()
         {
@@ -127,7 +137,7 @@ namespace Snn
         }
 
         /// <summary>True once Dispose was called.</summary>
-        public bool IsDisposed => _handle.IsClosed;
+        public bool IsDisposed => _handle.Disposed;
 
         /// <summary>Lets go of the context; it is destroyed when its last network is.</summary>
         public void Dispose()
@@ -150,6 +160,7 @@ namespace Snn
 
             public Lease(ContextHandle handle)
             {
+                if (handle.Disposed) throw new ObjectDisposedException("Context");
                 bool added = false;
                 handle.DangerousAddRef(ref added);
                 _handle = handle;

@@ -132,7 +132,7 @@ namespace Snn
         public NetworkHandle Handle => _handle;
 
         /// <summary>True once Dispose was called.</summary>
-        public bool IsDisposed => _handle.IsClosed;
+        public bool IsDisposed => _handle.Disposed;
 
         /// <summary>Step length in seconds.</summary>
         public double Dt
@@ -411,7 +411,7 @@ namespace Snn
         public override string ToString()
         {
             if (IsDisposed) return "Network(disposed)";
-            return "Network(" + _populations.Count + " populations, " + _connections.Count + " connections, batch " + Batch +
+            return "Network(populations " + _populations.Count + ", connections " + _connections.Count + ", batch " + Batch +
                    ", dt " + Dt + " s, step " + CurrentStep + ")";
         }
 

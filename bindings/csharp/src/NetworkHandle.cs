@@ -22,6 +22,16 @@ namespace Snn
 
         internal snn_network* Pointer => (snn_network*)handle;
 
+        /// <summary>True once Dispose was called (the network may live on for views and calls in progress).</summary>
+        internal bool Disposed { get; private set; }
+
+        /// <inheritdoc/>
+        protected override void Dispose(bool disposing)
+        {
+            Disposed = true;
+            base.Dispose(disposing);
+        }
+
         /// <summary>Takes ownership of a new network and a reference to its context.</summary>
         internal void Set(snn_network* network, ContextHandle context)
         {
@@ -99,6 +109,7 @@ namespace Snn
 
         public NetworkLease(NetworkHandle handle)
         {
+            if (handle.Disposed) throw new System.ObjectDisposedException("Network");
             bool added = false;
             handle.DangerousAddRef(ref added);
             _handle = handle;

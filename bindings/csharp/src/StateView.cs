@@ -14,6 +14,7 @@ namespace Snn
     {
         readonly TensorHandle _handle = new TensorHandle();
         readonly float* _data;
+        bool _disposed;
 
         internal StateView(Population population, string var, snn_tensor* tensor)
         {
@@ -43,7 +44,7 @@ namespace Snn
         /// <summary>Batch * Neurons.</summary>
         public int Length { get; }
         /// <summary>True once disposed.</summary>
-        public bool IsDisposed => _handle.IsClosed;
+        public bool IsDisposed => _disposed;
 
         /// <summary>The values, [batch][n], in the network's memory.</summary>
         public Span<float> Span
@@ -75,6 +76,7 @@ namespace Snn
         /// <summary>Gives the view back to the network. Calling it again does nothing.</summary>
         public void Dispose()
         {
+            _disposed = true;
             _handle.Dispose();
         }
 
@@ -88,7 +90,7 @@ namespace Snn
 
         void CheckAlive()
         {
-            if (_handle.IsClosed) throw new ObjectDisposedException("StateView");
+            if (_disposed) throw new ObjectDisposedException("StateView");
         }
     }
 }
