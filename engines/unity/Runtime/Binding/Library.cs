@@ -112,11 +112,23 @@ namespace Snn
 
         /// <summary>Throws <see cref="UnsupportedException"/> when the loaded native library has
         /// another major version than this binding (or an older minor one, which lacks functions
-        /// the binding may call). Contexts call it before their first use of the library.</summary>
+        /// the binding may call), and a DllNotFoundException that says where to put the library
+        /// when there is none. Contexts call it before their first use of the library.</summary>
         public static void CheckVersion()
         {
             if (s_checked) return;
-            Version native = NativeVersion, binding = BindingVersion;
+            Version native, binding = BindingVersion;
+            try
+            {
+                native = NativeVersion;
+            }
+            catch (DllNotFoundException e)
+            {
+                throw new DllNotFoundException(
+                    "libsnn: the native library \"" + SnnNative.Library + "\" (libsnn.so, libsnn.dylib or snn.dll) was not " +
+                    "found: put its folder on the library path (LD_LIBRARY_PATH, DYLD_LIBRARY_PATH), next to the " +
+                    "application, or in the engine's plugin folder (" + e.Message + ")", e);
+            }
             if (native.Major != binding.Major || native.Minor < binding.Minor)
                 throw new UnsupportedException("libsnn: the native library is version " + native +
                                                "; this binding needs " + binding.Major + "." + binding.Minor +
