@@ -236,7 +236,8 @@ namespace Snn
         /// Binds memory the caller keeps valid (a Unity NativeArray's pointer, say) holding
         /// [batch][n] (steps = 0) or [steps][batch][n] elements of <paramref name="dtype"/>
         /// (Float32, UInt8 or Bool). <paramref name="onRelease"/> runs once when libsnn lets go
-        /// of it, possibly on the finalizer thread.
+        /// of it, possibly on the finalizer thread; it should not capture the network (it would
+        /// keep a forgotten network alive).
         /// </summary>
         public void BindInput(void* data, DType dtype, int steps = 0, Action onRelease = null)
         {
