@@ -389,8 +389,14 @@ def describe(header: Path = HEADER) -> Dict[str, Any]:
         else:
             raise GenerateError(f"line {line}: unsupported top-level {type(ext).__name__}")
 
+    # A define's doc: its trailing comment, else a comment right above it.
+    lines = text.split("\n")
+    define_lines = {m.group(1): text.count("\n", 0, m.start()) + 1
+                    for m in re.finditer(r"^[ \t]*#[ \t]*define[ \t]+(\w+)", text, re.M)}
     for name, value in defines:
-        desc["defines"].append({"name": name, "value": value})
+        line = define_lines.get(name, 0)
+        doc = _trailing_doc(line, comments) or _doc_for(line, comments, lines)
+        desc["defines"].append({"name": name, "value": value, "doc": doc})
     versions = {d["name"]: d["value"] for d in desc["defines"]}
     for part in ("MAJOR", "MINOR", "PATCH"):
         key = f"SNN_VERSION_{part}"
