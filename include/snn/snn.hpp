@@ -1035,9 +1035,14 @@ inline bool install_handler(NetworkState* state, int32_t population, std::unique
     if (!state) return detail::fail(status, SNN_INVALID_ARGUMENT, "population: an empty handle");
     snn_spike_fn fn = handler ? &SpikeHandler::trampoline : nullptr;
     if (handler) handler->owner = state;
-    if (!succeeded(snn_population_set_spike_callback(state->raw, population, fn, handler.get()), status)) return false;
-    const std::size_t index = static_cast<std::size_t>(population);
+    // Room first (this may allocate), so libsnn never holds a handler that is not stored.
+    int32_t count = 0;
+    if (!succeeded(snn_network_population_count(state->raw, &count), status)) return false;
+    const std::size_t index = static_cast<std::size_t>(population >= 0 && population < count ? population : 0);
     if (state->handlers.size() <= index) state->handlers.resize(index + 1);
+    if (state->running) state->retired.reserve(state->retired.size() + 1);
+    // An id out of range is refused here, with libsnn's message.
+    if (!succeeded(snn_population_set_spike_callback(state->raw, population, fn, handler.get()), status)) return false;
     if (state->running && state->handlers[index]) state->retired.push_back(std::move(state->handlers[index]));
     state->handlers[index] = std::move(handler);
     return true;
@@ -1414,6 +1419,7 @@ public:
     /// Dense weights [n_pre][n_post] (copied).
     Connection connect_dense(Population pre, Population post, Span<const float> weights, const ConnectionOptions& options,
                              Status& status) {
+        if (!owns(pre, "pre", status) || !owns(post, "post", status)) return Connection();
         const snn_connection_options c = options.c_options();
         int32_t id = -1;
         detail::succeeded(snn_network_connect_dense(get(), pre.id(), post.id(), weights.data(),
@@ -1426,6 +1432,7 @@ public:
     Connection connect_sparse(Population pre, Population post, Span<const int64_t> row_ptr, Span<const int32_t> post_index,
                               Span<const float> weights, Span<const int32_t> delays, const ConnectionOptions& options,
                               Status& status) {
+        if (!owns(pre, "pre", status) || !owns(post, "post", status)) return Connection();
         // libsnn reads n_pre + 1 row pointers and nnz of the rest: check the sizes here.
         const std::size_t nnz = weights.size();
         snn_population_info pre_info{};
@@ -1451,6 +1458,7 @@ public:
     /// Each (pre, post) pair with probability p, weight `weight`; `seed` fixes the draw.
     Connection connect_random(Population pre, Population post, double p, float weight, uint64_t seed,
                               const ConnectionOptions& options, Status& status) {
+        if (!owns(pre, "pre", status) || !owns(post, "post", status)) return Connection();
         const snn_connection_options c = options.c_options();
         int32_t id = -1;
         detail::succeeded(snn_network_connect_random(get(), pre.id(), post.id(), p, weight, seed, &c, &id), status);
@@ -1459,6 +1467,7 @@ public:
     /// One to one (n_pre == n_post) with one weight per neuron.
     Connection connect_one_to_one(Population pre, Population post, Span<const float> weights,
                                   const ConnectionOptions& options, Status& status) {
+        if (!owns(pre, "pre", status) || !owns(post, "post", status)) return Connection();
         const snn_connection_options c = options.c_options();
         int32_t id = -1;
         detail::succeeded(snn_network_connect_one_to_one(get(), pre.id(), post.id(), weights.data(),
@@ -1469,6 +1478,7 @@ public:
     /// One to one with the same weight for every neuron.
     Connection connect_one_to_one(Population pre, Population post, float weight, const ConnectionOptions& options,
                                   Status& status) {
+        if (!owns(pre, "pre", status) || !owns(post, "post", status)) return Connection();
         const snn_connection_options c = options.c_options();
         int32_t id = -1;
         detail::succeeded(snn_network_connect_one_to_one(get(), pre.id(), post.id(), nullptr, 0, weight, &c, &id), status);
@@ -1574,6 +1584,12 @@ public:
     void close() noexcept { state_.reset(); }
 
 private:
+    // A handle of another network would name one of this network's populations by its id.
+    bool owns(const Population& p, const char* what, Status& status) const {
+        if (!state_ || p.state_ == state_.get()) return true;  // an empty network: libsnn says so
+        return detail::fail(status, SNN_INVALID_ARGUMENT,
+                            std::string(what) + (p.state_ ? ": a population of another network" : ": an empty handle"));
+    }
     Network(snn_network* raw, const Context& context) : Network(raw) {
         if (state_) state_->context = context.state_;
     }

@@ -717,6 +717,11 @@ TEST(Connections, EveryKindKeepsItsWeightsAndSynapses) {
     EXPECT_EQ(twin_drawn.pre, drawn.pre) << "the same seed draws the same synapses";
     EXPECT_EQ(twin_drawn.post, drawn.post);
 
+    twin.connect_one_to_one(ta, c, 1.0f, snn::ConnectionOptions(), s);  // c belongs to `net`
+    EXPECT_SNN_FAILED(s, SNN_INVALID_ARGUMENT, "post: a population of another network");
+    net.connect_random(snn::Population(), c, 0.5, 1.0f, 1, snn::ConnectionOptions(), s);
+    EXPECT_SNN_FAILED(s, SNN_INVALID_ARGUMENT, "pre: an empty handle");
+
     snn::Connection one = net.connect_one_to_one(a, c, std::vector<float>{1.0f, 2.0f, 3.0f}, snn::ConnectionOptions(), s);
     EXPECT_EQ(one.info(s).kind, SNN_CONNECTION_ONE_TO_ONE);
     EXPECT_EQ(one.weights(s), (std::vector<float>{1.0f, 2.0f, 3.0f}));
