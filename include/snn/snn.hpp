@@ -648,7 +648,7 @@ struct NetworkState : std::enable_shared_from_this<NetworkState> {
     std::shared_ptr<ContextState> context;  // kept alive while the network lives
     std::vector<std::unique_ptr<SpikeHandler>> handlers;  // by population id
     std::vector<std::unique_ptr<SpikeHandler>> retired;   // replaced during a run
-    bool running = false;
+    int running = 0;  // step/run calls in progress
 #if SNN_HPP_EXCEPTIONS
     std::exception_ptr pending;  // thrown by a callback, rethrown by step/run
 #endif
@@ -1040,10 +1040,10 @@ inline bool install_handler(NetworkState* state, int32_t population, std::unique
     if (!succeeded(snn_network_population_count(state->raw, &count), status)) return false;
     const std::size_t index = static_cast<std::size_t>(population >= 0 && population < count ? population : 0);
     if (state->handlers.size() <= index) state->handlers.resize(index + 1);
-    if (state->running) state->retired.reserve(state->retired.size() + 1);
+    if (state->running > 0) state->retired.reserve(state->retired.size() + 1);
     // An id out of range is refused here, with libsnn's message.
     if (!succeeded(snn_population_set_spike_callback(state->raw, population, fn, handler.get()), status)) return false;
-    if (state->running && state->handlers[index]) state->retired.push_back(std::move(state->handlers[index]));
+    if (state->running > 0 && state->handlers[index]) state->retired.push_back(std::move(state->handlers[index]));
     state->handlers[index] = std::move(handler);
     return true;
 }
@@ -1594,13 +1594,12 @@ private:
         if (state_) state_->context = context.state_;
     }
     snn_network* enter_run() noexcept {
-        if (state_) state_->running = true;
+        if (state_) ++state_->running;
         return get();
     }
     bool finish_run(snn_status code, Status& status) {
         if (state_) {
-            state_->running = false;
-            state_->retired.clear();
+            if (--state_->running == 0) state_->retired.clear();
         }
 #if SNN_HPP_EXCEPTIONS
         if (state_ && state_->pending) {
