@@ -1,0 +1,17 @@
+# Runs the C and the C++ CUBA examples with one seed and compares their rates.
+#   cmake -DCPP=... -DC=... -DSEED=n -P same_rates.cmake
+foreach(lang CPP C)
+  execute_process(COMMAND ${${lang}} ${SEED} OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${${lang}} failed (${rc}):\n${out}")
+  endif()
+  string(REGEX MATCHALL "(exc|inh|all): [0-9.]+ Hz" rates_${lang} "${out}")
+  list(LENGTH rates_${lang} n)
+  if(NOT n EQUAL 3)
+    message(FATAL_ERROR "${${lang}} printed no rates:\n${out}")
+  endif()
+  message(STATUS "${lang}: ${rates_${lang}}")
+endforeach()
+if(NOT rates_CPP STREQUAL rates_C)
+  message(FATAL_ERROR "the C++ example's rates (${rates_CPP}) differ from the C example's (${rates_C})")
+endif()
