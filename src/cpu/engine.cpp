@@ -615,10 +615,15 @@ private:
                 }
             }
             // Groups of column blocks whose weights fit in L2 together, so that
-            // phases 2 and 3 run on more neurons per call.
+            // phases 2 and 3 run on more neurons per call (dense_gemm holds
+            // only a panel of each block's rows there at a time).
             int64_t widest_pre = 1;
-            for (int32_t c_id : s.incoming)
-                widest_pre = std::max(widest_pre, graph_.populations[static_cast<std::size_t>(graph_.connections[static_cast<std::size_t>(c_id)].pre)].size);
+            for (int32_t c_id : s.incoming) {
+                const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+                const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+                widest_pre = std::max(widest_pre, conns_[static_cast<std::size_t>(c_id)].ahead_sums.empty() ? n_pre
+                                                                                                           : std::min<int64_t>(n_pre, cpu::kGemmPanel));
+            }
             const int64_t blocks = (n + cpu::kDenseBlock - 1) / cpu::kDenseBlock;
             const int64_t per_group = std::max<int64_t>(1, std::min<int64_t>(8, (int64_t(512) << 10) / (widest_pre * cpu::kDenseBlock * 4)));
             const int64_t groups = (blocks + per_group - 1) / per_group;
@@ -627,7 +632,7 @@ private:
                 const int64_t g0 = first * cpu::kDenseBlock, g_width = std::min(n, last * cpu::kDenseBlock) - g0;
                 for (int32_t c_id : s.incoming)
                     if (!conns_[static_cast<std::size_t>(c_id)].ahead_sums.empty())
-                        for (int64_t q = first; q < last; ++q) product_ahead(c_id, q);
+                        product_ahead(c_id, first, last);
                 for (int32_t k = 0; k < steps; ++k) {
                     for (int32_t c_id : s.incoming)
                         for (int64_t q = first; q < last; ++q) deliver_ahead(c_id, k, q);
@@ -641,40 +646,45 @@ private:
         }
     }
 
-    // The dense product of a chunk computed ahead, column block q: every
-    // step's and instance's sums into ahead_sums.
-    void product_ahead(int32_t c_id, int64_t q) {
+    // The dense product of a chunk computed ahead, column blocks [first,
+    // last): every step's and instance's sums into ahead_sums.
+    void product_ahead(int32_t c_id, int64_t first, int64_t last) {
         ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
         const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
         const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
         const int64_t n = graph_.populations[static_cast<std::size_t>(c.post)].size;
-        const int64_t width = std::min(cpu::kDenseBlock, n - q * cpu::kDenseBlock);
         const int64_t rows = static_cast<int64_t>(ahead_steps_) * capacity_;
-        float* sums = cs.ahead_sums.data() + q * rows * cpu::kDenseBlock;
-        const int64_t offset = q * n_pre * cpu::kDenseBlock;
-        times_.count(int64_t(cs.ahead_gemm_count) * n_pre * width);
+        const int64_t stride = rows * cpu::kDenseBlock;  // of ahead_sums, per block
+        float* sums = cs.ahead_sums.data() + first * stride;
+        const int64_t offset = first * n_pre * cpu::kDenseBlock;
+        const auto blocks = static_cast<int32_t>(last - first);
+        times_.count(int64_t(cs.ahead_gemm_count) * n_pre * (std::min(n, last * cpu::kDenseBlock) - first * cpu::kDenseBlock));
         if (cs.packed16.empty())
-            kernels_.dense_gemm(cs.packed.data() + offset, n_pre, cs.ahead_values.data(), n_pre, sums, cs.ahead_gemm_rows.data(),
-                                cs.ahead_gemm_count);
+            kernels_.dense_gemm(cs.packed.data() + offset, n_pre, blocks, cs.ahead_values.data(), n_pre, sums, stride,
+                                cs.ahead_gemm_rows.data(), cs.ahead_gemm_count);
         else
-            kernels_.dense_gemm_bf16(cs.packed16.data() + offset, n_pre, cs.ahead_values.data(), n_pre, sums,
+            kernels_.dense_gemm_bf16(cs.packed16.data() + offset, n_pre, blocks, cs.ahead_values.data(), n_pre, sums, stride,
                                      cs.ahead_gemm_rows.data(), cs.ahead_gemm_count);
         // Rows with few inputs: dense_block adds their sums to zeroed rows (exact).
-        cpu::DenseRows group[cpu::kDenseInstances];
-        int32_t filled = 0;
-        for (int32_t e = 0; e < cs.ahead_event_count; ++e) {
-            const int32_t row = cs.ahead_event_rows[static_cast<std::size_t>(e)];
-            cpu::DenseRows& r = group[filled];
-            r.ids = cs.ahead_ids.data() + int64_t(row) * n_pre;
-            r.values = cs.ahead_values.data() + int64_t(row) * n_pre;
-            r.count = cs.ahead_counts[static_cast<std::size_t>(row)];
-            r.target = sums + int64_t(row) * cpu::kDenseBlock;
-            r.held = nullptr;
-            std::fill_n(r.target, cpu::kDenseBlock, 0.0f);
-            times_.count(int64_t(r.count) * width);
-            if (++filled == cpu::kDenseInstances || e + 1 == cs.ahead_event_count) {
-                dense_block(cs, offset, width, group, filled, n_pre);
-                filled = 0;
+        for (int64_t q = first; q < last; ++q) {
+            const int64_t width = std::min(cpu::kDenseBlock, n - q * cpu::kDenseBlock);
+            float* block_sums = cs.ahead_sums.data() + q * stride;
+            cpu::DenseRows group[cpu::kDenseInstances];
+            int32_t filled = 0;
+            for (int32_t e = 0; e < cs.ahead_event_count; ++e) {
+                const int32_t row = cs.ahead_event_rows[static_cast<std::size_t>(e)];
+                cpu::DenseRows& r = group[filled];
+                r.ids = cs.ahead_ids.data() + int64_t(row) * n_pre;
+                r.values = cs.ahead_values.data() + int64_t(row) * n_pre;
+                r.count = cs.ahead_counts[static_cast<std::size_t>(row)];
+                r.target = block_sums + int64_t(row) * cpu::kDenseBlock;
+                r.held = nullptr;
+                std::fill_n(r.target, cpu::kDenseBlock, 0.0f);
+                times_.count(int64_t(r.count) * width);
+                if (++filled == cpu::kDenseInstances || e + 1 == cs.ahead_event_count) {
+                    dense_block(cs, q * n_pre * cpu::kDenseBlock, width, group, filled, n_pre);
+                    filled = 0;
+                }
             }
         }
     }

@@ -10,6 +10,10 @@
 
 #include <cstdint>
 
+#ifndef SNN_GEMM_PANEL
+#define SNN_GEMM_PANEL 512  // weight rows per dense_gemm panel (a tuning knob: -DSNN_GEMM_PANEL=...)
+#endif
+
 namespace snn::cpu {
 
 // One population's neurons of one instance, for the membrane kernels.
@@ -53,6 +57,7 @@ struct NeuronSpan {
 // a 1024-row matrix (256 KiB) stays in L2 while every instance uses it.
 constexpr int64_t kDenseBlock = 64;
 constexpr int32_t kDenseInstances = 4;  // instances per dense_block call
+constexpr int64_t kGemmPanel = SNN_GEMM_PANEL;       // weight rows per panel of dense_gemm
 
 // The arriving rows of a dense connection for one instance, seen from one
 // column block [c0, c0 + width), with row_k the packed row ids[k] of the
@@ -87,16 +92,17 @@ struct KernelTable {
     // The same for weights stored as bfloat16 (the upper 16 bits of float32 values).
     void (*dense_block_bf16)(const uint16_t* __restrict block, int64_t width, const struct DenseRows* rows, int32_t instances,
                              int64_t n_rows);
-    // The dense product of many input rows with one column block (n_rows
-    // weight rows): for each m in rows[0..count), out row m (kDenseBlock
-    // floats at out + m * kDenseBlock) = the sum over i of x[m * x_stride + i]
-    // * block row i, from zero, i ascending, every row included: the sums
+    // The dense product of many input rows with `blocks` consecutive column
+    // blocks (of n_rows weight rows each): for each m in rows[0..count) and
+    // block q, out row m of block q (kDenseBlock floats at out + q *
+    // out_stride + m * kDenseBlock) = the sum over i of x[m * x_stride + i]
+    // * row i of block q, from zero, i ascending, every row included: the sums
     // dense_block computes from the nonzero rows (adding x = 0 changes no sum
     // of finite weights), for many steps and instances at once (Decision 6).
-    void (*dense_gemm)(const float* __restrict block, int64_t n_rows, const float* x, int64_t x_stride, float* out,
-                       const int32_t* rows, int32_t count);
-    void (*dense_gemm_bf16)(const uint16_t* __restrict block, int64_t n_rows, const float* x, int64_t x_stride, float* out,
-                            const int32_t* rows, int32_t count);
+    void (*dense_gemm)(const float* __restrict block, int64_t n_rows, int32_t blocks, const float* x, int64_t x_stride,
+                       float* out, int64_t out_stride, const int32_t* rows, int32_t count);
+    void (*dense_gemm_bf16)(const uint16_t* __restrict block, int64_t n_rows, int32_t blocks, const float* x, int64_t x_stride,
+                            float* out, int64_t out_stride, const int32_t* rows, int32_t count);
     void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
                     uint32_t batch, uint64_t step);
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);

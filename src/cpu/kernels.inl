@@ -493,7 +493,7 @@ constexpr int kTileRows = 6;  // 24 of the 32 vector registers hold sums
 #else
 constexpr int kTileRows = 1;
 #endif
-constexpr int64_t kPanel = 256;
+constexpr int64_t kPanel = kGemmPanel;
 
 #if defined(__AVX512F__)
 // AVX-512: the tile in named registers (GCC keeps a fully unrolled array of
@@ -558,26 +558,32 @@ void gemm_tile(const W* __restrict block, int64_t i0, int64_t i1, const float* c
 }  // namespace dense
 
 template <class W>
-void dense_gemm(const W* __restrict block, int64_t n_rows, const float* x, int64_t x_stride, float* out, const int32_t* rows,
-                int32_t count) {
+void dense_gemm(const W* __restrict block, int64_t n_rows, int32_t blocks, const float* x, int64_t x_stride, float* out,
+                int64_t out_stride, const int32_t* rows, int32_t count) {
     using namespace dense;
+    // Panel by panel of weight rows, tile by tile of input rows, then block by
+    // block: a tile's inputs are loaded into L1 once for all the blocks.
+    const int64_t block_stride = n_rows * kDenseBlock;
     for (int64_t i0 = 0; i0 < n_rows; i0 += kPanel) {
         const int64_t i1 = i0 + kPanel < n_rows ? i0 + kPanel : n_rows;
         int32_t m = 0;
         const float* xs[kTileRows];
         float* outs[kTileRows];
         for (; m + kTileRows <= count; m += kTileRows) {
-            for (int r = 0; r < kTileRows; ++r) {
-                xs[r] = x + rows[m + r] * x_stride;
-                outs[r] = out + static_cast<int64_t>(rows[m + r]) * kDenseBlock;
+            for (int32_t q = 0; q < blocks; ++q) {
+                for (int r = 0; r < kTileRows; ++r) {
+                    xs[r] = x + rows[m + r] * x_stride;
+                    outs[r] = out + q * out_stride + static_cast<int64_t>(rows[m + r]) * kDenseBlock;
+                }
+                gemm_tile<kTileRows>(block + q * block_stride, i0, i1, xs, outs, i0 == 0);
             }
-            gemm_tile<kTileRows>(block, i0, i1, xs, outs, i0 == 0);
         }
-        for (; m < count; ++m) {
-            xs[0] = x + rows[m] * x_stride;
-            outs[0] = out + static_cast<int64_t>(rows[m]) * kDenseBlock;
-            gemm_tile<1>(block, i0, i1, xs, outs, i0 == 0);
-        }
+        for (; m < count; ++m)
+            for (int32_t q = 0; q < blocks; ++q) {
+                xs[0] = x + rows[m] * x_stride;
+                outs[0] = out + q * out_stride + static_cast<int64_t>(rows[m]) * kDenseBlock;
+                gemm_tile<1>(block + q * block_stride, i0, i1, xs, outs, i0 == 0);
+            }
     }
 }
 

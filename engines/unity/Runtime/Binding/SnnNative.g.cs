@@ -154,8 +154,18 @@ namespace Snn.Interop
         public IntPtr log_fn;
         /// <remarks>C: <c>void *log_user_data</c></remarks>
         public void* log_user_data;
+        /// <summary>
+        /// The "cpu" backend's SIMD level: "auto" (NULL: the best this CPU runs,
+        /// or $SNN_CPU_SIMD if set), "avx512", "avx2" or "generic". Every level
+        /// gives bit-identical results.
+        /// </summary>
         /// <remarks>C: <c>const char *simd</c></remarks>
         public byte* simd;
+        /// <summary>
+        /// NULL: libsnn starts `threads - 1` worker threads of its own. Else the
+        /// host's parallel loop runs libsnn's parallel work and libsnn starts no
+        /// thread.
+        /// </summary>
         /// <remarks>C: <c>snn_parallel_for_fn parallel_for</c></remarks>
         public IntPtr parallel_for;
         /// <remarks>C: <c>void *parallel_for_user_data</c></remarks>
@@ -254,6 +264,9 @@ namespace Snn.Interop
         /// <summary>steps, default 1; 0 only where it forms no cycle</summary>
         /// <remarks>C: <c>int32_t delay</c></remarks>
         public int delay;
+        /// <summary>NULL: "float32"; or "bfloat16" (snn_connection_set_option)</summary>
+        /// <remarks>C: <c>const char *weight_dtype</c></remarks>
+        public byte* weight_dtype;
     }
 
     /// <remarks>C: <c>struct snn_connection_info</c></remarks>
@@ -327,10 +340,8 @@ namespace Snn.Interop
         public const int SNN_VERSION_MINOR = 1;
         /// <remarks>C: <c>#define SNN_VERSION_PATCH 0</c></remarks>
         public const int SNN_VERSION_PATCH = 0;
-        /// <summary>MAJOR * 10000 + MINOR * 100 + PATCH, the value snn_version() returns.</summary>
         /// <remarks>C: <c>#define SNN_VERSION_NUMBER 100</c></remarks>
         public const int SNN_VERSION_NUMBER = 100;
-        /// <summary>Element types of tensors.</summary>
         /// <remarks>C: <c>#define SNN_DTYPE_FLOAT32 1</c></remarks>
         public const int SNN_DTYPE_FLOAT32 = 1;
         /// <remarks>C: <c>#define SNN_DTYPE_FLOAT64 2</c></remarks>
@@ -344,10 +355,8 @@ namespace Snn.Interop
         /// <summary>one byte, 0 or 1</summary>
         /// <remarks>C: <c>#define SNN_DTYPE_BOOL 6</c></remarks>
         public const int SNN_DTYPE_BOOL = 6;
-        /// <summary>Where a tensor's memory lives.</summary>
         /// <remarks>C: <c>#define SNN_DEVICE_CPU 1</c></remarks>
         public const int SNN_DEVICE_CPU = 1;
-        /// <summary>Log levels for the log hook.</summary>
         /// <remarks>C: <c>#define SNN_LOG_ERROR 0</c></remarks>
         public const int SNN_LOG_ERROR = 0;
         /// <remarks>C: <c>#define SNN_LOG_WARNING 1</c></remarks>
@@ -356,19 +365,16 @@ namespace Snn.Interop
         public const int SNN_LOG_INFO = 2;
         /// <remarks>C: <c>#define SNN_LOG_DEBUG 3</c></remarks>
         public const int SNN_LOG_DEBUG = 3;
-        /// <summary>Kinds of connection (snn_connection_info.kind).</summary>
         /// <remarks>C: <c>#define SNN_CONNECTION_DENSE 1</c></remarks>
         public const int SNN_CONNECTION_DENSE = 1;
         /// <remarks>C: <c>#define SNN_CONNECTION_SPARSE 2</c></remarks>
         public const int SNN_CONNECTION_SPARSE = 2;
         /// <remarks>C: <c>#define SNN_CONNECTION_ONE_TO_ONE 3</c></remarks>
         public const int SNN_CONNECTION_ONE_TO_ONE = 3;
-        /// <summary>Model kinds for the model registry queries.</summary>
         /// <remarks>C: <c>#define SNN_MODEL_NEURON 1</c></remarks>
         public const int SNN_MODEL_NEURON = 1;
         /// <remarks>C: <c>#define SNN_MODEL_SYNAPSE 2</c></remarks>
         public const int SNN_MODEL_SYNAPSE = 2;
-        /// <summary>Parameter kinds (snn_param_info.kind).</summary>
         /// <remarks>C: <c>#define SNN_PARAM_NUMBER 1</c></remarks>
         public const int SNN_PARAM_NUMBER = 1;
         /// <remarks>C: <c>#define SNN_PARAM_STRING 2</c></remarks>
@@ -379,7 +385,6 @@ namespace Snn.Interop
         /// <summary>a = mean, b = standard deviation</summary>
         /// <remarks>C: <c>#define SNN_DIST_NORMAL 2</c></remarks>
         public const int SNN_DIST_NORMAL = 2;
-        /// <summary>Flags for snn_network_save*.</summary>
         /// <remarks>C: <c>#define SNN_SAVE_DEFAULT 0</c></remarks>
         public const int SNN_SAVE_DEFAULT = 0;
         /// <summary>also store the running state and step: a loaded copy continues exactly</summary>
@@ -757,6 +762,20 @@ namespace Snn.Interop
         /// <remarks>C: <c>snn_status snn_connection_get_param(const snn_network *network, int32_t connection, const char *name, double *out_value)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_connection_get_param", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_connection_get_param(snn_network* network, int connection, byte* name, double* out_value);
+
+        /// <summary>
+        /// String options of a connection. "weight_dtype": "float32" (default) or
+        /// "bfloat16": the weights become bfloat16 numbers (rounded to nearest, ties
+        /// to even, now and whenever they are set; reading them gives those values),
+        /// which the "cpu" backend stores in half the memory of float32.
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_connection_set_option(snn_network *network, int32_t connection, const char *name, const char *value)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_connection_set_option", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_connection_set_option(snn_network* network, int connection, byte* name, byte* value);
+
+        /// <remarks>C: <c>snn_status snn_connection_get_option(const snn_network *network, int32_t connection, const char *name, const char **out_value)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_connection_get_option", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_connection_get_option(snn_network* network, int connection, byte* name, byte** out_value);
 
         /// <summary>
         /// Weights in the connection's order (dense: [pre][post]; sparse: CSR order;
