@@ -881,7 +881,17 @@ void Network::write_outputs(int64_t run_index) {
     }
 }
 
+namespace {
+// Stepping, resetting or re-batching a network from its own spike callback
+// would change the state the running loop is reading.
+void refuse_in_callback(bool in_callback, const char* what) {
+    if (in_callback)
+        throw fail(SNN_STATE, "%s: called from a spike callback of this network, during its run; do it after the run returns", what);
+}
+}  // namespace
+
 snn_status Network::run(int64_t steps) {
+    refuse_in_callback(in_callback_, "run");
     if (steps < 0) throw fail(SNN_INVALID_ARGUMENT, "steps: is negative (%lld)", static_cast<long long>(steps));
     check_bindings(steps);
     freeze();
@@ -911,6 +921,11 @@ snn_status Network::run(int64_t steps) {
         write_outputs(k);
         const int64_t this_step = step_++;
         bool cancelled = false;
+        struct InCallback {  // also when a callback throws (C++ callers)
+            bool& flag;
+            explicit InCallback(bool& f) : flag(f) { flag = true; }
+            ~InCallback() { flag = false; }
+        } in_callback{in_callback_};
         for (std::size_t p = 0; p < pop_io_.size(); ++p) {
             const PopulationIO& io = pop_io_[p];
             if (!io.callback) continue;
@@ -944,12 +959,14 @@ InputView Network::run_input(const void* self, int32_t population, int64_t k) {
 }
 
 void Network::reset() {
+    refuse_in_callback(in_callback_, "reset");
     step_ = 0;
     for (PopulationIO& io : pop_io_) io.has_copied_input = false;
     if (engine_) engine_->load_initial_state();
 }
 
 void Network::set_batch(int32_t batch) {
+    refuse_in_callback(in_callback_, "set_batch");
     if (batch < 1) throw fail(SNN_INVALID_ARGUMENT, "batch: must be >= 1 (got %d)", batch);
     if (live_views_.load() > 0) throw fail(SNN_STATE, "set_batch: %d exported views are still alive; release them first", live_views_.load());
     if (batch == batch_) return;

@@ -117,7 +117,7 @@ public:
     void set_spike_callback(int32_t pop, snn_spike_fn fn, void* user_data);
 
     // Running.
-    snn_status run(int64_t steps);  // SNN_OK or SNN_CANCELLED
+    snn_status run(int64_t steps);  // SNN_OK or SNN_CANCELLED; SNN_STATE from inside a spike callback
     void reset();
     void set_batch(int32_t batch);
 
@@ -150,6 +150,7 @@ private:
 
     Context& context_;
     std::pmr::memory_resource* memory_;
+    bool in_callback_ = false;  // a spike callback of this network is running (run() refuses to re-enter)
     Graph graph_;
     int32_t batch_ = 1;
     int32_t capacity_ = 1;

@@ -624,6 +624,60 @@ TEST(Callbacks, NonZeroReturnCancelsAfterTheStep) {
     EXPECT_EQ(net.step_count(), 9);
 }
 
+// A callback that steps, runs, resets or re-batches its own network is
+// refused with SNN_STATE (the run it is called from goes on); reading state
+// and changing parameters between steps are allowed.
+namespace {
+struct Reentry {
+    snn_network* net = nullptr;
+    std::vector<snn_status> statuses;
+    std::vector<std::string> messages;
+    float v[3] = {};
+    static int32_t fn(int32_t, int64_t, int32_t, int32_t, const int32_t*, void* data) {
+        auto* r = static_cast<Reentry*>(data);
+        if (!r->statuses.empty()) return 0;
+        for (snn_status s : {snn_network_step(r->net), snn_network_run(r->net, 2), snn_network_reset(r->net),
+                             snn_network_set_batch(r->net, 3)}) {
+            r->statuses.push_back(s);
+            r->messages.push_back(snn_last_error());
+        }
+        int64_t count = 0;
+        r->statuses.push_back(snn_population_read_state(r->net, 1, "v", r->v, 3, &count));
+        r->statuses.push_back(snn_population_set_param(r->net, 1, "v_th", 2.0));
+        return 0;
+    }
+};
+}  // namespace
+
+TEST(Callbacks, ReenteringTheRunIsRefused) {
+    Net net;
+    int32_t src = net.pop("noise", "poisson", 20);
+    net.set(src, "rate", 1e4);  // spikes every step
+    int32_t lif = net.pop("lif", "lif", 3);
+    (void)lif;
+    Reentry r;
+    r.net = net;
+    ASSERT_SNN_OK(snn_population_set_spike_callback(net, src, &Reentry::fn, &r));
+    ASSERT_SNN_OK(snn_network_run(net, 3));
+    EXPECT_EQ(net.step_count(), 3) << "the refused calls ran no step";
+    ASSERT_EQ(r.statuses.size(), 6u);
+    for (int k = 0; k < 4; ++k) {
+        EXPECT_EQ(r.statuses[static_cast<std::size_t>(k)], SNN_STATE) << "call " << k;
+        EXPECT_NE(r.messages[static_cast<std::size_t>(k)].find("spike callback"), std::string::npos) << r.messages[static_cast<std::size_t>(k)];
+    }
+    EXPECT_EQ(r.statuses[4], SNN_OK);
+    EXPECT_EQ(r.statuses[5], SNN_OK);
+    int32_t batch = 0;
+    ASSERT_SNN_OK(snn_network_batch(net, &batch));
+    EXPECT_EQ(batch, 1);
+    // Outside the callback everything works again.
+    ASSERT_SNN_OK(snn_population_set_spike_callback(net, src, nullptr, nullptr));
+    ASSERT_SNN_OK(snn_network_reset(net));
+    ASSERT_SNN_OK(snn_network_set_batch(net, 2));
+    net.run(2);
+    EXPECT_EQ(net.step_count(), 2);
+}
+
 // ---------------------------------------------------------------------------
 // Reset and the step counter
 
