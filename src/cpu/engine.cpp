@@ -144,6 +144,9 @@ struct ConnectionState {
     // Sparse, one delay, every row's targets ascending: delivery can be split
     // by ranges of targets (each range found by binary search in a row).
     bool sorted_rows = false;
+    // Sparse: 1 for each row that names a target twice (kernels.h,
+    // sparse_rows); empty when no row does.
+    pvector<uint8_t> row_repeats;
     // Every weight equal (bitwise): delivery adds `weight` and never reads the weights.
     bool uniform_weight = false;
     float weight = 0.0f;
@@ -197,6 +200,7 @@ public:
             if (!c.synapse_model().state_vars.empty()) s.synaptic.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
             if (c.kind == SNN_CONNECTION_SPARSE && n_post <= 65536)
                 for (int32_t j : c.post_index) s.post16.push_back(static_cast<uint16_t>(j));
+            if (c.kind == SNN_CONNECTION_SPARSE) find_repeats(c, n_post, &s.row_repeats);
             if (c.kind == SNN_CONNECTION_SPARSE && !c.has_synapse_delays()) {
                 s.sorted_rows = true;
                 for (std::size_t i = 0; s.sorted_rows && i + 1 < c.row_ptr.size(); ++i)
@@ -761,6 +765,22 @@ private:
             kernels_.dense_block_bf16(cs.packed16.data() + offset, width, group, filled, n_pre);
     }
 
+    // The rows of sparse connection c that name a target twice, as 1s in
+    // *repeats (left empty when there are none).
+    void find_repeats(const Connection& c, int64_t n_post, pvector<uint8_t>* repeats) const {
+        pvector<int32_t> last_row(static_cast<std::size_t>(n_post), -1, memory_);
+        const std::size_t rows = c.row_ptr.size() - 1;
+        for (std::size_t i = 0; i < rows; ++i)
+            for (int64_t q = c.row_ptr[i]; q < c.row_ptr[i + 1]; ++q) {
+                int32_t& seen = last_row[static_cast<std::size_t>(c.post_index[static_cast<std::size_t>(q)])];
+                if (seen == static_cast<int32_t>(i)) {
+                    if (repeats->empty()) repeats->assign(rows, 0);
+                    (*repeats)[i] = 1;
+                }
+                seen = static_cast<int32_t>(i);
+            }
+    }
+
     // Columns of n neurons rounded up to whole dense blocks.
     static int64_t padded(int64_t n) { return (n + cpu::kDenseBlock - 1) / cpu::kDenseBlock * cpu::kDenseBlock; }
     // A graded row with at least 1 / kGemmShare of its inputs nonzero goes through dense_gemm.
@@ -1029,52 +1049,10 @@ private:
 
     // The CSR rows of the presynaptic neurons `ids` (spikes, value 1), picking
     // the loop for the connection's index width and weights.
-    static void deliver_sparse_rows(const Connection& c, const ConnectionState& cs, const int32_t* ids, int32_t count,
-                                    float* target, const int32_t* held) {
-        auto run = [&](const auto* post, auto uniform) {
-            constexpr bool kUniform = decltype(uniform)::value;
-            if (held)
-                scatter_rows<kUniform, true>(ids, count, c.row_ptr.data(), post, c.weights.data(), cs.weight, target, held);
-            else
-                scatter_rows<kUniform, false>(ids, count, c.row_ptr.data(), post, c.weights.data(), cs.weight, target, held);
-        };
-        if (!cs.post16.empty())
-            cs.uniform_weight ? run(cs.post16.data(), std::true_type()) : run(cs.post16.data(), std::false_type());
-        else
-            cs.uniform_weight ? run(c.post_index.data(), std::true_type()) : run(c.post_index.data(), std::false_type());
-    }
-
-    // target[post[q]] += w[q] over the rows of `ids`. The rows lie at random
-    // places in memory: the rows two spikes ahead are prefetched while this
-    // one is added, so their cache misses overlap.
-    template <bool kUniform, bool kMasked, typename Index>
-    static void scatter_rows(const int32_t* ids, int32_t count, const int64_t* row_ptr, const Index* post, const float* w,
-                             float weight, float* __restrict target, const int32_t* __restrict held) {
-        constexpr int32_t kAhead = 2;
-        auto prefetch_row = [&](int32_t i) {
-            const int64_t begin = row_ptr[i], end = row_ptr[i + 1];
-            if (begin == end) return;
-            const char* first = reinterpret_cast<const char*>(post + begin);
-            const char* last = reinterpret_cast<const char*>(post + end - 1);
-            for (const char* line = first; line <= last; line += 64) __builtin_prefetch(line);
-            __builtin_prefetch(last);
-            if (!kUniform) {
-                const char* wf = reinterpret_cast<const char*>(w + begin);
-                const char* wl = reinterpret_cast<const char*>(w + end - 1);
-                for (const char* line = wf; line <= wl; line += 64) __builtin_prefetch(line);
-                __builtin_prefetch(wl);
-            }
-        };
-        for (int32_t k = 0; k < std::min(kAhead, count); ++k) prefetch_row(ids[k]);
-        for (int32_t k = 0; k < count; ++k) {
-            if (k + kAhead < count) prefetch_row(ids[k + kAhead]);
-            const int64_t begin = row_ptr[ids[k]], end = row_ptr[ids[k] + 1];
-            for (int64_t q = begin; q < end; ++q) {
-                const int64_t j = post[q];
-                const float value = kUniform ? weight : w[q];
-                if (!kMasked || held[j] == 0) target[j] += value;
-            }
-        }
+    void deliver_sparse_rows(const Connection& c, const ConnectionState& cs, const int32_t* ids, int32_t count, float* target,
+                             const int32_t* held) const {
+        kernels_.sparse_rows(ids, count, c.row_ptr.data(), cs.post16.empty() ? nullptr : cs.post16.data(), c.post_index.data(),
+                             c.weights.data(), cs.weight, cs.uniform_weight, cs.row_repeats.empty() ? nullptr : cs.row_repeats.data(), target, held);
     }
 
     // Per-synapse delays: presynaptic rows in ascending order, each synapse

@@ -103,6 +103,15 @@ struct KernelTable {
                        float* out, int64_t out_stride, const int32_t* rows, int32_t count);
     void (*dense_gemm_bf16)(const uint16_t* __restrict block, int64_t n_rows, int32_t blocks, const float* x, int64_t x_stride,
                             float* out, int64_t out_stride, const int32_t* rows, int32_t count);
+    // Sparse rows of spikes: for each of the `count` rows ids[k] in order,
+    // target[post[q]] += w[q] (or `weight` for every synapse when uniform)
+    // for q in [row_ptr[i], row_ptr[i + 1]), skipping targets whose held is
+    // nonzero (held may be nullptr). post16 (targets < 65 536) or post32.
+    // repeats[i] != 0 where row i names a target twice (nullptr: no row
+    // does); a level may add the synapses of the other rows together
+    // (AVX-512: gather, add, scatter).
+    void (*sparse_rows)(const int32_t* ids, int32_t count, const int64_t* row_ptr, const uint16_t* post16, const int32_t* post32,
+                        const float* w, float weight, bool uniform, const uint8_t* repeats, float* target, const int32_t* held);
     void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
                     uint32_t batch, uint64_t step);
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);

@@ -587,6 +587,98 @@ void dense_gemm(const W* __restrict block, int64_t n_rows, int32_t blocks, const
     }
 }
 
+// Sparse rows: target[post[q]] += w[q] (or `weight` when uniform) over the
+// rows of `ids` in order, skipping targets with held != 0 (held may be
+// nullptr). The rows lie at random places in memory: the rows two spikes
+// ahead are prefetched while this one is added, so their cache misses
+// overlap. AVX-512 adds 16 synapses of a row at once (gather, add, scatter)
+// unless the row names a target twice (repeats[i] != 0): each target then
+// receives the same additions in the same order as one synapse at a time.
+namespace sparse {
+template <typename Index>
+inline void prefetch_row(const int64_t* row_ptr, const Index* post, const float* w, int32_t i, bool weights) {
+    const int64_t begin = row_ptr[i], end = row_ptr[i + 1];
+    if (begin == end) return;
+    const char* first = reinterpret_cast<const char*>(post + begin);
+    const char* last = reinterpret_cast<const char*>(post + end - 1);
+    for (const char* line = first; line <= last; line += 64) __builtin_prefetch(line);
+    __builtin_prefetch(last);
+    if (weights) {
+        const char* wf = reinterpret_cast<const char*>(w + begin);
+        const char* wl = reinterpret_cast<const char*>(w + end - 1);
+        for (const char* line = wf; line <= wl; line += 64) __builtin_prefetch(line);
+        __builtin_prefetch(wl);
+    }
+}
+
+#if defined(__AVX512F__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // (as in load_weights)
+inline __m512i load_indices(const uint16_t* p, __mmask16 m) {
+    return _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
+}
+#pragma GCC diagnostic pop
+inline __m512i load_indices(const int32_t* p, __mmask16 m) { return _mm512_maskz_loadu_epi32(m, p); }
+#endif
+
+template <bool kUniform, bool kMasked, bool kVector, typename Index>
+void rows(const int32_t* ids, int32_t count, const int64_t* __restrict row_ptr, const Index* __restrict post,
+          const float* __restrict w, float weight, float* __restrict target, const int32_t* __restrict held,
+          const uint8_t* __restrict repeats) {
+    (void)repeats;  // (read by the vector path only)
+    constexpr int32_t kAhead = 2;
+    for (int32_t k = 0; k < (count < kAhead ? count : kAhead); ++k) prefetch_row(row_ptr, post, w, ids[k], !kUniform);
+    for (int32_t k = 0; k < count; ++k) {
+        if (k + kAhead < count) prefetch_row(row_ptr, post, w, ids[k + kAhead], !kUniform);
+        int64_t q = row_ptr[ids[k]];
+        const int64_t end = row_ptr[ids[k] + 1];
+#if defined(__AVX512F__)
+        if (kVector && !(repeats && repeats[ids[k]])) {
+            for (; q < end; q += 16) {
+                const int64_t left = end - q;
+                __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
+                const __m512i j = load_indices(post + q, m);
+                const __m512 value = kUniform ? _mm512_set1_ps(weight) : _mm512_maskz_loadu_ps(m, w + q);
+                if (kMasked)
+                    m = _mm512_mask_cmpeq_epi32_mask(m, _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, j, held, 4),
+                                                     _mm512_setzero_si512());
+                const __m512 sum = _mm512_add_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, j, target, 4), value);
+                _mm512_mask_i32scatter_ps(target, m, j, sum, 4);
+            }
+            continue;
+        }
+#endif
+        for (; q < end; ++q) {
+            const int64_t j = post[q];
+            const float value = kUniform ? weight : w[q];
+            if (!kMasked || held[j] == 0) target[j] += value;
+        }
+    }
+}
+
+template <typename Index>
+void rows(const int32_t* ids, int32_t count, const int64_t* row_ptr, const Index* post, const float* w, float weight, bool uniform,
+          float* target, const int32_t* held, const uint8_t* repeats) {
+#if defined(__AVX512F__)
+    constexpr bool kVector = true;
+#else
+    constexpr bool kVector = false;
+#endif
+    if (uniform)
+        held ? rows<true, true, kVector>(ids, count, row_ptr, post, w, weight, target, held, repeats)
+             : rows<true, false, kVector>(ids, count, row_ptr, post, w, weight, target, held, repeats);
+    else
+        held ? rows<false, true, kVector>(ids, count, row_ptr, post, w, weight, target, held, repeats)
+             : rows<false, false, kVector>(ids, count, row_ptr, post, w, weight, target, held, repeats);
+}
+}  // namespace sparse
+
+void sparse_rows(const int32_t* ids, int32_t count, const int64_t* row_ptr, const uint16_t* post16, const int32_t* post32,
+                 const float* w, float weight, bool uniform, const uint8_t* repeats, float* target, const int32_t* held) {
+    post16 ? sparse::rows(ids, count, row_ptr, post16, w, weight, uniform, target, held, repeats)
+           : sparse::rows(ids, count, row_ptr, post32, w, weight, uniform, target, held, repeats);
+}
+
 template <class W>
 void dense_block(const W* __restrict block, int64_t width, const DenseRows* rows, int32_t instances, int64_t n_rows) {
     // All instances carry values or all are spikes: they come from the same population.
@@ -668,6 +760,6 @@ const KernelTable& table() {
     static const KernelTable t{SNN_KERNEL_NAME,   fill,         add,          add_scaled,         nonzero,      multiply_add, scale,
                                update_exact,      update_conductance,
                                update_conductance_fused, dense_block<float>, dense_block<uint16_t>, dense_gemm<float>,
-                               dense_gemm<uint16_t>, poisson, compact};
+                               dense_gemm<uint16_t>, sparse_rows, poisson, compact};
     return t;
 }

@@ -257,6 +257,53 @@ void expect_every_variant_matches_reference(Builder builder, int steps, double m
     EXPECT_GE(compared, 2);
 }
 
+// Sparse rows of distinct targets (added 16 at a time where the level can:
+// gather, add, scatter) with delta input onto neurons that are often held,
+// uniform and unequal weights, and rows that name a target twice beside them.
+snn_network* build_held(snn_context* ctx, int32_t batch) {
+    snn_network_options no;
+    snn_network_options_init(&no, sizeof no);
+    no.batch = batch;
+    no.seed = 8;
+    snn_network* net = nullptr;
+    if (snn_network_create(ctx, &no, &net) != SNN_OK) return nullptr;
+    int32_t src = -1, lif = -1, c = -1;
+    const int64_t n_src = 64, n_lif = 200;
+    snn_network_add_population(net, "src", "poisson", 1, &n_src, &src);
+    snn_network_add_population(net, "lif", "lif", 1, &n_lif, &lif);
+    snn_population_set_param(net, src, "rate", 800.0);
+    snn_population_set_param(net, lif, "t_ref", 5e-4);
+    snn_population_set_param(net, lif, "v_rest", -48e-3);  // above threshold: often spiking, then held
+    snn_population_randomize_state(net, lif, "v", SNN_DIST_UNIFORM, -65e-3, -50e-3, 3);
+    std::vector<int64_t> row_ptr(static_cast<std::size_t>(n_src) + 1);
+    std::vector<int32_t> targets;
+    std::vector<float> w;
+    for (int32_t i = 0; i < n_src; ++i) {
+        row_ptr[static_cast<std::size_t>(i)] = static_cast<int64_t>(targets.size());
+        const int32_t length = 5 + (i * 13) % 40;  // whole vectors and tails
+        for (int32_t k = 0; k < length; ++k) {
+            targets.push_back((i * 37 + k * 11) % static_cast<int32_t>(n_lif));  // distinct within a row (11 * k < 200 * ...)
+            w.push_back(1e-3f * static_cast<float>(1 + (i + k) % 7));
+        }
+        if (i % 9 == 0) {  // a target named twice
+            targets.push_back(targets.back());
+            w.push_back(5e-4f);
+        }
+    }
+    row_ptr[static_cast<std::size_t>(n_src)] = static_cast<int64_t>(targets.size());
+    snn_connection_options o;
+    snn_connection_options_init(&o, sizeof o);
+    o.synapse = "delta";
+    snn_network_connect_sparse(net, src, lif, static_cast<int64_t>(targets.size()), row_ptr.data(), targets.data(), w.data(),
+                               nullptr, &o, &c);
+    snn_network_connect_random(net, src, lif, 0.3, -7e-4f, 4, &o, &c);  // uniform weight
+    o.synapse = "exp";
+    snn_network_connect_random(net, lif, lif, 0.1, 1e-3f, 5, &o, &c);
+    return net;
+}
+
+TEST(Backends, SparseRowsOntoHeldNeuronsMatchReferenceBitForBit) { expect_every_variant_matches_reference(build_held, 300, 500); }
+
 TEST(Backends, EveryLevelMatchesReferenceBitForBit) { expect_every_variant_matches_reference(build, 400, 1000); }
 
 TEST(Backends, WeightedAndWideSparseRowsMatchReferenceBitForBit) {
