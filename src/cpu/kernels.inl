@@ -713,18 +713,19 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
     int32_t count = 0;
     int64_t j = 0;
 #if defined(__AVX512BW__)
-    // One bit per neuron from one instruction; visit the set bits.
+    // One bit per neuron from one instruction, then for each 16 neurons their
+    // ids compressed into one register and stored whole (the lanes past the
+    // count are overwritten by the next store; the last store ends within
+    // the 64 neurons read): no branch on how many spiked.
+    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (; j + 64 <= n; j += 64) {
         const __m512i x = _mm512_loadu_si512(spikes + j);
-        uint64_t mask = _mm512_test_epi8_mask(x, x);
-        if (mask == 0) continue;
-        if (__builtin_popcountll(mask) <= 16) {
-            for (; mask != 0; mask &= mask - 1) ids[count++] = static_cast<int32_t>(j + __builtin_ctzll(mask));
-        } else {
-            for (int64_t k = j; k < j + 64; ++k) {
-                ids[count] = static_cast<int32_t>(k);
-                count += spikes[k];
-            }
+        const uint64_t mask = _mm512_test_epi8_mask(x, x);
+        for (int q = 0; q < 4; ++q) {
+            const auto m = static_cast<__mmask16>(mask >> (16 * q));
+            const __m512i idx = _mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int32_t>(j + 16 * q)));
+            _mm512_storeu_si512(ids + count, _mm512_maskz_compress_epi32(m, idx));
+            count += __builtin_popcount(m);
         }
     }
 #endif
