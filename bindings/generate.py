@@ -496,6 +496,23 @@ def render_python(desc: Dict[str, Any]) -> str:
     )
 
 
+def write_or_check(output: Path, text: str, check: bool, script: str) -> int:
+    """Writes a generated file (only when it changed), or with ``check``
+    writes nothing and returns 1 if the committed file is stale. Every
+    generator in bindings/ ends with this."""
+    current = output.read_text(encoding="utf-8") if output.exists() else None
+    if check:
+        if current != text:
+            print(f"{script}: {output} is stale; run `python bindings/{script}`", file=sys.stderr)
+            return 1
+        return 0
+    if current != text:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8", newline="\n")
+        print(f"wrote {output}")
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--header", type=Path, default=HEADER, help="the header to read")
@@ -520,18 +537,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             Path(args.json).write_text(dumped, encoding="utf-8")
 
-    current = args.output.read_text(encoding="utf-8") if args.output.exists() else None
-    if args.check:
-        if current != text:
-            print(f"generate.py: {args.output} is stale; run `python bindings/generate.py`",
-                  file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8", newline="\n")
-        print(f"wrote {args.output}")
-    return 0
+    return write_or_check(args.output, text, args.check, "generate.py")
 
 
 if __name__ == "__main__":

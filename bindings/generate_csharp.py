@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import HEADER, ROOT, GenerateError, describe, render_decl  # noqa: E402
+from generate import HEADER, ROOT, GenerateError, describe, render_decl, write_or_check  # noqa: E402
 
 OUTPUT = ROOT / "bindings" / "csharp" / "src" / "SnnNative.g.cs"
 
@@ -291,18 +291,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except GenerateError as exc:
         print(f"generate_csharp.py: {args.header}: {exc}", file=sys.stderr)
         return 2
-    current = args.output.read_text(encoding="utf-8") if args.output.exists() else None
-    if args.check:
-        if current != text:
-            print(f"generate_csharp.py: {args.output} is stale; run `python3 bindings/generate_csharp.py`",
-                  file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8", newline="\n")
-        print(f"wrote {args.output}")
-    return 0
+    return write_or_check(args.output, text, args.check, "generate_csharp.py")
 
 
 if __name__ == "__main__":

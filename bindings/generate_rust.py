@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate import HEADER, ROOT, GenerateError, describe  # noqa: E402
+from generate import HEADER, ROOT, GenerateError, describe, write_or_check  # noqa: E402
 
 RUST_OUT = ROOT / "bindings" / "rust" / "snn-sys" / "src" / "generated.rs"
 
@@ -230,18 +230,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"generate_rust.py: {args.header}: {exc}", file=sys.stderr)
         return 2
 
-    current = args.output.read_text(encoding="utf-8") if args.output.exists() else None
-    if args.check:
-        if current != text:
-            print(f"generate_rust.py: {args.output} is stale; run `python bindings/generate_rust.py`",
-                  file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8", newline="\n")
-        print(f"wrote {args.output}")
-    return 0
+    return write_or_check(args.output, text, args.check, "generate_rust.py")
 
 
 if __name__ == "__main__":

@@ -210,6 +210,13 @@ bool weight_dtype_is_bfloat16(std::string_view value, const char* what) {
     throw fail(SNN_INVALID_ARGUMENT, "%s: option \"weight_dtype\" takes one of float32|bfloat16 (got \"%.*s\")", what,
                static_cast<int>(value.size()), value.data());
 }
+
+// Connections have one option so far.
+void check_connection_option(std::string_view name) {
+    if (name != "weight_dtype")
+        throw fail(SNN_NOT_FOUND, "name: connections have no option \"%.*s\" (they have weight_dtype)", static_cast<int>(name.size()),
+                   name.data());
+}
 }  // namespace
 
 int32_t Network::add_connection(Connection&& c, const snn_connection_options& o) {
@@ -487,9 +494,7 @@ double Network::connection_param(int32_t conn_id, std::string_view name) const {
 
 void Network::set_connection_option(int32_t conn_id, std::string_view name, std::string_view value) {
     Connection& c = mutable_connection(conn_id);
-    if (name != "weight_dtype")
-        throw fail(SNN_NOT_FOUND, "name: connections have no option \"%.*s\" (they have weight_dtype)", static_cast<int>(name.size()),
-                   name.data());
+    check_connection_option(name);
     const bool bfloat16 = weight_dtype_is_bfloat16(value, "value");
     if (bfloat16 && !c.bfloat16) {
         pvector<float> rounded(c.weights, memory_);  // all or nothing: a weight may be too large
@@ -502,9 +507,7 @@ void Network::set_connection_option(int32_t conn_id, std::string_view name, std:
 
 const char* Network::connection_option(int32_t conn_id, std::string_view name) const {
     const Connection& c = connection(conn_id);
-    if (name != "weight_dtype")
-        throw fail(SNN_NOT_FOUND, "name: connections have no option \"%.*s\" (they have weight_dtype)", static_cast<int>(name.size()),
-                   name.data());
+    check_connection_option(name);
     return c.bfloat16 ? "bfloat16" : "float32";
 }
 
