@@ -108,10 +108,15 @@ struct KernelTable {
     // for q in [row_ptr[i], row_ptr[i + 1]), skipping targets whose held is
     // nonzero (held may be nullptr). post16 (targets < 65 536) or post32.
     // repeats[i] != 0 where row i names a target twice (nullptr: no row
-    // does); a level may add the synapses of the other rows together
-    // (AVX-512: gather, add, scatter).
+    // does). One synapse at a time here; sparse_rows_scatter (AVX-512 only,
+    // else nullptr) adds 16 synapses of a row without repeats at once by
+    // gather, add and scatter: the same sums, faster only where the CPU's
+    // scatter is (select_kernels picks one into sparse_rows).
     void (*sparse_rows)(const int32_t* ids, int32_t count, const int64_t* row_ptr, const uint16_t* post16, const int32_t* post32,
                         const float* w, float weight, bool uniform, const uint8_t* repeats, float* target, const int32_t* held);
+    void (*sparse_rows_scatter)(const int32_t* ids, int32_t count, const int64_t* row_ptr, const uint16_t* post16,
+                                const int32_t* post32, const float* w, float weight, bool uniform, const uint8_t* repeats,
+                                float* target, const int32_t* held);
     void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
                     uint32_t batch, uint64_t step);
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);
@@ -125,7 +130,10 @@ const KernelTable& avx512_kernels();
 
 // The best level this CPU runs, unless `wanted` ("generic", "avx2",
 // "avx512"; nullptr or "" or "auto": best) or $SNN_CPU_SIMD names another.
-// Throws SNN_UNSUPPORTED for a level the CPU or build lacks.
+// Throws SNN_UNSUPPORTED for a level the CPU or build lacks. At AVX-512 its
+// sparse_rows is sparse_rows_scatter where scatter is fast (not on AMD's
+// Zen 4, where it is microcoded: one synapse at a time is about twice as
+// fast there), unless $SNN_CPU_SCATTER is "0" or "1". Both give the same bits.
 const KernelTable& select_kernels(const char* wanted);
 
 }  // namespace snn::cpu

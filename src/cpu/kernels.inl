@@ -656,14 +656,9 @@ void rows(const int32_t* ids, int32_t count, const int64_t* __restrict row_ptr, 
     }
 }
 
-template <typename Index>
+template <bool kVector, typename Index>
 void rows(const int32_t* ids, int32_t count, const int64_t* row_ptr, const Index* post, const float* w, float weight, bool uniform,
           float* target, const int32_t* held, const uint8_t* repeats) {
-#if defined(__AVX512F__)
-    constexpr bool kVector = true;
-#else
-    constexpr bool kVector = false;
-#endif
     if (uniform)
         held ? rows<true, true, kVector>(ids, count, row_ptr, post, w, weight, target, held, repeats)
              : rows<true, false, kVector>(ids, count, row_ptr, post, w, weight, target, held, repeats);
@@ -673,10 +668,13 @@ void rows(const int32_t* ids, int32_t count, const int64_t* row_ptr, const Index
 }
 }  // namespace sparse
 
+// kVector: 16 synapses at a time by gather, add and scatter (AVX-512 only;
+// select_kernels decides whether the CPU's scatter is fast enough to use it).
+template <bool kVector>
 void sparse_rows(const int32_t* ids, int32_t count, const int64_t* row_ptr, const uint16_t* post16, const int32_t* post32,
                  const float* w, float weight, bool uniform, const uint8_t* repeats, float* target, const int32_t* held) {
-    post16 ? sparse::rows(ids, count, row_ptr, post16, w, weight, uniform, target, held, repeats)
-           : sparse::rows(ids, count, row_ptr, post32, w, weight, uniform, target, held, repeats);
+    post16 ? sparse::rows<kVector>(ids, count, row_ptr, post16, w, weight, uniform, target, held, repeats)
+           : sparse::rows<kVector>(ids, count, row_ptr, post32, w, weight, uniform, target, held, repeats);
 }
 
 template <class W>
@@ -761,6 +759,12 @@ const KernelTable& table() {
     static const KernelTable t{SNN_KERNEL_NAME,   fill,         add,          add_scaled,         nonzero,      multiply_add, scale,
                                update_exact,      update_conductance,
                                update_conductance_fused, dense_block<float>, dense_block<uint16_t>, dense_gemm<float>,
-                               dense_gemm<uint16_t>, sparse_rows, poisson, compact};
+                               dense_gemm<uint16_t>, sparse_rows<false>,
+#if defined(__AVX512F__)
+                               sparse_rows<true>,
+#else
+                               nullptr,
+#endif
+                               poisson, compact};
     return t;
 }
