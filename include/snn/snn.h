@@ -528,6 +528,106 @@ SNN_API snn_status snn_network_load(snn_context* context, const char* path, cons
 SNN_API snn_status snn_network_load_from_memory(snn_context* context, const void* data, int64_t size,
                                                 const snn_load_options* options, snn_network** out_network);
 
+/* ------------------------------------------------------------------------ */
+/* Training: surrogate-gradient backpropagation through time                */
+/* (docs/training.md)                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* A trainer runs a network forward over a batch of sequences, keeping what
+ * the backward pass needs (the tape), then backpropagates gradients to the
+ * weights of its dense connections and updates them with an optimizer. The
+ * forward pass computes exactly what "reference" computes for the same
+ * inputs from the initial state. The weights it trains are the network's own:
+ * after snn_trainer_step the network runs, saves and exports them. A trainer
+ * must be destroyed before its network; it refuses to run once populations
+ * or connections were added after its creation. */
+typedef struct snn_trainer snn_trainer;
+
+typedef struct snn_trainer_options {
+    uint32_t struct_size;
+    int32_t detach_reset; /* 1: no gradient flows through the reset (as snnTorch); 0 (default): it does */
+} snn_trainer_options;
+
+/* Optimizers (snn_optimizer_options.kind). */
+#define SNN_OPTIMIZER_SGD 1   /* with momentum; weight_decay adds weight_decay * w to the gradient */
+#define SNN_OPTIMIZER_ADAM 2  /* Adam; weight_decay as SGD */
+#define SNN_OPTIMIZER_ADAMW 3 /* Adam with decoupled weight decay */
+
+typedef struct snn_optimizer_options {
+    uint32_t struct_size;
+    int32_t kind;         /* SNN_OPTIMIZER_*; default SNN_OPTIMIZER_ADAM */
+    double learning_rate; /* default 1e-3 */
+    double momentum;      /* SGD; default 0 */
+    double beta1;         /* Adam(W); default 0.9 */
+    double beta2;         /* Adam(W); default 0.999 */
+    double eps;           /* Adam(W); default 1e-8 */
+    double weight_decay;  /* default 0 */
+    double clip_norm;     /* > 0: gradients scaled so that their joint L2 norm is at most this; default 0 (off) */
+} snn_optimizer_options;
+
+SNN_API snn_status snn_trainer_options_init(snn_trainer_options* options, uint32_t struct_size);
+SNN_API snn_status snn_optimizer_options_init(snn_optimizer_options* options, uint32_t struct_size);
+
+/* Checks that the network can be trained (docs/training.md lists what can),
+ * else SNN_UNSUPPORTED naming what cannot. options may be NULL. */
+SNN_API snn_status snn_trainer_create(snn_network* network, const snn_trainer_options* options,
+                                      snn_trainer** out_trainer);
+SNN_API void snn_trainer_destroy(snn_trainer* trainer);
+
+/* Runs `steps` steps on `batch` sequences, each from the network's initial
+ * state (that of instance 0), and records the tape. inputs[k] is
+ * [steps, batch, n] (float32, uint8 or bool; strides allowed) for source
+ * population populations[k]; a source without input emits what it does in a
+ * step without input. Poisson sources cannot be trained through: encode
+ * rates as spikes (a spike_source) instead. The inputs are copied. */
+SNN_API snn_status snn_trainer_forward(snn_trainer* trainer, int64_t steps, int32_t batch, int32_t count,
+                                       const int32_t* populations, const snn_tensor* inputs);
+
+/* What the last forward pass produced: var "spikes" (0 or 1) or "v" (after
+ * the reset) of a non-source population, [steps, batch, n] float32. */
+SNN_API snn_status snn_trainer_read_output(const snn_trainer* trainer, int32_t population, const char* var,
+                                           float* out, int64_t count);
+
+/* A built-in loss on a population's output of the last forward pass, its
+ * value averaged over the batch; adds its gradient to what the next
+ * snn_trainer_backward propagates. loss: "ce_count" (cross-entropy of the
+ * spike counts as logits), "mse_count" (mean squared error of the spike
+ * counts), "ce_max_v" / "ce_mean_v" (cross-entropy of the maximum or mean
+ * over time of v, for an "li" readout). target: int32 [batch] class labels
+ * for "ce_*", float32 [batch, n] counts for "mse_count". */
+SNN_API snn_status snn_trainer_loss(snn_trainer* trainer, int32_t population, const char* loss,
+                                    const snn_tensor* target, double* out_loss);
+
+/* Adds a gradient of the caller's own loss with respect to a population's
+ * output ("spikes" or "v", as snn_trainer_read_output): [steps, batch, n]. */
+SNN_API snn_status snn_trainer_add_output_grad(snn_trainer* trainer, int32_t population, const char* var,
+                                               const float* grad, int64_t count);
+
+/* Backpropagates the gradients given since the last forward pass (losses and
+ * output gradients, which it then clears) through the tape, adding to each
+ * trained connection's weight gradient. */
+SNN_API snn_status snn_trainer_backward(snn_trainer* trainer);
+
+/* Sets every weight gradient to zero. */
+SNN_API snn_status snn_trainer_zero_grad(snn_trainer* trainer);
+
+/* A dense connection's weight gradient, [pre, post] like its weights. */
+SNN_API snn_status snn_trainer_read_grad(const snn_trainer* trainer, int32_t connection, float* out_grad,
+                                         int64_t count);
+SNN_API snn_status snn_trainer_write_grad(snn_trainer* trainer, int32_t connection, const float* grad,
+                                          int64_t count);
+
+/* Chooses the optimizer (and resets its state). The default is Adam with
+ * the defaults of snn_optimizer_options_init. */
+SNN_API snn_status snn_trainer_set_optimizer(snn_trainer* trainer, const snn_optimizer_options* options);
+
+/* One optimizer step on every trained connection's weights from its gradient
+ * (which it leaves as it is: call snn_trainer_zero_grad). */
+SNN_API snn_status snn_trainer_step(snn_trainer* trainer);
+
+/* Bytes the tape of the last forward pass holds. */
+SNN_API snn_status snn_trainer_tape_bytes(const snn_trainer* trainer, int64_t* out_bytes);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,6 +24,7 @@ from ._cdef import HEADER_VERSION
 from ._context import Context
 from ._models import ParamInfo, backends, model_params, model_state_vars, models
 from ._network import Connection, Network, Population, Recording, load
+from ._train import SGD, Adam, AdamW, Trainer
 from . import errors as _errors
 from .errors import (
     BackendError,
@@ -59,6 +60,10 @@ __all__ = [
     "model_params",
     "model_state_vars",
     "backends",
+    "Trainer",
+    "SGD",
+    "Adam",
+    "AdamW",
     # The error classes, as errors.py lists them.
     *(name for name in _errors.__all__ if name != "error_class"),
 ]

@@ -31,6 +31,9 @@ CDEF = r"""
 #define SNN_DIST_NORMAL 2
 #define SNN_SAVE_DEFAULT 0
 #define SNN_SAVE_CURRENT_STATE 1
+#define SNN_OPTIMIZER_SGD 1
+#define SNN_OPTIMIZER_ADAM 2
+#define SNN_OPTIMIZER_ADAMW 3
 
 enum snn_status_code {
     SNN_OK = 0,
@@ -58,6 +61,9 @@ struct snn_population_info;
 struct snn_connection_options;
 struct snn_connection_info;
 struct snn_load_options;
+struct snn_trainer;
+struct snn_trainer_options;
+struct snn_optimizer_options;
 typedef int32_t snn_status;
 typedef struct snn_tensor snn_tensor;
 typedef struct snn_context snn_context;
@@ -74,6 +80,9 @@ typedef int32_t (*snn_spike_fn)(int32_t population, int64_t step, int32_t batch_
 typedef struct snn_connection_options snn_connection_options;
 typedef struct snn_connection_info snn_connection_info;
 typedef struct snn_load_options snn_load_options;
+typedef struct snn_trainer snn_trainer;
+typedef struct snn_trainer_options snn_trainer_options;
+typedef struct snn_optimizer_options snn_optimizer_options;
 
 struct snn_tensor {
     void *data;
@@ -147,6 +156,21 @@ struct snn_load_options {
     uint32_t struct_size;
     int32_t batch;
 };
+struct snn_trainer_options {
+    uint32_t struct_size;
+    int32_t detach_reset;
+};
+struct snn_optimizer_options {
+    uint32_t struct_size;
+    int32_t kind;
+    double learning_rate;
+    double momentum;
+    double beta1;
+    double beta2;
+    double eps;
+    double weight_decay;
+    double clip_norm;
+};
 
 const char *snn_status_name(snn_status status);
 const char *snn_last_error(void);
@@ -218,4 +242,19 @@ snn_status snn_network_save(const snn_network *network, const char *path, uint32
 snn_status snn_network_save_to_memory(const snn_network *network, uint32_t flags, void *buffer, int64_t capacity, int64_t *out_size);
 snn_status snn_network_load(snn_context *context, const char *path, const snn_load_options *options, snn_network **out_network);
 snn_status snn_network_load_from_memory(snn_context *context, const void *data, int64_t size, const snn_load_options *options, snn_network **out_network);
+snn_status snn_trainer_options_init(snn_trainer_options *options, uint32_t struct_size);
+snn_status snn_optimizer_options_init(snn_optimizer_options *options, uint32_t struct_size);
+snn_status snn_trainer_create(snn_network *network, const snn_trainer_options *options, snn_trainer **out_trainer);
+void snn_trainer_destroy(snn_trainer *trainer);
+snn_status snn_trainer_forward(snn_trainer *trainer, int64_t steps, int32_t batch, int32_t count, const int32_t *populations, const snn_tensor *inputs);
+snn_status snn_trainer_read_output(const snn_trainer *trainer, int32_t population, const char *var, float *out, int64_t count);
+snn_status snn_trainer_loss(snn_trainer *trainer, int32_t population, const char *loss, const snn_tensor *target, double *out_loss);
+snn_status snn_trainer_add_output_grad(snn_trainer *trainer, int32_t population, const char *var, const float *grad, int64_t count);
+snn_status snn_trainer_backward(snn_trainer *trainer);
+snn_status snn_trainer_zero_grad(snn_trainer *trainer);
+snn_status snn_trainer_read_grad(const snn_trainer *trainer, int32_t connection, float *out_grad, int64_t count);
+snn_status snn_trainer_write_grad(snn_trainer *trainer, int32_t connection, const float *grad, int64_t count);
+snn_status snn_trainer_set_optimizer(snn_trainer *trainer, const snn_optimizer_options *options);
+snn_status snn_trainer_step(snn_trainer *trainer);
+snn_status snn_trainer_tape_bytes(const snn_trainer *trainer, int64_t *out_bytes);
 """

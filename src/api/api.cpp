@@ -1,6 +1,7 @@
 // The extern "C" surface. Each function checks its arguments, forwards to the
 // core, and is an exception firewall: no C++ exception crosses the ABI. The
 // detail of a failure goes to the thread's last-error message.
+#include <cstddef>
 #include <cstring>
 #include <new>
 #include <string_view>
@@ -9,6 +10,7 @@
 #include "core/error.h"
 #include "core/file_format.h"
 #include "core/network.h"
+#include "train/trainer.h"
 
 using snn::Error;
 using snn::fail;
@@ -997,6 +999,148 @@ SNN_API snn_status snn_network_load_from_memory(snn_context* context, const void
         snn_load_options o = read_options(options, default_load_options(), "options");
         *out_network = reinterpret_cast<snn_network*>(
             snn::load_network(*ctx(context), static_cast<const uint8_t*>(data), static_cast<std::size_t>(size), o).release());
+        return SNN_OK;
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Training
+
+namespace {
+snn::Trainer* trainer_of(snn_trainer* t) { return reinterpret_cast<snn::Trainer*>(t); }
+const snn::Trainer* const_trainer_of(const snn_trainer* t) { return reinterpret_cast<const snn::Trainer*>(t); }
+
+snn_trainer_options default_trainer_options() {
+    snn_trainer_options o{};
+    o.struct_size = sizeof o;
+    o.detach_reset = 0;
+    return o;
+}
+}  // namespace
+
+SNN_API snn_status snn_trainer_options_init(snn_trainer_options* options, uint32_t struct_size) {
+    return init_options(options, struct_size, default_trainer_options());
+}
+
+SNN_API snn_status snn_optimizer_options_init(snn_optimizer_options* options, uint32_t struct_size) {
+    return init_options(options, struct_size, snn::default_optimizer_options());
+}
+
+SNN_API snn_status snn_trainer_create(snn_network* network, const snn_trainer_options* options, snn_trainer** out_trainer) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(out_trainer);
+        *out_trainer = nullptr;
+        SNN_REQUIRE_ARG(network);
+        snn_trainer_options o = read_options(options, default_trainer_options(), "options");
+        snn::Network* n = net(network);
+        auto owned = snn::make_in<snn::Trainer, snn::Trainer>(n->memory(), *n, o);
+        *out_trainer = reinterpret_cast<snn_trainer*>(owned.release());
+        return SNN_OK;
+    });
+}
+
+SNN_API void snn_trainer_destroy(snn_trainer* trainer) {
+    if (!trainer) return;
+    snn::Trainer* t = trainer_of(trainer);
+    std::pmr::memory_resource* mr = t->memory();
+    t->~Trainer();
+    mr->deallocate(t, sizeof(snn::Trainer), alignof(snn::Trainer));
+}
+
+SNN_API snn_status snn_trainer_forward(snn_trainer* trainer, int64_t steps, int32_t batch, int32_t count, const int32_t* populations,
+                                       const snn_tensor* inputs) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        trainer_of(trainer)->forward(steps, batch, count, populations, inputs);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_read_output(const snn_trainer* trainer, int32_t population, const char* var, float* out, int64_t count) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        check_name_arg(var, "var");
+        SNN_REQUIRE_ARG(out);
+        const_trainer_of(trainer)->read_output(population, var, out, count);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_loss(snn_trainer* trainer, int32_t population, const char* loss, const snn_tensor* target,
+                                    double* out_loss) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        check_name_arg(loss, "loss");
+        SNN_REQUIRE_ARG(target);
+        const double value = trainer_of(trainer)->loss(population, loss, *target);
+        if (out_loss) *out_loss = value;
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_add_output_grad(snn_trainer* trainer, int32_t population, const char* var, const float* grad,
+                                               int64_t count) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        check_name_arg(var, "var");
+        trainer_of(trainer)->add_output_grad(population, var, grad, count);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_backward(snn_trainer* trainer) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        trainer_of(trainer)->backward();
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_zero_grad(snn_trainer* trainer) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        trainer_of(trainer)->zero_grad();
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_read_grad(const snn_trainer* trainer, int32_t connection, float* out_grad, int64_t count) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        const_trainer_of(trainer)->read_grad(connection, out_grad, count);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_write_grad(snn_trainer* trainer, int32_t connection, const float* grad, int64_t count) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        trainer_of(trainer)->write_grad(connection, grad, count);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_set_optimizer(snn_trainer* trainer, const snn_optimizer_options* options) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        trainer_of(trainer)->set_optimizer(read_options(options, snn::default_optimizer_options(), "options"));
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_step(snn_trainer* trainer) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        trainer_of(trainer)->optimizer_step();
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_tape_bytes(const snn_trainer* trainer, int64_t* out_bytes) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        SNN_REQUIRE_ARG(out_bytes);
+        *out_bytes = const_trainer_of(trainer)->tape_bytes();
         return SNN_OK;
     });
 }

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <deque>
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -262,9 +263,24 @@ void build(Network& net, const Value& graph, const st::File& file, int64_t saved
         int model_index = find_neuron_model(model);
         if (model_index < 0) bad("unknown neuron model", model);
         const NeuronModel& m = neuron_models()[static_cast<std::size_t>(model_index)];
+        // The parameters the file lists must have their tensors; one it does
+        // not list (a file written before the model had it) keeps its default.
+        std::vector<std::string> listed;
+        if (const Value* names = entry.find("params")) {
+            if (!names->is_array()) bad("params is not an array", name);
+            for (const Value& v : names->as_array()) {
+                if (!v.is_string()) bad("a parameter name is not a string", name);
+                listed.push_back(v.as_string());
+            }
+        }
         std::vector<std::vector<float>> params;
-        for (const NumberParam& p : m.params)
+        for (const NumberParam& p : m.params) {
+            if (entry.find("params") && std::find(listed.begin(), listed.end(), p.name) == listed.end()) {
+                params.emplace_back(static_cast<std::size_t>(size), static_cast<float>(p.default_value));
+                continue;
+            }
             params.push_back(values_of<float>(tensor(file, "pop/" + name + "/" + p.name, st::DType::F32, {size})));
+        }
         std::vector<std::vector<float>> state;
         for (const char* var : m.state_vars)
             state.push_back(values_of<float>(tensor(file, "pop/" + name + "/" + var, st::DType::F32, {saved_batch, size})));

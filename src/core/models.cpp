@@ -20,6 +20,11 @@ const NumberParam kVTh{"v_th", -50e-3, "V", "spike threshold (spike when v > v_t
 const NumberParam kTRef{"t_ref", 0.0, "s", "refractory period, rounded to whole steps"};
 const StringParam kReset{"reset", "value", "value|subtract",
                          "value: v = v_reset; subtract: v -= v_th - v_reset"};
+// Training only (docs/training.md): the derivative a spike is given in backpropagation.
+const StringParam kSurrogate{"surrogate", "fast_sigmoid", "fast_sigmoid|arctan|triangle",
+                             "training: the surrogate derivative of the spike with respect to v - threshold"};
+const NumberParam kSurrogateScale{"surrogate_scale", 0.0, "1/V",
+                                  "training: sharpness of the surrogate (0: its default: 25 fast_sigmoid, 2 arctan, 1 triangle)"};
 
 std::vector<NeuronModel> make_neuron_models() {
     std::vector<NeuronModel> m;
@@ -29,14 +34,15 @@ std::vector<NeuronModel> make_neuron_models() {
     m.push_back({"poisson", NeuronKind::Poisson, true, true, true,
                  {{"rate", 10.0, "Hz", "firing rate; a step's input replaces it for that step"}}, {}, {}});
     m.push_back({"if", NeuronKind::IF, false, true, true,
-                 {{"tau_mem", 20e-3, "s", "input time scale: dv/dt = I / tau_mem"}, kVReset, kVTh, kTRef},
-                 {kReset}, {"v"}});
-    m.push_back({"lif", NeuronKind::LIF, false, true, true, {kTauMem, kVRest, kVReset, kVTh, kTRef}, {kReset}, {"v"}});
+                 {{"tau_mem", 20e-3, "s", "input time scale: dv/dt = I / tau_mem"}, kVReset, kVTh, kTRef, kSurrogateScale},
+                 {kReset, kSurrogate}, {"v"}});
+    m.push_back({"lif", NeuronKind::LIF, false, true, true, {kTauMem, kVRest, kVReset, kVTh, kTRef, kSurrogateScale},
+                 {kReset, kSurrogate}, {"v"}});
     m.push_back({"alif", NeuronKind::ALIF, false, true, true,
                  {kTauMem, kVRest, kVReset, kVTh, kTRef,
                   {"tau_adapt", 100e-3, "s", "time constant of the threshold adaptation"},
-                  {"delta_th", 1e-3, "V", "threshold increase per spike"}},
-                 {kReset}, {"v", "a"}});
+                  {"delta_th", 1e-3, "V", "threshold increase per spike"}, kSurrogateScale},
+                 {kReset, kSurrogate}, {"v", "a"}});
     m.push_back({"izhikevich", NeuronKind::Izhikevich, false, true, true,
                  {{"a", 20.0, "1/s", "recovery rate (0.02/ms)"},
                   {"b", 200.0, "1/s", "recovery sensitivity (0.2/ms)"},

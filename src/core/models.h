@@ -59,9 +59,9 @@ int find_synapse_model(std::string_view name);
 
 // Index of each neuron-model parameter, fixed so engines can address them
 // without string lookups. Must match the order in models.cpp.
-namespace lif_param { enum { tau_mem, v_rest, v_reset, v_th, t_ref }; }
-namespace if_param { enum { tau_mem, v_reset, v_th, t_ref }; }
-namespace alif_param { enum { tau_mem, v_rest, v_reset, v_th, t_ref, tau_adapt, delta_th }; }
+namespace lif_param { enum { tau_mem, v_rest, v_reset, v_th, t_ref, surrogate_scale }; }
+namespace if_param { enum { tau_mem, v_reset, v_th, t_ref, surrogate_scale }; }
+namespace alif_param { enum { tau_mem, v_rest, v_reset, v_th, t_ref, tau_adapt, delta_th, surrogate_scale }; }
 namespace izh_param { enum { a, b, c, d, v_peak, i_offset, tau_mem, t_ref }; }
 namespace li_param { enum { tau_mem, v_rest }; }
 namespace poisson_param { enum { rate }; }

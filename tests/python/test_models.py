@@ -66,16 +66,17 @@ NEURON_PARAMS: Dict[str, Dict[str, float]] = {
     "spike_source": {},
     "current_source": {"current": 0.0},
     "poisson": {"rate": 10.0},
-    "lif": {"tau_mem": 20e-3, "v_rest": -65e-3, "v_reset": -65e-3, "v_th": -50e-3, "t_ref": 0.0},
-    "if": {"tau_mem": 20e-3, "v_reset": -65e-3, "v_th": -50e-3, "t_ref": 0.0},
+    "lif": {"tau_mem": 20e-3, "v_rest": -65e-3, "v_reset": -65e-3, "v_th": -50e-3, "t_ref": 0.0,
+            "surrogate_scale": 0.0},
+    "if": {"tau_mem": 20e-3, "v_reset": -65e-3, "v_th": -50e-3, "t_ref": 0.0, "surrogate_scale": 0.0},
     "alif": {"tau_mem": 20e-3, "v_rest": -65e-3, "v_reset": -65e-3, "v_th": -50e-3, "t_ref": 0.0,
-             "tau_adapt": 100e-3, "delta_th": 1e-3},
+             "tau_adapt": 100e-3, "delta_th": 1e-3, "surrogate_scale": 0.0},
     "izhikevich": {"a": 20.0, "b": 200.0, "c": -65e-3, "d": 8.0, "v_peak": 30e-3, "i_offset": 0.0,
                    "tau_mem": 1e-3, "t_ref": 0.0},
     "li": {"tau_mem": 20e-3, "v_rest": 0.0},
 }
 NEURON_OPTIONS: Dict[str, Dict[str, str]] = {
-    "lif": {"reset": "value"}, "if": {"reset": "value"}, "alif": {"reset": "value"},
+    **{m: {"reset": "value", "surrogate": "fast_sigmoid"} for m in ("lif", "if", "alif")},
 }
 NEURON_STATE: Dict[str, List[str]] = {
     "spike_source": [], "current_source": [], "poisson": [],

@@ -308,6 +308,63 @@ namespace Snn.Interop
         public int batch;
     }
 
+    /// <summary>
+    /// A trainer runs a network forward over a batch of sequences, keeping what
+    /// the backward pass needs (the tape), then backpropagates gradients to the
+    /// weights of its dense connections and updates them with an optimizer. The
+    /// forward pass computes exactly what "reference" computes for the same
+    /// inputs from the initial state. The weights it trains are the network's own:
+    /// after snn_trainer_step the network runs, saves and exports them. A trainer
+    /// must be destroyed before its network; it refuses to run once populations
+    /// or connections were added after its creation.
+    /// </summary>
+    /// <remarks>Opaque: used only behind pointers.</remarks>
+    public struct snn_trainer { }
+
+    /// <remarks>C: <c>struct snn_trainer_options</c></remarks>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct snn_trainer_options
+    {
+        /// <remarks>C: <c>uint32_t struct_size</c></remarks>
+        public uint struct_size;
+        /// <summary>1: no gradient flows through the reset (as snnTorch); 0 (default): it does</summary>
+        /// <remarks>C: <c>int32_t detach_reset</c></remarks>
+        public int detach_reset;
+    }
+
+    /// <summary>Adam with decoupled weight decay</summary>
+    /// <remarks>C: <c>struct snn_optimizer_options</c></remarks>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct snn_optimizer_options
+    {
+        /// <remarks>C: <c>uint32_t struct_size</c></remarks>
+        public uint struct_size;
+        /// <summary>SNN_OPTIMIZER_*; default SNN_OPTIMIZER_ADAM</summary>
+        /// <remarks>C: <c>int32_t kind</c></remarks>
+        public int kind;
+        /// <summary>default 1e-3</summary>
+        /// <remarks>C: <c>double learning_rate</c></remarks>
+        public double learning_rate;
+        /// <summary>SGD; default 0</summary>
+        /// <remarks>C: <c>double momentum</c></remarks>
+        public double momentum;
+        /// <summary>Adam(W); default 0.9</summary>
+        /// <remarks>C: <c>double beta1</c></remarks>
+        public double beta1;
+        /// <summary>Adam(W); default 0.999</summary>
+        /// <remarks>C: <c>double beta2</c></remarks>
+        public double beta2;
+        /// <summary>Adam(W); default 1e-8</summary>
+        /// <remarks>C: <c>double eps</c></remarks>
+        public double eps;
+        /// <summary>default 0</summary>
+        /// <remarks>C: <c>double weight_decay</c></remarks>
+        public double weight_decay;
+        /// <summary>&gt; 0: gradients scaled so that their joint L2 norm is at most this; default 0 (off)</summary>
+        /// <remarks>C: <c>double clip_norm</c></remarks>
+        public double clip_norm;
+    }
+
     /// <summary>The function pointer snn_parallel_for_fn.body.</summary>
     /// <remarks>C: <c>void (*body)(void *body_data, int64_t index)</c></remarks>
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
@@ -389,6 +446,15 @@ namespace Snn.Interop
         /// <summary>also store the running state and step: a loaded copy continues exactly</summary>
         /// <remarks>C: <c>#define SNN_SAVE_CURRENT_STATE 1</c></remarks>
         public const int SNN_SAVE_CURRENT_STATE = 1;
+        /// <summary>with momentum; weight_decay adds weight_decay * w to the gradient</summary>
+        /// <remarks>C: <c>#define SNN_OPTIMIZER_SGD 1</c></remarks>
+        public const int SNN_OPTIMIZER_SGD = 1;
+        /// <summary>Adam; weight_decay as SGD</summary>
+        /// <remarks>C: <c>#define SNN_OPTIMIZER_ADAM 2</c></remarks>
+        public const int SNN_OPTIMIZER_ADAM = 2;
+        /// <summary>Adam with decoupled weight decay</summary>
+        /// <remarks>C: <c>#define SNN_OPTIMIZER_ADAMW 3</c></remarks>
+        public const int SNN_OPTIMIZER_ADAMW = 3;
         /// <remarks>C: <c>SNN_OK</c> of <c>enum snn_status_code</c></remarks>
         public const int SNN_OK = 0;
         /// <remarks>C: <c>SNN_INVALID_ARGUMENT</c> of <c>enum snn_status_code</c></remarks>
@@ -837,5 +903,110 @@ namespace Snn.Interop
         /// <remarks>C: <c>snn_status snn_network_load_from_memory(snn_context *context, const void *data, int64_t size, const snn_load_options *options, snn_network **out_network)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_network_load_from_memory", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_network_load_from_memory(snn_context* context, void* data, long size, snn_load_options* options, snn_network** out_network);
+
+        /// <remarks>C: <c>snn_status snn_trainer_options_init(snn_trainer_options *options, uint32_t struct_size)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_options_init", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_options_init(snn_trainer_options* options, uint struct_size);
+
+        /// <remarks>C: <c>snn_status snn_optimizer_options_init(snn_optimizer_options *options, uint32_t struct_size)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_optimizer_options_init", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_optimizer_options_init(snn_optimizer_options* options, uint struct_size);
+
+        /// <summary>
+        /// Checks that the network can be trained (docs/training.md lists what can),
+        /// else SNN_UNSUPPORTED naming what cannot. options may be NULL.
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_trainer_create(snn_network *network, const snn_trainer_options *options, snn_trainer **out_trainer)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_create", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_create(snn_network* network, snn_trainer_options* options, snn_trainer** out_trainer);
+
+        /// <remarks>C: <c>void snn_trainer_destroy(snn_trainer *trainer)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_destroy", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern void snn_trainer_destroy(snn_trainer* trainer);
+
+        /// <summary>
+        /// Runs `steps` steps on `batch` sequences, each from the network's initial
+        /// state (that of instance 0), and records the tape. inputs[k] is
+        /// [steps, batch, n] (float32, uint8 or bool; strides allowed) for source
+        /// population populations[k]; a source without input emits what it does in a
+        /// step without input. Poisson sources cannot be trained through: encode
+        /// rates as spikes (a spike_source) instead. The inputs are copied.
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_trainer_forward(snn_trainer *trainer, int64_t steps, int32_t batch, int32_t count, const int32_t *populations, const snn_tensor *inputs)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_forward", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_forward(snn_trainer* trainer, long steps, int batch, int count, int* populations, snn_tensor* inputs);
+
+        /// <summary>
+        /// What the last forward pass produced: var "spikes" (0 or 1) or "v" (after
+        /// the reset) of a non-source population, [steps, batch, n] float32.
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_trainer_read_output(const snn_trainer *trainer, int32_t population, const char *var, float *out, int64_t count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_read_output", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_read_output(snn_trainer* trainer, int population, byte* var, float* @out, long count);
+
+        /// <summary>
+        /// A built-in loss on a population's output of the last forward pass, its
+        /// value averaged over the batch; adds its gradient to what the next
+        /// snn_trainer_backward propagates. loss: "ce_count" (cross-entropy of the
+        /// spike counts as logits), "mse_count" (mean squared error of the spike
+        /// counts), "ce_max_v" / "ce_mean_v" (cross-entropy of the maximum or mean
+        /// over time of v, for an "li" readout). target: int32 [batch] class labels
+        /// for "ce_*", float32 [batch, n] counts for "mse_count".
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_trainer_loss(snn_trainer *trainer, int32_t population, const char *loss, const snn_tensor *target, double *out_loss)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_loss", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_loss(snn_trainer* trainer, int population, byte* loss, snn_tensor* target, double* out_loss);
+
+        /// <summary>
+        /// Adds a gradient of the caller's own loss with respect to a population's
+        /// output ("spikes" or "v", as snn_trainer_read_output): [steps, batch, n].
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_trainer_add_output_grad(snn_trainer *trainer, int32_t population, const char *var, const float *grad, int64_t count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_add_output_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_add_output_grad(snn_trainer* trainer, int population, byte* var, float* grad, long count);
+
+        /// <summary>
+        /// Backpropagates the gradients given since the last forward pass (losses and
+        /// output gradients, which it then clears) through the tape, adding to each
+        /// trained connection's weight gradient.
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_trainer_backward(snn_trainer *trainer)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_backward", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_backward(snn_trainer* trainer);
+
+        /// <summary>Sets every weight gradient to zero.</summary>
+        /// <remarks>C: <c>snn_status snn_trainer_zero_grad(snn_trainer *trainer)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_zero_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_zero_grad(snn_trainer* trainer);
+
+        /// <summary>A dense connection's weight gradient, [pre, post] like its weights.</summary>
+        /// <remarks>C: <c>snn_status snn_trainer_read_grad(const snn_trainer *trainer, int32_t connection, float *out_grad, int64_t count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_read_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_read_grad(snn_trainer* trainer, int connection, float* out_grad, long count);
+
+        /// <remarks>C: <c>snn_status snn_trainer_write_grad(snn_trainer *trainer, int32_t connection, const float *grad, int64_t count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_write_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_write_grad(snn_trainer* trainer, int connection, float* grad, long count);
+
+        /// <summary>
+        /// Chooses the optimizer (and resets its state). The default is Adam with
+        /// the defaults of snn_optimizer_options_init.
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_trainer_set_optimizer(snn_trainer *trainer, const snn_optimizer_options *options)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_set_optimizer", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_set_optimizer(snn_trainer* trainer, snn_optimizer_options* options);
+
+        /// <summary>
+        /// One optimizer step on every trained connection's weights from its gradient
+        /// (which it leaves as it is: call snn_trainer_zero_grad).
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_trainer_step(snn_trainer *trainer)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_step", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_step(snn_trainer* trainer);
+
+        /// <summary>Bytes the tape of the last forward pass holds.</summary>
+        /// <remarks>C: <c>snn_status snn_trainer_tape_bytes(const snn_trainer *trainer, int64_t *out_bytes)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_tape_bytes", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_tape_bytes(snn_trainer* trainer, long* out_bytes);
     }
 }

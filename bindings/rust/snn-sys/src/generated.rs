@@ -32,6 +32,9 @@ pub const SNN_DIST_UNIFORM: i32 = 1;
 pub const SNN_DIST_NORMAL: i32 = 2;
 pub const SNN_SAVE_DEFAULT: i32 = 0;
 pub const SNN_SAVE_CURRENT_STATE: i32 = 1;
+pub const SNN_OPTIMIZER_SGD: i32 = 1;
+pub const SNN_OPTIMIZER_ADAM: i32 = 2;
+pub const SNN_OPTIMIZER_ADAMW: i32 = 3;
 
 // ---- enums (C enum constants have type int) ----
 
@@ -236,6 +239,51 @@ pub struct snn_load_options {
     pub struct_size: u32,
     /// 0: the batch the file was saved with
     pub batch: i32,
+}
+
+/// A trainer runs a network forward over a batch of sequences, keeping what
+/// the backward pass needs (the tape), then backpropagates gradients to the
+/// weights of its dense connections and updates them with an optimizer. The
+/// forward pass computes exactly what "reference" computes for the same
+/// inputs from the initial state. The weights it trains are the network's own:
+/// after snn_trainer_step the network runs, saves and exports them. A trainer
+/// must be destroyed before its network; it refuses to run once populations
+/// or connections were added after its creation.
+#[repr(C)]
+pub struct snn_trainer {
+    _data: [u8; 0],
+    _marker: core::marker::PhantomData<(*mut u8, core::marker::PhantomPinned)>,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct snn_trainer_options {
+    pub struct_size: u32,
+    /// 1: no gradient flows through the reset (as snnTorch); 0 (default): it does
+    pub detach_reset: i32,
+}
+
+/// Adam with decoupled weight decay
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct snn_optimizer_options {
+    pub struct_size: u32,
+    /// SNN_OPTIMIZER\_\*; default SNN_OPTIMIZER_ADAM
+    pub kind: i32,
+    /// default 1e-3
+    pub learning_rate: f64,
+    /// SGD; default 0
+    pub momentum: f64,
+    /// Adam(W); default 0.9
+    pub beta1: f64,
+    /// Adam(W); default 0.999
+    pub beta2: f64,
+    /// Adam(W); default 1e-8
+    pub eps: f64,
+    /// default 0
+    pub weight_decay: f64,
+    /// \> 0: gradients scaled so that their joint L2 norm is at most this; default 0 (off)
+    pub clip_norm: f64,
 }
 
 // ---- functions ----
@@ -472,4 +520,63 @@ extern "C" {
     pub fn snn_network_load(context: *mut snn_context, path: *const c_char, options: *const snn_load_options, out_network: *mut *mut snn_network) -> snn_status;
 
     pub fn snn_network_load_from_memory(context: *mut snn_context, data: *const c_void, size: i64, options: *const snn_load_options, out_network: *mut *mut snn_network) -> snn_status;
+
+    pub fn snn_trainer_options_init(options: *mut snn_trainer_options, struct_size: u32) -> snn_status;
+
+    pub fn snn_optimizer_options_init(options: *mut snn_optimizer_options, struct_size: u32) -> snn_status;
+
+    /// Checks that the network can be trained (docs/training.md lists what can),
+    /// else SNN_UNSUPPORTED naming what cannot. options may be NULL.
+    pub fn snn_trainer_create(network: *mut snn_network, options: *const snn_trainer_options, out_trainer: *mut *mut snn_trainer) -> snn_status;
+
+    pub fn snn_trainer_destroy(trainer: *mut snn_trainer);
+
+    /// Runs `steps` steps on `batch` sequences, each from the network's initial
+    /// state (that of instance 0), and records the tape. inputs\[k\] is
+    /// \[steps, batch, n\] (float32, uint8 or bool; strides allowed) for source
+    /// population populations\[k\]; a source without input emits what it does in a
+    /// step without input. Poisson sources cannot be trained through: encode
+    /// rates as spikes (a spike_source) instead. The inputs are copied.
+    pub fn snn_trainer_forward(trainer: *mut snn_trainer, steps: i64, batch: i32, count: i32, populations: *const i32, inputs: *const snn_tensor) -> snn_status;
+
+    /// What the last forward pass produced: var "spikes" (0 or 1) or "v" (after
+    /// the reset) of a non-source population, \[steps, batch, n\] float32.
+    pub fn snn_trainer_read_output(trainer: *const snn_trainer, population: i32, var: *const c_char, out: *mut f32, count: i64) -> snn_status;
+
+    /// A built-in loss on a population's output of the last forward pass, its
+    /// value averaged over the batch; adds its gradient to what the next
+    /// snn_trainer_backward propagates. loss: "ce_count" (cross-entropy of the
+    /// spike counts as logits), "mse_count" (mean squared error of the spike
+    /// counts), "ce_max_v" / "ce_mean_v" (cross-entropy of the maximum or mean
+    /// over time of v, for an "li" readout). target: int32 \[batch\] class labels
+    /// for "ce\_\*", float32 \[batch, n\] counts for "mse_count".
+    pub fn snn_trainer_loss(trainer: *mut snn_trainer, population: i32, loss: *const c_char, target: *const snn_tensor, out_loss: *mut f64) -> snn_status;
+
+    /// Adds a gradient of the caller's own loss with respect to a population's
+    /// output ("spikes" or "v", as snn_trainer_read_output): \[steps, batch, n\].
+    pub fn snn_trainer_add_output_grad(trainer: *mut snn_trainer, population: i32, var: *const c_char, grad: *const f32, count: i64) -> snn_status;
+
+    /// Backpropagates the gradients given since the last forward pass (losses and
+    /// output gradients, which it then clears) through the tape, adding to each
+    /// trained connection's weight gradient.
+    pub fn snn_trainer_backward(trainer: *mut snn_trainer) -> snn_status;
+
+    /// Sets every weight gradient to zero.
+    pub fn snn_trainer_zero_grad(trainer: *mut snn_trainer) -> snn_status;
+
+    /// A dense connection's weight gradient, \[pre, post\] like its weights.
+    pub fn snn_trainer_read_grad(trainer: *const snn_trainer, connection: i32, out_grad: *mut f32, count: i64) -> snn_status;
+
+    pub fn snn_trainer_write_grad(trainer: *mut snn_trainer, connection: i32, grad: *const f32, count: i64) -> snn_status;
+
+    /// Chooses the optimizer (and resets its state). The default is Adam with
+    /// the defaults of snn_optimizer_options_init.
+    pub fn snn_trainer_set_optimizer(trainer: *mut snn_trainer, options: *const snn_optimizer_options) -> snn_status;
+
+    /// One optimizer step on every trained connection's weights from its gradient
+    /// (which it leaves as it is: call snn_trainer_zero_grad).
+    pub fn snn_trainer_step(trainer: *mut snn_trainer) -> snn_status;
+
+    /// Bytes the tape of the last forward pass holds.
+    pub fn snn_trainer_tape_bytes(trainer: *const snn_trainer, out_bytes: *mut i64) -> snn_status;
 }

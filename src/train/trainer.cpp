@@ -1,0 +1,712 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "core/engine.h"
+#include "core/error.h"
+#include "core/network.h"
+
+namespace snn {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// Element (t, b, i) of a [steps, batch, n] input tensor as float.
+struct InputReader {
+    const snn_tensor& tensor;
+    int64_t stride[3];
+    float at(int64_t t, int64_t b, int64_t i) const {
+        const int64_t k = t * stride[0] + b * stride[1] + i * stride[2];
+        switch (tensor.dtype) {
+            case SNN_DTYPE_FLOAT32: return static_cast<const float*>(tensor.data)[k];
+            default: return static_cast<const uint8_t*>(tensor.data)[k] != 0 ? 1.0f : 0.0f;
+        }
+    }
+};
+
+InputReader reader_of(const snn_tensor& x, int64_t steps, int64_t batch, int64_t n, const char* what) {
+    if (!x.data) throw fail(SNN_INVALID_ARGUMENT, "%s: data is NULL", what);
+    if (x.device_type != SNN_DEVICE_CPU) throw fail(SNN_UNSUPPORTED, "%s: only CPU memory is supported", what);
+    if (x.dtype != SNN_DTYPE_FLOAT32 && x.dtype != SNN_DTYPE_UINT8 && x.dtype != SNN_DTYPE_BOOL)
+        throw fail(SNN_INVALID_ARGUMENT, "%s: dtype %d: give float32, uint8 or bool", what, x.dtype);
+    if (x.ndim != 3 || !x.shape)
+        throw fail(SNN_SHAPE, "%s: %d dimensions; expected [steps, batch, n] = [%lld, %lld, %lld]", what, x.ndim,
+                   static_cast<long long>(steps), static_cast<long long>(batch), static_cast<long long>(n));
+    if (x.shape[0] != steps || x.shape[1] != batch || x.shape[2] != n)
+        throw fail(SNN_SHAPE, "%s: shape [%lld, %lld, %lld]; expected [steps, batch, n] = [%lld, %lld, %lld]", what,
+                   static_cast<long long>(x.shape[0]), static_cast<long long>(x.shape[1]), static_cast<long long>(x.shape[2]),
+                   static_cast<long long>(steps), static_cast<long long>(batch), static_cast<long long>(n));
+    InputReader r{x, {batch * n, n, 1}};
+    if (x.strides)
+        for (int d = 0; d < 3; ++d) r.stride[d] = x.strides[d];
+    return r;
+}
+
+const float* float_target(const snn_tensor& x, std::initializer_list<int64_t> shape, const char* what) {
+    if (!x.data) throw fail(SNN_INVALID_ARGUMENT, "%s: data is NULL", what);
+    if (x.dtype != SNN_DTYPE_FLOAT32) throw fail(SNN_INVALID_ARGUMENT, "%s: dtype %d: give float32", what, x.dtype);
+    if (x.ndim != static_cast<int32_t>(shape.size()) || !x.shape) throw fail(SNN_SHAPE, "%s: expected %zu dimensions", what, shape.size());
+    int d = 0;
+    int64_t contiguous = 1;
+    for (int64_t size : shape) {
+        if (x.shape[d] != size)
+            throw fail(SNN_SHAPE, "%s: dimension %d is %lld; expected %lld", what, d, static_cast<long long>(x.shape[d]),
+                       static_cast<long long>(size));
+        ++d;
+    }
+    for (int k = static_cast<int>(shape.size()) - 1; k >= 0; --k) {
+        if (x.strides && x.shape[k] > 1 && x.strides[k] != contiguous) throw fail(SNN_INVALID_ARGUMENT, "%s: must be C-contiguous", what);
+        contiguous *= x.shape[k];
+    }
+    return static_cast<const float*>(x.data);
+}
+
+}  // namespace
+
+snn_optimizer_options default_optimizer_options() {
+    snn_optimizer_options o{};
+    o.struct_size = sizeof o;
+    o.kind = SNN_OPTIMIZER_ADAM;
+    o.learning_rate = 1e-3;
+    o.momentum = 0.0;
+    o.beta1 = 0.9;
+    o.beta2 = 0.999;
+    o.eps = 1e-8;
+    o.weight_decay = 0.0;
+    o.clip_norm = 0.0;
+    return o;
+}
+
+Trainer::Trainer(Network& network, const snn_trainer_options& options)
+    : network_(network), memory_(network.memory()), options_(options), pops_(memory_), conns_(memory_), order_(memory_) {
+    if (options_.detach_reset != 0 && options_.detach_reset != 1)
+        throw fail(SNN_INVALID_ARGUMENT, "options.detach_reset: %d; expected 0 or 1", options_.detach_reset);
+    optimizer_ = default_optimizer_options();
+    const Graph& g = network.graph();
+    population_count_ = g.populations.size();
+    connection_count_ = g.connections.size();
+    for (std::size_t id = 0; id < g.populations.size(); ++id) {
+        const Population& pop = g.populations[id];
+        PopPlan p(memory_);
+        p.id = static_cast<int32_t>(id);
+        p.n = pop.size;
+        p.words = (pop.size + 63) / 64;
+        switch (pop.neuron_model().kind) {
+            case NeuronKind::SpikeSource: p.source = p.spiking = true; break;
+            case NeuronKind::CurrentSource: p.source = p.graded_source = true; break;
+            case NeuronKind::LIF: p.spiking = p.leaky = true; break;
+            case NeuronKind::IF: p.spiking = true; break;
+            case NeuronKind::LI: p.li = p.leaky = true; break;
+            case NeuronKind::Poisson:
+                throw fail(SNN_UNSUPPORTED,
+                           "population \"%s\": a poisson source cannot be trained through; encode its rates as spikes "
+                           "(snn.encode.rate) and give them to a spike_source",
+                           pop.name.c_str());
+            default:
+                throw fail(SNN_UNSUPPORTED, "population \"%s\": model \"%s\" cannot be trained yet (lif, if, li and sources can)",
+                           pop.name.c_str(), pop.neuron_model().name);
+        }
+        pops_.push_back(std::move(p));
+    }
+    for (std::size_t id = 0; id < g.connections.size(); ++id) {
+        const Connection& c = g.connections[id];
+        if (c.kind != SNN_CONNECTION_DENSE)
+            throw fail(SNN_UNSUPPORTED, "connection \"%s\": only dense connections can be trained yet", c.name.c_str());
+        const SynapseKind sk = c.synapse_model().kind;
+        if (sk == SynapseKind::CondExp)
+            throw fail(SNN_UNSUPPORTED, "connection \"%s\": cond_exp synapses cannot be trained (delta and exp can)", c.name.c_str());
+        ConnPlan k(memory_);
+        k.id = static_cast<int32_t>(id);
+        k.pre = c.pre;
+        k.post = c.post;
+        k.n_pre = g.populations[static_cast<std::size_t>(c.pre)].size;
+        k.n_post = g.populations[static_cast<std::size_t>(c.post)].size;
+        k.delay = c.delay;
+        k.exp = sk == SynapseKind::Exp;
+        k.product = pops_[static_cast<std::size_t>(c.pre)].graded_source;
+        k.grad.assign(static_cast<std::size_t>(k.n_pre * k.n_post), 0.0f);
+        k.scratch.assign(static_cast<std::size_t>(std::max(k.n_post, k.n_pre * k.n_post)), 0.0f);
+        pops_[static_cast<std::size_t>(c.post)].incoming.push_back(k.id);
+        conns_.push_back(std::move(k));
+    }
+    order_.assign(g.update_order.begin(), g.update_order.end());
+}
+
+void Trainer::check_unchanged() const {
+    const Graph& g = network_.graph();
+    if (g.populations.size() != population_count_ || g.connections.size() != connection_count_)
+        throw fail(SNN_STATE, "the network gained populations or connections after the trainer was created: create a new trainer");
+}
+
+Trainer::PopPlan& Trainer::plan_of(int32_t population) {
+    if (population < 0 || static_cast<std::size_t>(population) >= pops_.size())
+        throw fail(SNN_OUT_OF_RANGE, "population: %d is not a population id", population);
+    return pops_[static_cast<std::size_t>(population)];
+}
+const Trainer::PopPlan& Trainer::plan_of(int32_t population) const { return const_cast<Trainer*>(this)->plan_of(population); }
+
+Trainer::ConnPlan& Trainer::conn_of(int32_t connection) {
+    if (connection < 0 || static_cast<std::size_t>(connection) >= conns_.size())
+        throw fail(SNN_OUT_OF_RANGE, "connection: %d is not a connection id", connection);
+    return conns_[static_cast<std::size_t>(connection)];
+}
+const Trainer::ConnPlan& Trainer::conn_of(int32_t connection) const { return const_cast<Trainer*>(this)->conn_of(connection); }
+
+// Parameters may change between forward passes (they stay writable):
+// coefficients, thresholds, surrogates and initial state are read each time.
+void Trainer::refresh_parameters() {
+    const Graph& g = network_.graph();
+    pvector<float> initial(memory_);
+    for (PopPlan& p : pops_) {
+        if (p.source) continue;
+        const Population& pop = g.populations[static_cast<std::size_t>(p.id)];
+        compute_population_coefficients(g, p.id, &p.coefficients);
+        if (p.coefficients.conductance_based)
+            throw fail(SNN_UNSUPPORTED, "population \"%s\": conductance input cannot be trained", pop.name.c_str());
+        for (int32_t held : p.coefficients.refractory_steps)
+            if (held != 0)
+                throw fail(SNN_UNSUPPORTED, "population \"%s\": t_ref: training needs no refractory period (t_ref < 1.5 dt)",
+                           pop.name.c_str());
+        const NeuronKind kind = pop.neuron_model().kind;
+        auto param = [&](const char* name) -> const pvector<float>& {
+            return pop.params[static_cast<std::size_t>(pop.neuron_model().param_index(name))];
+        };
+        if (p.leaky) p.v_rest = param("v_rest");
+        if (p.spiking) {
+            p.v_reset = param("v_reset");
+            p.v_th = param("v_th");
+            p.subtract = pop.reset_mode() == ResetMode::Subtract;
+            const std::string_view name = pop.options[static_cast<std::size_t>(pop.neuron_model().option_index("surrogate"))];
+            p.surrogate = name == "arctan" ? Surrogate::Arctan : name == "triangle" ? Surrogate::Triangle : Surrogate::FastSigmoid;
+            const float fallback = p.surrogate == Surrogate::FastSigmoid ? 25.0f : p.surrogate == Surrogate::Arctan ? 2.0f : 1.0f;
+            p.scale = param("surrogate_scale");
+            for (float& k : p.scale) {
+                if (k < 0.0f) throw fail(SNN_INVALID_ARGUMENT, "population \"%s\": surrogate_scale is negative", pop.name.c_str());
+                if (k == 0.0f) k = fallback;
+            }
+        }
+        (void)kind;
+        initial.resize(static_cast<std::size_t>(network_.batch() * p.n));
+        network_.initial_state(Owner::Population, p.id, 0, initial.data());
+        p.v0.assign(initial.begin(), initial.begin() + p.n);
+    }
+    for (ConnPlan& c : conns_) {
+        compute_connection_coefficients(g, c.id, &c.coefficients);
+        if (!c.exp) continue;
+        initial.resize(static_cast<std::size_t>(network_.batch() * c.n_post));
+        network_.initial_state(Owner::Connection, c.id, 0, initial.data());
+        c.I0.assign(initial.begin(), initial.begin() + c.n_post);
+    }
+}
+
+void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t* populations, const snn_tensor* inputs) {
+    check_unchanged();
+    if (steps < 1) throw fail(SNN_INVALID_ARGUMENT, "steps: %lld; at least 1", static_cast<long long>(steps));
+    if (batch < 1) throw fail(SNN_INVALID_ARGUMENT, "batch: %d; at least 1", batch);
+    if (count < 0) throw fail(SNN_INVALID_ARGUMENT, "count: %d is negative", count);
+    if (count > 0 && (!populations || !inputs)) throw fail(SNN_INVALID_ARGUMENT, "populations, inputs: NULL with count %d", count);
+    for (int32_t k = 0; k < count; ++k) {
+        const PopPlan& p = plan_of(populations[k]);
+        if (!p.source)
+            throw fail(SNN_INVALID_ARGUMENT, "populations[%d]: population \"%s\" is not a source",
+                       k, network_.population(p.id).name.c_str());
+        for (int32_t q = 0; q < k; ++q)
+            if (populations[q] == populations[k]) throw fail(SNN_INVALID_ARGUMENT, "populations[%d]: given twice", k);
+    }
+    refresh_parameters();
+    forward_done_ = false;
+    steps_ = steps;
+    batch_ = batch;
+    const std::size_t T = static_cast<std::size_t>(steps), B = static_cast<std::size_t>(batch);
+    for (PopPlan& p : pops_) {
+        const std::size_t n = static_cast<std::size_t>(p.n);
+        if (p.spiking) p.bits.assign(T * B * static_cast<std::size_t>(p.words), 0);
+        if (p.graded_source || p.li) p.graded.assign(T * B * n, 0.0f);
+        if (p.spiking && !p.source) p.m.assign(T * B * n, 0.0f);
+        if (!p.source) {
+            p.g_out.assign(T * B * n, 0.0f);
+            p.has_grad = false;
+            p.v.resize(B * n);
+            for (std::size_t b = 0; b < B; ++b) std::copy(p.v0.begin(), p.v0.end(), p.v.begin() + static_cast<std::ptrdiff_t>(b * n));
+            p.gv.assign(B * n, 0.0f);
+        }
+        if (p.graded_source) {  // a step without input emits `current`
+            const pvector<float>& current = network_.population(p.id).params[current_param::current];
+            for (std::size_t r = 0; r < T * B; ++r) std::copy(current.begin(), current.end(), p.graded.begin() + static_cast<std::ptrdiff_t>(r * n));
+        }
+    }
+    for (ConnPlan& c : conns_) {
+        const std::size_t n = static_cast<std::size_t>(c.n_post);
+        c.arrival.assign(B * n, 0.0f);
+        if (!c.exp) continue;
+        c.I.resize(B * n);
+        for (std::size_t b = 0; b < B; ++b) std::copy(c.I0.begin(), c.I0.end(), c.I.begin() + static_cast<std::ptrdiff_t>(b * n));
+        c.gI.assign(B * n, 0.0f);
+    }
+    for (int32_t k = 0; k < count; ++k) {
+        PopPlan& p = plan_of(populations[k]);
+        char what[32];
+        std::snprintf(what, sizeof what, "inputs[%d]", k);
+        const InputReader in = reader_of(inputs[k], steps, batch, p.n, what);
+        for (int64_t t = 0; t < steps; ++t)
+            for (int64_t b = 0; b < batch; ++b) {
+                if (p.graded_source) {
+                    float* row = p.graded.data() + (t * batch + b) * p.n;
+                    for (int64_t i = 0; i < p.n; ++i) {
+                        row[i] = in.at(t, b, i);
+                        if (!std::isfinite(row[i]))
+                            throw fail(SNN_INVALID_ARGUMENT, "%s: a value is not finite (step %lld, instance %lld, neuron %lld)", what,
+                                       static_cast<long long>(t), static_cast<long long>(b), static_cast<long long>(i));
+                    }
+                } else {
+                    uint64_t* row = p.bits.data() + (t * batch + b) * p.words;
+                    for (int64_t i = 0; i < p.n; ++i)
+                        if (in.at(t, b, i) != 0.0f) row[i >> 6] |= uint64_t(1) << (i & 63);
+                }
+            }
+    }
+    for (int64_t t = 0; t < steps; ++t) step_forward(t);
+    forward_done_ = true;
+}
+
+// One step of every non-source population, instance by instance, with the
+// operations of the reference backend in its order (docs/models.md).
+void Trainer::step_forward(int64_t t) {
+    const Graph& g = network_.graph();
+    for (int32_t id : order_) {
+        PopPlan& p = pops_[static_cast<std::size_t>(id)];
+        if (p.source) continue;
+        const int64_t n = p.n;
+        for (int64_t b = 0; b < batch_; ++b) {
+            float* v = p.v.data() + b * n;
+            // Phase 1: delivery, connections in ascending id.
+            for (int32_t cid : p.incoming) {
+                ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
+                const int64_t tp = t - c.delay;
+                if (tp < 0) continue;
+                const PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
+                const float* w = g.connections[static_cast<std::size_t>(cid)].weights.data();
+                float* target = c.exp ? c.I.data() + b * n : v;
+                if (c.product) {  // sums of w * x over the nonzero rows, from zero, then one addition
+                    float* sums = c.scratch.data();
+                    std::fill(sums, sums + n, 0.0f);
+                    const float* x = pre.graded.data() + (tp * batch_ + b) * c.n_pre;
+                    bool any = false;
+                    for (int64_t i = 0; i < c.n_pre; ++i) {
+                        if (x[i] == 0.0f) continue;
+                        any = true;
+                        const float* row = w + i * n;
+                        for (int64_t j = 0; j < n; ++j) sums[j] += row[j] * x[i];
+                    }
+                    if (any)
+                        for (int64_t j = 0; j < n; ++j) target[j] += sums[j];
+                    continue;
+                }
+                const uint64_t* bits = pre.bits.data() + (tp * batch_ + b) * pre.words;
+                for (int64_t word = 0; word < pre.words; ++word)
+                    for (uint64_t m = bits[word]; m != 0; m &= m - 1) {
+                        const int64_t i = word * 64 + __builtin_ctzll(m);
+                        const float* row = w + i * n;
+                        for (int64_t j = 0; j < n; ++j) target[j] += row[j];
+                    }
+            }
+            // Phases 2 and 3.
+            const PopulationCoefficients& k = p.coefficients;
+            float* m_row = p.spiking ? p.m.data() + (t * batch_ + b) * n : nullptr;
+            uint64_t* bits = p.spiking ? p.bits.data() + (t * batch_ + b) * p.words : nullptr;
+            for (int64_t j = 0; j < n; ++j) {
+                float exact_input = 0.0f;
+                for (int32_t cid : p.incoming) {
+                    const ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
+                    if (c.exp) exact_input += c.I[static_cast<std::size_t>(b * n + j)] * c.coefficients.current_gain[static_cast<std::size_t>(j)];
+                }
+                if (p.leaky) {
+                    const float v_rest = p.v_rest[static_cast<std::size_t>(j)];
+                    v[j] = v_rest + ((v[j] - v_rest) * k.mem_decay[static_cast<std::size_t>(j)] + exact_input);
+                } else {
+                    v[j] += exact_input;
+                }
+                if (p.li) {
+                    p.graded[static_cast<std::size_t>((t * batch_ + b) * n + j)] = v[j];
+                    continue;
+                }
+                m_row[j] = v[j];
+                const float v_th = p.v_th[static_cast<std::size_t>(j)];
+                if (v[j] > v_th) {
+                    bits[j >> 6] |= uint64_t(1) << (j & 63);
+                    const float v_reset = p.v_reset[static_cast<std::size_t>(j)];
+                    v[j] = p.subtract ? v[j] - (v_th - v_reset) : v_reset;
+                }
+            }
+            for (int32_t cid : p.incoming) {
+                ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
+                if (!c.exp) continue;
+                float* I = c.I.data() + b * n;
+                for (int64_t j = 0; j < n; ++j) I[j] *= c.coefficients.decay;
+            }
+        }
+    }
+}
+
+void Trainer::read_output(int32_t population, std::string_view var, float* out, int64_t count) const {
+    if (!forward_done_) throw fail(SNN_STATE, "no forward pass has run");
+    const PopPlan& p = plan_of(population);
+    const int64_t total = steps_ * batch_ * p.n;
+    if (count != total)
+        throw fail(SNN_SHAPE, "out: %lld values; [steps, batch, n] holds %lld", static_cast<long long>(count), static_cast<long long>(total));
+    const int64_t rows = steps_ * batch_;
+    if (var == "spikes") {
+        if (!p.spiking) throw fail(SNN_INVALID_ARGUMENT, "var: population \"%s\" emits no spikes", network_.population(population).name.c_str());
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t j = 0; j < p.n; ++j) out[r * p.n + j] = (p.bits[static_cast<std::size_t>(r * p.words + (j >> 6))] >> (j & 63)) & 1u ? 1.0f : 0.0f;
+        return;
+    }
+    if (var == "v" && !p.source) {
+        if (p.li) {
+            std::copy(p.graded.begin(), p.graded.end(), out);
+            return;
+        }
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t j = 0; j < p.n; ++j) {
+                const float m = p.m[static_cast<std::size_t>(r * p.n + j)];
+                const bool s = (p.bits[static_cast<std::size_t>(r * p.words + (j >> 6))] >> (j & 63)) & 1u;
+                const float v_th = p.v_th[static_cast<std::size_t>(j)], v_reset = p.v_reset[static_cast<std::size_t>(j)];
+                out[r * p.n + j] = !s ? m : p.subtract ? m - (v_th - v_reset) : v_reset;
+            }
+        return;
+    }
+    throw fail(SNN_INVALID_ARGUMENT, "var: \"%.*s\"; expected \"spikes\" or \"v\" (of a non-source population)", static_cast<int>(var.size()),
+               var.data());
+}
+
+double Trainer::loss(int32_t population, std::string_view name, const snn_tensor& target) {
+    if (!forward_done_) throw fail(SNN_STATE, "no forward pass has run");
+    PopPlan& p = plan_of(population);
+    const char* pop_name = network_.population(population).name.c_str();
+    const int64_t n = p.n, T = steps_, B = batch_;
+    const bool on_counts = name == "ce_count" || name == "mse_count";
+    const bool on_v = name == "ce_max_v" || name == "ce_mean_v";
+    if (!on_counts && !on_v)
+        throw fail(SNN_INVALID_ARGUMENT, "loss: \"%.*s\"; expected ce_count, mse_count, ce_max_v or ce_mean_v", static_cast<int>(name.size()),
+                   name.data());
+    if (on_counts && (p.source || !p.spiking)) throw fail(SNN_INVALID_ARGUMENT, "loss: population \"%s\" is not a spiking layer", pop_name);
+    if (on_v && !p.li) throw fail(SNN_INVALID_ARGUMENT, "loss: %.*s needs an li readout; \"%s\" is not one", static_cast<int>(name.size()), name.data(), pop_name);
+    // The logits [B][n] and, per logit, where its gradient goes.
+    std::pmr::vector<double> logits(static_cast<std::size_t>(B * n), 0.0, memory_);
+    std::pmr::vector<int64_t> argmax(memory_);
+    if (on_counts) {
+        for (int64_t t = 0; t < T; ++t)
+            for (int64_t b = 0; b < B; ++b)
+                for (int64_t j = 0; j < n; ++j) logits[static_cast<std::size_t>(b * n + j)] += spiked(p, t, static_cast<int32_t>(b), j) ? 1.0 : 0.0;
+    } else if (name == "ce_mean_v") {
+        for (int64_t t = 0; t < T; ++t)
+            for (int64_t r = 0; r < B * n; ++r) logits[static_cast<std::size_t>(r)] += p.graded[static_cast<std::size_t>(t * B * n + r)];
+        for (double& x : logits) x /= static_cast<double>(T);
+    } else {
+        argmax.assign(static_cast<std::size_t>(B * n), 0);
+        for (int64_t r = 0; r < B * n; ++r) {
+            double best = p.graded[static_cast<std::size_t>(r)];
+            for (int64_t t = 1; t < T; ++t)
+                if (p.graded[static_cast<std::size_t>(t * B * n + r)] > best) {
+                    best = p.graded[static_cast<std::size_t>(t * B * n + r)];
+                    argmax[static_cast<std::size_t>(r)] = t;
+                }
+            logits[static_cast<std::size_t>(r)] = best;
+        }
+    }
+    std::pmr::vector<double> grad(static_cast<std::size_t>(B * n), 0.0, memory_);  // dL/dlogit
+    double total = 0.0;
+    if (name == "mse_count") {
+        const float* want = float_target(target, {B, n}, "target");
+        for (int64_t r = 0; r < B * n; ++r) {
+            if (!std::isfinite(want[r])) throw fail(SNN_INVALID_ARGUMENT, "target: value %lld is not finite", static_cast<long long>(r));
+            const double e = logits[static_cast<std::size_t>(r)] - want[r];
+            total += e * e;
+            grad[static_cast<std::size_t>(r)] = 2.0 * e / static_cast<double>(B * n);
+        }
+        total /= static_cast<double>(B * n);
+    } else {
+        if (!target.data) throw fail(SNN_INVALID_ARGUMENT, "target: data is NULL");
+        if (target.dtype != SNN_DTYPE_INT32 && target.dtype != SNN_DTYPE_INT64)
+            throw fail(SNN_INVALID_ARGUMENT, "target: dtype %d: give int32 or int64 class labels", target.dtype);
+        if (target.ndim != 1 || !target.shape || target.shape[0] != B)
+            throw fail(SNN_SHAPE, "target: expected [batch] = [%lld] labels", static_cast<long long>(B));
+        const int64_t stride = target.strides ? target.strides[0] : 1;
+        for (int64_t b = 0; b < B; ++b) {
+            const int64_t label = target.dtype == SNN_DTYPE_INT32 ? static_cast<const int32_t*>(target.data)[b * stride]
+                                                                  : static_cast<const int64_t*>(target.data)[b * stride];
+            if (label < 0 || label >= n)
+                throw fail(SNN_OUT_OF_RANGE, "target: label %lld of instance %lld is not in [0, %lld)", static_cast<long long>(label),
+                           static_cast<long long>(b), static_cast<long long>(n));
+            const double* z = logits.data() + b * n;
+            const double top = *std::max_element(z, z + n);
+            double sum = 0.0;
+            for (int64_t j = 0; j < n; ++j) sum += std::exp(z[j] - top);
+            total += std::log(sum) + top - z[label];
+            for (int64_t j = 0; j < n; ++j)
+                grad[static_cast<std::size_t>(b * n + j)] = (std::exp(z[j] - top) / sum - (j == label ? 1.0 : 0.0)) / static_cast<double>(B);
+        }
+        total /= static_cast<double>(B);
+    }
+    for (int64_t t = 0; t < T; ++t)
+        for (int64_t r = 0; r < B * n; ++r) {
+            double gr = grad[static_cast<std::size_t>(r)];
+            if (name == "ce_mean_v") gr /= static_cast<double>(T);
+            if (name == "ce_max_v" && argmax[static_cast<std::size_t>(r)] != t) continue;
+            p.g_out[static_cast<std::size_t>(t * B * n + r)] += static_cast<float>(gr);
+        }
+    p.has_grad = true;
+    return total;
+}
+
+void Trainer::add_output_grad(int32_t population, std::string_view var, const float* grad, int64_t count) {
+    if (!forward_done_) throw fail(SNN_STATE, "no forward pass has run");
+    if (!grad) throw fail(SNN_INVALID_ARGUMENT, "grad: is NULL");
+    PopPlan& p = plan_of(population);
+    const char* pop_name = network_.population(population).name.c_str();
+    if (p.source) throw fail(SNN_INVALID_ARGUMENT, "population \"%s\" is a source: nothing to backpropagate into", pop_name);
+    if (!((var == "spikes" && p.spiking) || (var == "v" && p.li)))
+        throw fail(SNN_INVALID_ARGUMENT, "var: \"%.*s\": give the gradient of \"%s\" for population \"%s\"", static_cast<int>(var.size()),
+                   var.data(), p.li ? "v" : "spikes", pop_name);
+    const int64_t total = steps_ * batch_ * p.n;
+    if (count != total)
+        throw fail(SNN_SHAPE, "grad: %lld values; [steps, batch, n] holds %lld", static_cast<long long>(count), static_cast<long long>(total));
+    for (int64_t r = 0; r < total; ++r) {
+        if (!std::isfinite(grad[r])) throw fail(SNN_INVALID_ARGUMENT, "grad: value %lld is not finite", static_cast<long long>(r));
+        p.g_out[static_cast<std::size_t>(r)] += grad[r];
+    }
+    p.has_grad = true;
+}
+
+float Trainer::surrogate(const PopPlan& p, int64_t j, float x) const {
+    const float k = p.scale[static_cast<std::size_t>(j)];
+    switch (p.surrogate) {
+        case Surrogate::FastSigmoid: {
+            const float d = 1.0f + k * std::fabs(x);
+            return 1.0f / (d * d);
+        }
+        case Surrogate::Arctan: {
+            const float u = static_cast<float>(kPi / 2) * k * x;
+            return (k / 2.0f) / (1.0f + u * u);
+        }
+        case Surrogate::Triangle: {
+            const float r = 1.0f - k * std::fabs(x);
+            return r > 0.0f ? r : 0.0f;
+        }
+    }
+    return 0.0f;
+}
+
+void Trainer::backward() {
+    if (!forward_done_) throw fail(SNN_STATE, "no forward pass has run");
+    check_unchanged();
+    bool any = false;
+    for (const PopPlan& p : pops_) any = any || p.has_grad;
+    if (!any) throw fail(SNN_STATE, "nothing to backpropagate: call snn_trainer_loss or snn_trainer_add_output_grad first");
+    for (PopPlan& p : pops_)
+        if (!p.source) std::fill(p.gv.begin(), p.gv.end(), 0.0f);
+    for (ConnPlan& c : conns_)
+        if (c.exp) std::fill(c.gI.begin(), c.gI.end(), 0.0f);
+    for (int64_t t = steps_ - 1; t >= 0; --t) step_backward(t);
+    for (PopPlan& p : pops_) {
+        if (p.source) continue;
+        std::fill(p.g_out.begin(), p.g_out.end(), 0.0f);
+        p.has_grad = false;
+    }
+}
+
+// The reverse of step_forward(t): populations in reverse update order.
+// gv holds dL/dv after step t (its reset included); for an exp connection
+// gI holds dL/dI after step t's decay. `arrival` receives dL/d(what arrived
+// in step t), from which the weight gradient and the presynaptic output's
+// gradient follow.
+void Trainer::step_backward(int64_t t) {
+    const Graph& g = network_.graph();
+    const bool detach = options_.detach_reset != 0;
+    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+        PopPlan& p = pops_[static_cast<std::size_t>(*it)];
+        if (p.source) continue;
+        const int64_t n = p.n;
+        const PopulationCoefficients& k = p.coefficients;
+        for (int64_t b = 0; b < batch_; ++b) {
+            const float* g_out = p.g_out.data() + (t * batch_ + b) * n;
+            const float* m_row = p.spiking ? p.m.data() + (t * batch_ + b) * n : nullptr;
+            float* gv = p.gv.data() + b * n;
+            for (int64_t j = 0; j < n; ++j) {
+                float gm;  // dL/d(v before the threshold)
+                if (p.li) {
+                    gm = gv[j] + g_out[j];
+                } else {
+                    const bool s = spiked(p, t, static_cast<int32_t>(b), j);
+                    const float m = m_row[j], v_th = p.v_th[static_cast<std::size_t>(j)], v_reset = p.v_reset[static_cast<std::size_t>(j)];
+                    float gs = g_out[j];  // dL/ds
+                    if (p.subtract) {
+                        gm = gv[j];
+                        if (!detach) gs -= gv[j] * (v_th - v_reset);
+                    } else {
+                        gm = s ? 0.0f : gv[j];
+                        if (!detach) gs += gv[j] * (v_reset - m);
+                    }
+                    gm += gs * surrogate(p, j, m - v_th);
+                }
+                const float gu = p.leaky ? gm * k.mem_decay[static_cast<std::size_t>(j)] : gm;  // dL/d(v after delivery)
+                for (int32_t cid : p.incoming) {
+                    ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
+                    const std::size_t at = static_cast<std::size_t>(b * n + j);
+                    if (c.exp) {
+                        const float gi = c.gI[at] * c.coefficients.decay + gm * c.coefficients.current_gain[static_cast<std::size_t>(j)];
+                        c.gI[at] = gi;
+                        c.arrival[at] = gi;
+                    } else {
+                        c.arrival[at] = gu;
+                    }
+                }
+                gv[j] = gu;
+            }
+        }
+        // What arrived in step t came from the presynaptic outputs of step t - delay.
+        for (int32_t cid : p.incoming) {
+            ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
+            const int64_t tp = t - c.delay;
+            if (tp < 0) continue;
+            PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
+            const float* w = g.connections[static_cast<std::size_t>(cid)].weights.data();
+            for (int64_t b = 0; b < batch_; ++b) {
+                const float* ga = c.arrival.data() + b * n;
+                if (c.product) {
+                    const float* x = pre.graded.data() + (tp * batch_ + b) * c.n_pre;
+                    for (int64_t i = 0; i < c.n_pre; ++i) {
+                        if (x[i] == 0.0f) continue;
+                        float* row = c.grad.data() + i * n;
+                        for (int64_t j = 0; j < n; ++j) row[j] += x[i] * ga[j];
+                    }
+                } else {
+                    const uint64_t* bits = pre.bits.data() + (tp * batch_ + b) * pre.words;
+                    for (int64_t word = 0; word < pre.words; ++word)
+                        for (uint64_t m = bits[word]; m != 0; m &= m - 1) {
+                            float* row = c.grad.data() + (word * 64 + __builtin_ctzll(m)) * n;
+                            for (int64_t j = 0; j < n; ++j) row[j] += ga[j];
+                        }
+                }
+                if (pre.source) continue;
+                float* g_pre = pre.g_out.data() + (tp * batch_ + b) * c.n_pre;
+                for (int64_t i = 0; i < c.n_pre; ++i) {
+                    const float* row = w + i * n;
+                    float sum = 0.0f;
+                    for (int64_t j = 0; j < n; ++j) sum += row[j] * ga[j];
+                    g_pre[i] += sum;
+                }
+            }
+        }
+    }
+}
+
+void Trainer::zero_grad() {
+    for (ConnPlan& c : conns_) std::fill(c.grad.begin(), c.grad.end(), 0.0f);
+}
+
+void Trainer::read_grad(int32_t connection, float* out, int64_t count) const {
+    const ConnPlan& c = conn_of(connection);
+    if (!out) throw fail(SNN_INVALID_ARGUMENT, "out_grad: is NULL");
+    if (count != static_cast<int64_t>(c.grad.size()))
+        throw fail(SNN_SHAPE, "out_grad: %lld values; the connection has %lld weights", static_cast<long long>(count),
+                   static_cast<long long>(c.grad.size()));
+    std::copy(c.grad.begin(), c.grad.end(), out);
+}
+
+void Trainer::write_grad(int32_t connection, const float* grad, int64_t count) {
+    ConnPlan& c = conn_of(connection);
+    if (!grad) throw fail(SNN_INVALID_ARGUMENT, "grad: is NULL");
+    if (count != static_cast<int64_t>(c.grad.size()))
+        throw fail(SNN_SHAPE, "grad: %lld values; the connection has %lld weights", static_cast<long long>(count),
+                   static_cast<long long>(c.grad.size()));
+    for (int64_t k = 0; k < count; ++k)
+        if (!std::isfinite(grad[k])) throw fail(SNN_INVALID_ARGUMENT, "grad: value %lld is not finite", static_cast<long long>(k));
+    std::copy(grad, grad + count, c.grad.begin());
+}
+
+void Trainer::set_optimizer(const snn_optimizer_options& o) {
+    if (o.kind != SNN_OPTIMIZER_SGD && o.kind != SNN_OPTIMIZER_ADAM && o.kind != SNN_OPTIMIZER_ADAMW)
+        throw fail(SNN_INVALID_ARGUMENT, "options.kind: %d is not an SNN_OPTIMIZER_*", o.kind);
+    auto check = [](double x, const char* what, bool below_one) {
+        if (!std::isfinite(x) || x < 0.0 || (below_one && x >= 1.0))
+            throw fail(SNN_INVALID_ARGUMENT, "options.%s: %g; expected a finite value >= 0%s", what, x, below_one ? " and < 1" : "");
+    };
+    check(o.learning_rate, "learning_rate", false);
+    check(o.momentum, "momentum", true);
+    check(o.beta1, "beta1", true);
+    check(o.beta2, "beta2", true);
+    check(o.eps, "eps", false);
+    check(o.weight_decay, "weight_decay", false);
+    check(o.clip_norm, "clip_norm", false);
+    optimizer_ = o;
+    optimizer_steps_ = 0;
+    for (ConnPlan& c : conns_) {
+        c.moment1.clear();
+        c.moment2.clear();
+    }
+}
+
+void Trainer::optimizer_step() {
+    check_unchanged();
+    const snn_optimizer_options& o = optimizer_;
+    ++optimizer_steps_;
+    // Clipping by the joint norm, summed in connection order (Decision 5).
+    float clip = 1.0f;
+    if (o.clip_norm > 0.0) {
+        double squares = 0.0;
+        for (const ConnPlan& c : conns_)
+            for (float x : c.grad) squares += static_cast<double>(x) * x;
+        const double norm = std::sqrt(squares);
+        if (norm > o.clip_norm) clip = static_cast<float>(o.clip_norm / (norm + 1e-6));
+    }
+    const float lr = static_cast<float>(o.learning_rate), wd = static_cast<float>(o.weight_decay);
+    const float beta1 = static_cast<float>(o.beta1), beta2 = static_cast<float>(o.beta2), eps = static_cast<float>(o.eps);
+    const float momentum = static_cast<float>(o.momentum);
+    const double steps = static_cast<double>(optimizer_steps_);
+    const float step_size = static_cast<float>(o.learning_rate / (1.0 - std::pow(o.beta1, steps)));
+    const float root_bc2 = static_cast<float>(std::sqrt(1.0 - std::pow(o.beta2, steps)));
+    for (ConnPlan& c : conns_) {
+        const pvector<float>& weights = network_.connection(c.id).weights;
+        const std::size_t size = c.grad.size();
+        if (c.moment1.size() != size) c.moment1.assign(size, 0.0f);
+        if (o.kind != SNN_OPTIMIZER_SGD && c.moment2.size() != size) c.moment2.assign(size, 0.0f);
+        float* w = c.scratch.data();
+        for (std::size_t q = 0; q < size; ++q) {
+            float x = weights[q];
+            float grad = c.grad[q] * clip;
+            if (o.kind == SNN_OPTIMIZER_ADAMW) {
+                x *= 1.0f - lr * wd;
+            } else if (wd != 0.0f) {
+                grad += wd * x;
+            }
+            if (o.kind == SNN_OPTIMIZER_SGD) {
+                if (momentum != 0.0f) {
+                    c.moment1[q] = momentum * c.moment1[q] + grad;
+                    grad = c.moment1[q];
+                }
+                x -= lr * grad;
+            } else {
+                c.moment1[q] = beta1 * c.moment1[q] + (1.0f - beta1) * grad;
+                c.moment2[q] = beta2 * c.moment2[q] + (1.0f - beta2) * grad * grad;
+                const float denom = std::sqrt(c.moment2[q]) / root_bc2 + eps;
+                x -= step_size * (c.moment1[q] / denom);
+            }
+            w[q] = x;
+        }
+        network_.set_weights(c.id, w, static_cast<int64_t>(size));
+    }
+}
+
+int64_t Trainer::tape_bytes() const {
+    int64_t bytes = 0;
+    for (const PopPlan& p : pops_)
+        bytes += static_cast<int64_t>(p.bits.size() * sizeof(uint64_t) + p.graded.size() * sizeof(float) + p.m.size() * sizeof(float));
+    return bytes;
+}
+
+}  // namespace snn

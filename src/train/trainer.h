@@ -1,0 +1,121 @@
+// Surrogate-gradient backpropagation through time (docs/training.md).
+//
+// A Trainer compiles a network's graph into a plan, runs the network forward
+// over a batch of sequences while recording a tape, and runs the exact
+// reverse of that computation with each spike's derivative replaced by a
+// surrogate. Its forward pass performs the operations of the "reference"
+// backend in the same order (docs/models.md), so its spikes are those the
+// network produces when it runs. Weight gradients are sums over (step,
+// instance) in one fixed order, so they do not depend on how the work is
+// split.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/coefficients.h"
+#include "core/graph.h"
+#include "core/memory.h"
+#include "snn/snn.h"
+
+namespace snn {
+
+class Network;
+
+enum class Surrogate { FastSigmoid, Arctan, Triangle };
+
+// The defaults of snn_optimizer_options (Adam, learning rate 1e-3).
+snn_optimizer_options default_optimizer_options();
+
+class Trainer {
+public:
+    Trainer(Network& network, const snn_trainer_options& options);
+    std::pmr::memory_resource* memory() const { return memory_; }
+
+    void forward(int64_t steps, int32_t batch, int32_t count, const int32_t* populations, const snn_tensor* inputs);
+    void read_output(int32_t population, std::string_view var, float* out, int64_t count) const;
+    double loss(int32_t population, std::string_view name, const snn_tensor& target);
+    void add_output_grad(int32_t population, std::string_view var, const float* grad, int64_t count);
+    void backward();
+    void zero_grad();
+    void read_grad(int32_t connection, float* out, int64_t count) const;
+    void write_grad(int32_t connection, const float* grad, int64_t count);
+    void set_optimizer(const snn_optimizer_options& options);
+    void optimizer_step();
+    int64_t tape_bytes() const;
+
+private:
+    // One population as the trainer runs it.
+    struct PopPlan {
+        explicit PopPlan(std::pmr::memory_resource* mr)
+            : incoming(mr), coefficients(mr), v_rest(mr), v_reset(mr), v_th(mr), scale(mr), v0(mr), input(mr), bits(mr),
+              graded(mr), m(mr), g_out(mr), v(mr), gv(mr) {}
+        int32_t id = -1;
+        int64_t n = 0;
+        int64_t words = 0;  // 64-bit words per spike row
+        bool source = false, spiking = false, graded_source = false, leaky = false, subtract = false;
+        bool li = false;
+        Surrogate surrogate = Surrogate::FastSigmoid;
+        pvector<int32_t> incoming;  // connection ids, ascending
+        PopulationCoefficients coefficients;
+        pvector<float> v_rest, v_reset, v_th, scale;  // per neuron (scale: the surrogate's, defaults applied)
+        pvector<float> v0;                            // initial v of instance 0
+        // Tape of the last forward pass.
+        pvector<float> input;    // graded source: [T][B][n] (spike sources keep bits)
+        pvector<uint64_t> bits;  // spiking and spike sources: [T][B][words]
+        pvector<float> graded;   // current source output / li v: [T][B][n]
+        pvector<float> m;        // spiking: membrane before threshold, [T][B][n]
+        pvector<float> g_out;    // non-source: gradient of the loss w.r.t. the output, [T][B][n]
+        // Running state.
+        pvector<float> v;   // [B][n]
+        pvector<float> gv;  // backward: gradient w.r.t. v after the current step, [B][n]
+        bool has_grad = false;
+    };
+
+    // One connection as the trainer runs it.
+    struct ConnPlan {
+        explicit ConnPlan(std::pmr::memory_resource* mr)
+            : coefficients(mr), I0(mr), I(mr), gI(mr), arrival(mr), grad(mr), moment1(mr), moment2(mr), scratch(mr) {}
+        int32_t id = -1, pre = -1, post = -1;
+        int64_t n_pre = 0, n_post = 0;
+        int32_t delay = 1;
+        bool exp = false;
+        bool product = false;  // dense product: the pre population is a current source (sum first, then add)
+        ConnectionCoefficients coefficients;
+        pvector<float> I0;       // initial I of instance 0 (exp)
+        pvector<float> I;        // [B][n_post] (exp)
+        pvector<float> gI;       // backward: gradient w.r.t. I after the current step (exp)
+        pvector<float> arrival;  // backward: gradient w.r.t. what arrives in the current step, [B][n_post]
+        pvector<float> grad;     // [n_pre][n_post]
+        pvector<float> moment1, moment2;  // optimizer state
+        pvector<float> scratch;  // [n_post]: the dense product's sums; new weights in optimizer_step
+    };
+
+    void check_unchanged() const;
+    PopPlan& plan_of(int32_t population);
+    const PopPlan& plan_of(int32_t population) const;
+    ConnPlan& conn_of(int32_t connection);
+    const ConnPlan& conn_of(int32_t connection) const;
+    void refresh_parameters();
+    void step_forward(int64_t t);
+    void step_backward(int64_t t);
+    float surrogate(const PopPlan& p, int64_t j, float x) const;
+    bool spiked(const PopPlan& p, int64_t t, int32_t b, int64_t j) const {
+        return (p.bits[static_cast<std::size_t>((t * batch_ + b) * p.words + (j >> 6))] >> (j & 63)) & 1u;
+    }
+
+    Network& network_;
+    std::pmr::memory_resource* memory_;
+    snn_trainer_options options_;
+    snn_optimizer_options optimizer_;
+    int64_t optimizer_steps_ = 0;
+    std::size_t population_count_ = 0, connection_count_ = 0;
+    pvector<PopPlan> pops_;    // by population id
+    pvector<ConnPlan> conns_;  // by connection id
+    pvector<int32_t> order_;   // update order
+    int64_t steps_ = 0;
+    int32_t batch_ = 0;
+    bool forward_done_ = false;
+};
+
+}  // namespace snn
