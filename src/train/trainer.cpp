@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/context.h"
 #include "core/engine.h"
+#include "core/thread_pool.h"
 #include "core/error.h"
 #include "core/network.h"
 
@@ -67,6 +69,27 @@ const float* float_target(const snn_tensor& x, std::initializer_list<int64_t> sh
 
 }  // namespace
 
+// Runs body(for_each) with for_each(count, f) calling f(i) for i in
+// [0, count) on the context's pool when it is free (Decision 8), else in
+// order on this thread.
+template <class Body>
+void run_on_pool(ThreadPool* pool, Body&& body) {
+    const bool parallel = pool && pool->try_acquire();
+    struct Release {
+        ThreadPool* pool;
+        ~Release() {
+            if (pool) pool->release();
+        }
+    } release{parallel ? pool : nullptr};
+    auto for_each = [&](int64_t count, auto& f) {
+        if (parallel && count > 1)
+            pool->parallel_for(count, f);
+        else
+            for (int64_t i = 0; i < count; ++i) f(i);
+    };
+    body(for_each);
+}
+
 snn_optimizer_options default_optimizer_options() {
     snn_optimizer_options o{};
     o.struct_size = sizeof o;
@@ -82,10 +105,19 @@ snn_optimizer_options default_optimizer_options() {
 }
 
 Trainer::Trainer(Network& network, const snn_trainer_options& options)
-    : network_(network), memory_(network.memory()), options_(options), pops_(memory_), conns_(memory_), order_(memory_) {
+    : network_(network),
+      memory_(network.memory()),
+      // The row operations (add, add_scaled, multiply_add) give the same bits
+      // at every SIMD level; the cpu backend's level, else the best.
+      kernels_(cpu::select_kernels(std::string_view(network.context().backend().name) == "cpu" ? network.context().simd() : nullptr)),
+      options_(options),
+      pops_(memory_),
+      conns_(memory_),
+      order_(memory_) {
     if (options_.detach_reset != 0 && options_.detach_reset != 1)
         throw fail(SNN_INVALID_ARGUMENT, "options.detach_reset: %d; expected 0 or 1", options_.detach_reset);
     optimizer_ = default_optimizer_options();
+    gemm_ = std::string_view(network.context().backend().name) == "cpu";
     const Graph& g = network.graph();
     population_count_ = g.populations.size();
     connection_count_ = g.connections.size();
@@ -129,7 +161,7 @@ Trainer::Trainer(Network& network, const snn_trainer_options& options)
         k.exp = sk == SynapseKind::Exp;
         k.product = pops_[static_cast<std::size_t>(c.pre)].graded_source;
         k.grad.assign(static_cast<std::size_t>(k.n_pre * k.n_post), 0.0f);
-        k.scratch.assign(static_cast<std::size_t>(std::max(k.n_post, k.n_pre * k.n_post)), 0.0f);
+        k.scratch.assign(static_cast<std::size_t>(k.n_pre * k.n_post), 0.0f);
         pops_[static_cast<std::size_t>(c.post)].incoming.push_back(k.id);
         conns_.push_back(std::move(k));
     }
@@ -233,6 +265,8 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             p.v.resize(B * n);
             for (std::size_t b = 0; b < B; ++b) std::copy(p.v0.begin(), p.v0.end(), p.v.begin() + static_cast<std::ptrdiff_t>(b * n));
             p.gv.assign(B * n, 0.0f);
+            p.work.assign(B * n, 0.0f);
+            p.fired.assign(B * n, 0);
         }
         if (p.graded_source) {  // a step without input emits `current`
             const pvector<float>& current = network_.population(p.id).params[current_param::current];
@@ -242,6 +276,27 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
     for (ConnPlan& c : conns_) {
         const std::size_t n = static_cast<std::size_t>(c.n_post);
         c.arrival.assign(B * n, 0.0f);
+        c.sums.assign(B * static_cast<std::size_t>(std::max(c.n_pre, c.n_post)), 0.0f);
+        if (c.product) {
+            const std::size_t blocks = static_cast<std::size_t>((c.n_post + cpu::kDenseBlock - 1) / cpu::kDenseBlock);
+            c.ahead.resize(blocks * T * B * static_cast<std::size_t>(cpu::kDenseBlock));
+            c.ahead_any.resize(T * B);
+            if (gemm_) {
+                const float* w = network_.connection(c.id).weights.data();
+                c.packed.assign(blocks * static_cast<std::size_t>(c.n_pre * cpu::kDenseBlock), 0.0f);
+                for (std::size_t q = 0; q < blocks; ++q) {
+                    const int64_t c0 = static_cast<int64_t>(q) * cpu::kDenseBlock, width = std::min(cpu::kDenseBlock, c.n_post - c0);
+                    for (int64_t i = 0; i < c.n_pre; ++i)
+                        std::copy_n(w + i * c.n_post + c0, width, c.packed.data() + (static_cast<int64_t>(q) * c.n_pre + i) * cpu::kDenseBlock);
+                }
+            }
+        }
+        if (!pops_[static_cast<std::size_t>(c.pre)].source) {  // W transposed, for dL/d(presynaptic output)
+            const float* w = network_.connection(c.id).weights.data();
+            c.transposed.resize(static_cast<std::size_t>(c.n_pre * c.n_post));
+            for (int64_t i = 0; i < c.n_pre; ++i)
+                for (int64_t j = 0; j < c.n_post; ++j) c.transposed[static_cast<std::size_t>(j * c.n_pre + i)] = w[i * c.n_post + j];
+        }
         if (!c.exp) continue;
         c.I.resize(B * n);
         for (std::size_t b = 0; b < B; ++b) std::copy(c.I0.begin(), c.I0.end(), c.I.begin() + static_cast<std::ptrdiff_t>(b * n));
@@ -269,87 +324,179 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
                 }
             }
     }
-    for (int64_t t = 0; t < steps; ++t) step_forward(t);
+    run_on_pool(network_.context().pool(), [&](auto& for_each) {
+        for (ConnPlan& c : conns_)
+            if (c.product) product_ahead(c, for_each);
+        for (int64_t t = 0; t < steps; ++t) step_forward(t, for_each);
+    });
     forward_done_ = true;
 }
 
-// One step of every non-source population, instance by instance, with the
-// operations of the reference backend in its order (docs/models.md).
-void Trainer::step_forward(int64_t t) {
-    const Graph& g = network_.graph();
+// One step of every non-source population, instance by instance (the
+// instances in parallel: each writes its own rows).
+template <class ForEach>
+void Trainer::step_forward(int64_t t, ForEach& for_each) {
     for (int32_t id : order_) {
         PopPlan& p = pops_[static_cast<std::size_t>(id)];
         if (p.source) continue;
-        const int64_t n = p.n;
-        for (int64_t b = 0; b < batch_; ++b) {
-            float* v = p.v.data() + b * n;
-            // Phase 1: delivery, connections in ascending id.
-            for (int32_t cid : p.incoming) {
-                ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
-                const int64_t tp = t - c.delay;
-                if (tp < 0) continue;
-                const PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
-                const float* w = g.connections[static_cast<std::size_t>(cid)].weights.data();
-                float* target = c.exp ? c.I.data() + b * n : v;
-                if (c.product) {  // sums of w * x over the nonzero rows, from zero, then one addition
-                    float* sums = c.scratch.data();
-                    std::fill(sums, sums + n, 0.0f);
-                    const float* x = pre.graded.data() + (tp * batch_ + b) * c.n_pre;
-                    bool any = false;
-                    for (int64_t i = 0; i < c.n_pre; ++i) {
-                        if (x[i] == 0.0f) continue;
-                        any = true;
-                        const float* row = w + i * n;
-                        for (int64_t j = 0; j < n; ++j) sums[j] += row[j] * x[i];
-                    }
-                    if (any)
-                        for (int64_t j = 0; j < n; ++j) target[j] += sums[j];
-                    continue;
-                }
-                const uint64_t* bits = pre.bits.data() + (tp * batch_ + b) * pre.words;
-                for (int64_t word = 0; word < pre.words; ++word)
-                    for (uint64_t m = bits[word]; m != 0; m &= m - 1) {
-                        const int64_t i = word * 64 + __builtin_ctzll(m);
-                        const float* row = w + i * n;
-                        for (int64_t j = 0; j < n; ++j) target[j] += row[j];
-                    }
-            }
-            // Phases 2 and 3.
-            const PopulationCoefficients& k = p.coefficients;
-            float* m_row = p.spiking ? p.m.data() + (t * batch_ + b) * n : nullptr;
-            uint64_t* bits = p.spiking ? p.bits.data() + (t * batch_ + b) * p.words : nullptr;
-            for (int64_t j = 0; j < n; ++j) {
-                float exact_input = 0.0f;
-                for (int32_t cid : p.incoming) {
-                    const ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
-                    if (c.exp) exact_input += c.I[static_cast<std::size_t>(b * n + j)] * c.coefficients.current_gain[static_cast<std::size_t>(j)];
-                }
-                if (p.leaky) {
-                    const float v_rest = p.v_rest[static_cast<std::size_t>(j)];
-                    v[j] = v_rest + ((v[j] - v_rest) * k.mem_decay[static_cast<std::size_t>(j)] + exact_input);
-                } else {
-                    v[j] += exact_input;
-                }
-                if (p.li) {
-                    p.graded[static_cast<std::size_t>((t * batch_ + b) * n + j)] = v[j];
-                    continue;
-                }
-                m_row[j] = v[j];
-                const float v_th = p.v_th[static_cast<std::size_t>(j)];
-                if (v[j] > v_th) {
-                    bits[j >> 6] |= uint64_t(1) << (j & 63);
-                    const float v_reset = p.v_reset[static_cast<std::size_t>(j)];
-                    v[j] = p.subtract ? v[j] - (v_th - v_reset) : v_reset;
-                }
-            }
-            for (int32_t cid : p.incoming) {
-                ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
-                if (!c.exp) continue;
-                float* I = c.I.data() + b * n;
-                for (int64_t j = 0; j < n; ++j) I[j] *= c.coefficients.decay;
-            }
-        }
+        auto body = [&](int64_t b) { forward_instance(p, t, b); };
+        for_each(batch_, body);
     }
+}
+
+// Step t of instance b of population p, with the operations of the
+// reference backend in its order (docs/models.md).
+void Trainer::forward_instance(PopPlan& p, int64_t t, int64_t b) {
+    const Graph& g = network_.graph();
+    const int64_t n = p.n;
+    float* v = p.v.data() + b * n;
+    // Phase 1: delivery, connections in ascending id.
+    for (int32_t cid : p.incoming) {
+        ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
+        const int64_t tp = t - c.delay;
+        if (tp < 0) continue;
+        const PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
+        const float* w = g.connections[static_cast<std::size_t>(cid)].weights.data();
+        float* target = c.exp ? c.I.data() + b * n : v;
+        if (c.product) {  // the sums of w * x over the nonzero rows (product_ahead), added once
+            const int64_t row = tp * batch_ + b, stride = steps_ * batch_ * cpu::kDenseBlock;
+            if (!c.ahead_any[static_cast<std::size_t>(row)]) continue;
+            for (int64_t q = 0, c0 = 0; c0 < n; ++q, c0 += cpu::kDenseBlock)
+                kernels_.add(target + c0, c.ahead.data() + q * stride + row * cpu::kDenseBlock, std::min(cpu::kDenseBlock, n - c0));
+            continue;
+        }
+        const uint64_t* bits = pre.bits.data() + (tp * batch_ + b) * pre.words;
+        for (int64_t word = 0; word < pre.words; ++word)
+            for (uint64_t m = bits[word]; m != 0; m &= m - 1) kernels_.add(target, w + (word * 64 + __builtin_ctzll(m)) * n, n);
+    }
+    // Phases 2 and 3. The exact input: sum over exp connections of I * gain, from zero.
+    float* ei = p.work.data() + b * n;
+    kernels_.fill(ei, 0.0f, n);
+    for (int32_t cid : p.incoming) {
+        const ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
+        if (c.exp) kernels_.multiply_add(ei, c.I.data() + b * n, c.coefficients.current_gain.data(), n);
+    }
+    const float* __restrict decay = p.coefficients.mem_decay.data();
+    const float* __restrict v_rest = p.leaky ? p.v_rest.data() : nullptr;
+    if (p.leaky)
+        for (int64_t j = 0; j < n; ++j) v[j] = v_rest[j] + ((v[j] - v_rest[j]) * decay[j] + ei[j]);
+    else
+        for (int64_t j = 0; j < n; ++j) v[j] += ei[j];
+    if (p.li) {
+        std::copy(v, v + n, p.graded.data() + (t * batch_ + b) * n);
+    } else {
+        float* __restrict m_row = p.m.data() + (t * batch_ + b) * n;
+        uint8_t* __restrict fired = p.fired.data() + b * n;
+        const float* __restrict v_th = p.v_th.data();
+        const float* __restrict v_reset = p.v_reset.data();
+        const bool subtract = p.subtract;
+        for (int64_t j = 0; j < n; ++j) {
+            const float x = v[j];
+            m_row[j] = x;
+            const bool spike = x > v_th[j];
+            const float after = subtract ? x - (v_th[j] - v_reset[j]) : v_reset[j];
+            v[j] = spike ? after : x;
+            fired[j] = spike;
+        }
+        uint64_t* bits = p.bits.data() + (t * batch_ + b) * p.words;
+        for (int64_t j = 0; j < n; ++j) bits[j >> 6] |= static_cast<uint64_t>(fired[j]) << (j & 63);
+    }
+    for (int32_t cid : p.incoming) {
+        ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
+        if (c.exp) kernels_.scale(c.I.data() + b * n, c.coefficients.decay, n);
+    }
+}
+
+// The dense product of a connection from a current source, for every step
+// and instance at once (its inputs are known): ahead[q][r] = the sums over i
+// ascending of x[r][i] * w[i][block q], from zero (rows r = t * B + b). With
+// the cpu backend, by its matrix kernel, as that backend computes them; on
+// "reference", by rows over the nonzero inputs, the reference's bits, in
+// pieces of 8 rows x one block so a weight row is read once for 8 rows.
+template <class ForEach>
+void Trainer::product_ahead(ConnPlan& c, ForEach& for_each) {
+    const PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
+    const int64_t rows = steps_ * batch_, n = c.n_post, k = c.n_pre, stride = rows * cpu::kDenseBlock;
+    const int64_t blocks = (n + cpu::kDenseBlock - 1) / cpu::kDenseBlock;
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* x = pre.graded.data() + r * k;
+        c.ahead_any[static_cast<std::size_t>(r)] = std::any_of(x, x + k, [](float value) { return value != 0.0f; });
+    }
+    if (gemm_) {
+        constexpr int64_t kRows = 64;  // input rows per piece of work
+        auto piece = [&](int64_t index) {
+            const int64_t r0 = index * kRows, count = std::min(kRows, rows - r0);
+            int32_t ids[kRows];
+            for (int64_t m = 0; m < count; ++m) ids[m] = static_cast<int32_t>(r0 + m);
+            kernels_.dense_gemm(c.packed.data(), k, static_cast<int32_t>(blocks), pre.graded.data(), k, c.ahead.data(), stride, ids,
+                                static_cast<int32_t>(count));
+        };
+        for_each((rows + kRows - 1) / kRows, piece);
+        return;
+    }
+    const float* w = network_.connection(c.id).weights.data();
+    constexpr int64_t kRows = 8;
+    auto piece = [&](int64_t index) {
+        const int64_t r0 = (index / blocks) * kRows, q = index % blocks, c0 = q * cpu::kDenseBlock;
+        const int64_t r1 = std::min(rows, r0 + kRows), width = std::min(cpu::kDenseBlock, n - c0);
+        float* out = c.ahead.data() + q * stride;
+        for (int64_t r = r0; r < r1; ++r) kernels_.fill(out + r * cpu::kDenseBlock, 0.0f, cpu::kDenseBlock);
+        for (int64_t i = 0; i < k; ++i)
+            for (int64_t r = r0; r < r1; ++r) {
+                const float x = pre.graded[static_cast<std::size_t>(r * k + i)];
+                if (x != 0.0f) kernels_.add_scaled(out + r * cpu::kDenseBlock, w + i * n + c0, x, width);
+            }
+    };
+    for_each(((rows + kRows - 1) / kRows) * blocks, piece);
+}
+
+// The weight gradient of such a connection from every step's arrival
+// gradient: grad[i][j] += the sum over rows r = (t - delay) * B + b
+// ascending of x[r][i] * arrival[r][j], from zero. With the cpu backend by
+// its matrix kernel (the inputs transposed as its rows); on "reference" by
+// rows over the nonzero inputs, in pieces of 8 weight rows x one block.
+template <class ForEach>
+void Trainer::product_weight_grad(ConnPlan& c, ForEach& for_each) {
+    const PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
+    const int64_t n = c.n_post, k = c.n_pre, rows = (steps_ - c.delay) * batch_;
+    if (rows <= 0) return;
+    const int64_t blocks = (n + cpu::kDenseBlock - 1) / cpu::kDenseBlock, stride = rows * cpu::kDenseBlock;
+    c.grad_product.resize(static_cast<std::size_t>(blocks * k * cpu::kDenseBlock));
+    if (gemm_) {
+        c.inputs_t.resize(static_cast<std::size_t>(k * rows));
+        auto transpose = [&](int64_t i) {
+            for (int64_t r = 0; r < rows; ++r) c.inputs_t[static_cast<std::size_t>(i * rows + r)] = pre.graded[static_cast<std::size_t>(r * k + i)];
+        };
+        for_each(k, transpose);
+        constexpr int64_t kRows = 64;
+        auto piece = [&](int64_t index) {
+            const int64_t i0 = index * kRows, count = std::min(kRows, k - i0);
+            int32_t ids[kRows];
+            for (int64_t m = 0; m < count; ++m) ids[m] = static_cast<int32_t>(i0 + m);
+            kernels_.dense_gemm(c.arrivals.data(), rows, static_cast<int32_t>(blocks), c.inputs_t.data(), rows, c.grad_product.data(),
+                                k * cpu::kDenseBlock, ids, static_cast<int32_t>(count));
+        };
+        for_each((k + kRows - 1) / kRows, piece);
+    } else {
+        constexpr int64_t kRows = 8;
+        auto piece = [&](int64_t index) {
+            const int64_t i0 = (index / blocks) * kRows, q = index % blocks, i1 = std::min(k, i0 + kRows);
+            float* out = c.grad_product.data() + q * k * cpu::kDenseBlock;
+            for (int64_t i = i0; i < i1; ++i) kernels_.fill(out + i * cpu::kDenseBlock, 0.0f, cpu::kDenseBlock);
+            for (int64_t r = 0; r < rows; ++r) {
+                const float* x = pre.graded.data() + r * k;
+                const float* ga = c.arrivals.data() + q * stride + r * cpu::kDenseBlock;
+                for (int64_t i = i0; i < i1; ++i)
+                    if (x[i] != 0.0f) kernels_.add_scaled(out + i * cpu::kDenseBlock, ga, x[i], cpu::kDenseBlock);
+            }
+        };
+        for_each(((k + kRows - 1) / kRows) * blocks, piece);
+    }
+    auto add_rows = [&](int64_t i) {
+        for (int64_t q = 0, c0 = 0; c0 < n; ++q, c0 += cpu::kDenseBlock)
+            kernels_.add(c.grad.data() + i * n + c0, c.grad_product.data() + (q * k + i) * cpu::kDenseBlock, std::min(cpu::kDenseBlock, n - c0));
+    };
+    for_each(k, add_rows);
 }
 
 void Trainer::read_output(int32_t population, std::string_view var, float* out, int64_t count) const {
@@ -511,7 +658,16 @@ void Trainer::backward() {
         if (!p.source) std::fill(p.gv.begin(), p.gv.end(), 0.0f);
     for (ConnPlan& c : conns_)
         if (c.exp) std::fill(c.gI.begin(), c.gI.end(), 0.0f);
-    for (int64_t t = steps_ - 1; t >= 0; --t) step_backward(t);
+    for (ConnPlan& c : conns_)
+        if (c.product)  // zero-padded column blocks, as dense_gemm reads them
+            c.arrivals.assign(static_cast<std::size_t>(std::max<int64_t>(0, (steps_ - c.delay) * batch_) *
+                                                       ((c.n_post + cpu::kDenseBlock - 1) / cpu::kDenseBlock) * cpu::kDenseBlock),
+                              0.0f);
+    run_on_pool(network_.context().pool(), [&](auto& for_each) {
+        for (int64_t t = steps_ - 1; t >= 0; --t) step_backward(t, for_each);
+        for (ConnPlan& c : conns_)
+            if (c.product) product_weight_grad(c, for_each);
+    });
     for (PopPlan& p : pops_) {
         if (p.source) continue;
         std::fill(p.g_out.begin(), p.g_out.end(), 0.0f);
@@ -523,84 +679,104 @@ void Trainer::backward() {
 // gv holds dL/dv after step t (its reset included); for an exp connection
 // gI holds dL/dI after step t's decay. `arrival` receives dL/d(what arrived
 // in step t), from which the weight gradient and the presynaptic output's
-// gradient follow.
-void Trainer::step_backward(int64_t t) {
-    const Graph& g = network_.graph();
-    const bool detach = options_.detach_reset != 0;
+// gradient follow. Instances run in parallel where each writes its own rows;
+// the weight gradient is split by column blocks, each summing the instances
+// in order, so its bits do not depend on the split.
+template <class ForEach>
+void Trainer::step_backward(int64_t t, ForEach& for_each) {
     for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
         PopPlan& p = pops_[static_cast<std::size_t>(*it)];
         if (p.source) continue;
         const int64_t n = p.n;
-        const PopulationCoefficients& k = p.coefficients;
-        for (int64_t b = 0; b < batch_; ++b) {
-            const float* g_out = p.g_out.data() + (t * batch_ + b) * n;
-            const float* m_row = p.spiking ? p.m.data() + (t * batch_ + b) * n : nullptr;
-            float* gv = p.gv.data() + b * n;
-            for (int64_t j = 0; j < n; ++j) {
-                float gm;  // dL/d(v before the threshold)
-                if (p.li) {
-                    gm = gv[j] + g_out[j];
-                } else {
-                    const bool s = spiked(p, t, static_cast<int32_t>(b), j);
-                    const float m = m_row[j], v_th = p.v_th[static_cast<std::size_t>(j)], v_reset = p.v_reset[static_cast<std::size_t>(j)];
-                    float gs = g_out[j];  // dL/ds
-                    if (p.subtract) {
-                        gm = gv[j];
-                        if (!detach) gs -= gv[j] * (v_th - v_reset);
-                    } else {
-                        gm = s ? 0.0f : gv[j];
-                        if (!detach) gs += gv[j] * (v_reset - m);
-                    }
-                    gm += gs * surrogate(p, j, m - v_th);
-                }
-                const float gu = p.leaky ? gm * k.mem_decay[static_cast<std::size_t>(j)] : gm;  // dL/d(v after delivery)
-                for (int32_t cid : p.incoming) {
-                    ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
-                    const std::size_t at = static_cast<std::size_t>(b * n + j);
-                    if (c.exp) {
-                        const float gi = c.gI[at] * c.coefficients.decay + gm * c.coefficients.current_gain[static_cast<std::size_t>(j)];
-                        c.gI[at] = gi;
-                        c.arrival[at] = gi;
-                    } else {
-                        c.arrival[at] = gu;
-                    }
-                }
-                gv[j] = gu;
-            }
-        }
+        auto recurrence = [&](int64_t b) { backward_instance(p, t, b); };
+        for_each(batch_, recurrence);
         // What arrived in step t came from the presynaptic outputs of step t - delay.
         for (int32_t cid : p.incoming) {
             ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
             const int64_t tp = t - c.delay;
             if (tp < 0) continue;
             PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
-            const float* w = g.connections[static_cast<std::size_t>(cid)].weights.data();
-            for (int64_t b = 0; b < batch_; ++b) {
-                const float* ga = c.arrival.data() + b * n;
-                if (c.product) {
-                    const float* x = pre.graded.data() + (tp * batch_ + b) * c.n_pre;
-                    for (int64_t i = 0; i < c.n_pre; ++i) {
-                        if (x[i] == 0.0f) continue;
-                        float* row = c.grad.data() + i * n;
-                        for (int64_t j = 0; j < n; ++j) row[j] += x[i] * ga[j];
-                    }
-                } else {
+            if (c.product) {  // its weight gradient comes after the steps (product_weight_grad)
+                const int64_t stride = (steps_ - c.delay) * batch_ * cpu::kDenseBlock;
+                for (int64_t b = 0; b < batch_; ++b)
+                    for (int64_t q = 0, c0 = 0; c0 < n; ++q, c0 += cpu::kDenseBlock)
+                        std::copy_n(c.arrival.data() + b * n + c0, std::min(cpu::kDenseBlock, n - c0),
+                                    c.arrivals.data() + q * stride + (tp * batch_ + b) * cpu::kDenseBlock);
+                continue;  // (its source needs no gradient)
+            }
+            constexpr int64_t kColumns = 256;  // columns of the weight gradient per piece of work
+            auto weight_grad = [&](int64_t piece) {
+                const int64_t j0 = piece * kColumns, width = std::min(kColumns, n - j0);
+                for (int64_t b = 0; b < batch_; ++b) {
+                    const float* ga = c.arrival.data() + b * n + j0;
                     const uint64_t* bits = pre.bits.data() + (tp * batch_ + b) * pre.words;
                     for (int64_t word = 0; word < pre.words; ++word)
-                        for (uint64_t m = bits[word]; m != 0; m &= m - 1) {
-                            float* row = c.grad.data() + (word * 64 + __builtin_ctzll(m)) * n;
-                            for (int64_t j = 0; j < n; ++j) row[j] += ga[j];
-                        }
+                        for (uint64_t m = bits[word]; m != 0; m &= m - 1)
+                            kernels_.add(c.grad.data() + (word * 64 + __builtin_ctzll(m)) * n + j0, ga, width);
                 }
-                if (pre.source) continue;
-                float* g_pre = pre.g_out.data() + (tp * batch_ + b) * c.n_pre;
-                for (int64_t i = 0; i < c.n_pre; ++i) {
-                    const float* row = w + i * n;
-                    float sum = 0.0f;
-                    for (int64_t j = 0; j < n; ++j) sum += row[j] * ga[j];
-                    g_pre[i] += sum;
-                }
+            };
+            for_each((n + kColumns - 1) / kColumns, weight_grad);
+            if (pre.source) continue;
+            // dL/d(presynaptic output) += W dL/d(arrival): from zero over the
+            // nonzero arrival gradients in ascending j, then one addition.
+            auto to_pre = [&](int64_t b) {
+                const float* ga = c.arrival.data() + b * n;
+                float* sums = c.sums.data() + b * c.n_pre;
+                kernels_.fill(sums, 0.0f, c.n_pre);
+                for (int64_t j = 0; j < n; ++j)
+                    if (ga[j] != 0.0f) kernels_.add_scaled(sums, c.transposed.data() + j * c.n_pre, ga[j], c.n_pre);
+                kernels_.add(pre.g_out.data() + (tp * batch_ + b) * c.n_pre, sums, c.n_pre);
+            };
+            for_each(batch_, to_pre);
+        }
+    }
+}
+
+void Trainer::backward_instance(PopPlan& p, int64_t t, int64_t b) {
+    const int64_t n = p.n;
+    const bool detach = options_.detach_reset != 0;
+    const float* __restrict g_out = p.g_out.data() + (t * batch_ + b) * n;
+    float* __restrict gv = p.gv.data() + b * n;
+    float* __restrict gm = p.work.data() + b * n;  // dL/d(v before the threshold)
+    if (p.li) {
+        for (int64_t j = 0; j < n; ++j) gm[j] = gv[j] + g_out[j];
+    } else {
+        const float* __restrict m = p.m.data() + (t * batch_ + b) * n;
+        const float* __restrict v_th = p.v_th.data();
+        const float* __restrict v_reset = p.v_reset.data();
+        const uint64_t* bits = p.bits.data() + (t * batch_ + b) * p.words;
+        for (int64_t j = 0; j < n; ++j) {
+            const bool s = (bits[j >> 6] >> (j & 63)) & 1u;
+            float gs = g_out[j];  // dL/ds
+            float g;
+            if (p.subtract) {
+                g = gv[j];
+                if (!detach) gs -= gv[j] * (v_th[j] - v_reset[j]);
+            } else {
+                g = s ? 0.0f : gv[j];
+                if (!detach) gs += gv[j] * (v_reset[j] - m[j]);
             }
+            gm[j] = g + gs * surrogate(p, j, m[j] - v_th[j]);
+        }
+    }
+    // dL/d(v after delivery) = dL/dm * E_m (lif, li) or dL/dm (if): that is gv for step t - 1.
+    if (p.leaky)
+        for (int64_t j = 0; j < n; ++j) gv[j] = gm[j] * p.coefficients.mem_decay[static_cast<std::size_t>(j)];
+    else
+        std::copy(gm, gm + n, gv);
+    for (int32_t cid : p.incoming) {
+        ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
+        float* __restrict arrival = c.arrival.data() + b * n;
+        if (!c.exp) {
+            std::copy(gv, gv + n, arrival);
+            continue;
+        }
+        float* __restrict gI = c.gI.data() + b * n;
+        const float* __restrict gain = c.coefficients.current_gain.data();
+        const float decay = c.coefficients.decay;
+        for (int64_t j = 0; j < n; ++j) {
+            gI[j] = gI[j] * decay + gm[j] * gain[j];
+            arrival[j] = gI[j];
         }
     }
 }

@@ -16,6 +16,7 @@
 #include "core/coefficients.h"
 #include "core/graph.h"
 #include "core/memory.h"
+#include "cpu/kernels.h"
 #include "snn/snn.h"
 
 namespace snn {
@@ -49,7 +50,7 @@ private:
     struct PopPlan {
         explicit PopPlan(std::pmr::memory_resource* mr)
             : incoming(mr), coefficients(mr), v_rest(mr), v_reset(mr), v_th(mr), scale(mr), v0(mr), input(mr), bits(mr),
-              graded(mr), m(mr), g_out(mr), v(mr), gv(mr) {}
+              graded(mr), m(mr), g_out(mr), v(mr), gv(mr), work(mr), fired(mr) {}
         int32_t id = -1;
         int64_t n = 0;
         int64_t words = 0;  // 64-bit words per spike row
@@ -69,13 +70,16 @@ private:
         // Running state.
         pvector<float> v;   // [B][n]
         pvector<float> gv;  // backward: gradient w.r.t. v after the current step, [B][n]
+        pvector<float> work;     // [B][n] per-instance scratch (the exact input; dL/dm)
+        pvector<uint8_t> fired;  // [B][n] this step's spikes as bytes, before they are packed
         bool has_grad = false;
     };
 
     // One connection as the trainer runs it.
     struct ConnPlan {
         explicit ConnPlan(std::pmr::memory_resource* mr)
-            : coefficients(mr), I0(mr), I(mr), gI(mr), arrival(mr), grad(mr), moment1(mr), moment2(mr), scratch(mr) {}
+            : coefficients(mr), I0(mr), I(mr), gI(mr), arrival(mr), grad(mr), moment1(mr), moment2(mr), scratch(mr),
+              sums(mr), transposed(mr), packed(mr), ahead(mr), ahead_any(mr), arrivals(mr), inputs_t(mr), grad_product(mr) {}
         int32_t id = -1, pre = -1, post = -1;
         int64_t n_pre = 0, n_post = 0;
         int32_t delay = 1;
@@ -88,7 +92,19 @@ private:
         pvector<float> arrival;  // backward: gradient w.r.t. what arrives in the current step, [B][n_post]
         pvector<float> grad;     // [n_pre][n_post]
         pvector<float> moment1, moment2;  // optimizer state
-        pvector<float> scratch;  // [n_post]: the dense product's sums; new weights in optimizer_step
+        pvector<float> scratch;     // new weights in optimizer_step
+        pvector<float> sums;        // [B][max(n_pre, n_post)]: the dense product's sums; W dL/d(arrival)
+        pvector<float> transposed;  // [n_post][n_pre]: the weights, for the presynaptic gradient
+        // The dense product (from a current source, known for every step):
+        // its sums for every step and instance, computed before the steps,
+        // and the arrival gradients of every step, for the weight gradient
+        // after them; both in column blocks of cpu::kDenseBlock, [block][row][64].
+        pvector<float> packed;       // the weights in column blocks (the cpu backend's layout), for dense_gemm
+        pvector<float> ahead;        // [blocks][T * B][64]: row t * B + b
+        pvector<uint8_t> ahead_any;  // [T][B]: any nonzero input (else nothing is added)
+        pvector<float> arrivals;     // [blocks][(T - delay) * B][64]: row (t - delay) * B + b
+        pvector<float> inputs_t;     // [n_pre][(T - delay) * B]: the inputs transposed, for dense_gemm
+        pvector<float> grad_product; // [blocks][n_pre][64]: the weight gradient of one backward pass
     };
 
     void check_unchanged() const;
@@ -97,8 +113,16 @@ private:
     ConnPlan& conn_of(int32_t connection);
     const ConnPlan& conn_of(int32_t connection) const;
     void refresh_parameters();
-    void step_forward(int64_t t);
-    void step_backward(int64_t t);
+    template <class ForEach>
+    void step_forward(int64_t t, ForEach& for_each);
+    template <class ForEach>
+    void step_backward(int64_t t, ForEach& for_each);
+    void forward_instance(PopPlan& p, int64_t t, int64_t b);
+    template <class ForEach>
+    void product_ahead(ConnPlan& c, ForEach& for_each);
+    template <class ForEach>
+    void product_weight_grad(ConnPlan& c, ForEach& for_each);
+    void backward_instance(PopPlan& p, int64_t t, int64_t b);
     float surrogate(const PopPlan& p, int64_t j, float x) const;
     bool spiked(const PopPlan& p, int64_t t, int32_t b, int64_t j) const {
         return (p.bits[static_cast<std::size_t>((t * batch_ + b) * p.words + (j >> 6))] >> (j & 63)) & 1u;
@@ -106,6 +130,10 @@ private:
 
     Network& network_;
     std::pmr::memory_resource* memory_;
+    const cpu::KernelTable& kernels_;  // the row operations (the same bits at every SIMD level)
+    // The dense product by the cpu backend's matrix kernel (its bits: fused
+    // multiply-add where the level has it); else, on "reference", by rows.
+    bool gemm_ = false;
     snn_trainer_options options_;
     snn_optimizer_options optimizer_;
     int64_t optimizer_steps_ = 0;

@@ -473,3 +473,44 @@ def test_errors_are_clear():
     net.population("late", 2, "li")
     with pytest.raises(snn.StateError, match="new trainer"):
         trainer.forward({"x": np.ones((4, 2, 3), np.float32)})
+
+
+def run_variant(backend, threads, simd, steps=25, batch=5):
+    x = inputs(steps, batch, seed=4)
+    try:
+        context = snn.Context(backend=backend, threads=threads, simd=simd or "auto")
+    except snn.UnsupportedError:
+        return None  # this CPU lacks the level
+    net = snn.Network.from_bytes(build(batch).to_bytes(), context=context)
+    trainer = snn.Trainer(net)
+    trainer.forward(x)
+    loss = trainer.loss("out", "ce_mean_v", np.array([0, 1, 2, 3, 1]))
+    trainer.backward()
+    return loss, trainer.output("hid"), trainer.output("out", "v"), [trainer.grad(name) for name in ("w1", "w2", "w3", "w4", "w5")]
+
+
+def assert_same(a, b):
+    assert a[0] == b[0]
+    np.testing.assert_array_equal(a[1], b[1])
+    np.testing.assert_array_equal(a[2], b[2])
+    for got, want in zip(a[3], b[3]):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_results_do_not_depend_on_threads_or_simd_level():
+    """Decision 5: the same bits on any number of threads; at the generic
+    level the cpu backend's trainer computes the reference's bits; at the
+    levels with fused multiply-add the dense product (the current source
+    "cur" through "w2") stays within float32 rounding of them."""
+    reference = run_variant("reference", 1, None)
+    for variant in (("reference", 2, None), ("cpu", 1, "generic"), ("cpu", 3, "generic")):
+        assert_same(run_variant(*variant), reference)
+    for level in ("avx2", "avx512", None):
+        one = run_variant("cpu", 1, level)
+        if one is None:
+            continue
+        assert_same(run_variant("cpu", 2, level), one)
+        np.testing.assert_array_equal(one[1], reference[1])  # no spike moved
+        np.testing.assert_allclose(one[2], reference[2], rtol=1e-5, atol=1e-6)
+        for got, want in zip(one[3], reference[3]):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
