@@ -25,6 +25,8 @@ from ._context import Context
 from ._models import ParamInfo, backends, model_params, model_state_vars, models
 from ._network import Connection, Network, Population, Recording, load
 from ._train import SGD, Adam, AdamW, Trainer
+from ._layers import IF, LI, LIF, Linear, Sequential
+from . import datasets, encode
 from . import errors as _errors
 from .errors import (
     BackendError,
@@ -64,6 +66,13 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "Sequential",
+    "Linear",
+    "LIF",
+    "IF",
+    "LI",
+    "encode",
+    "datasets",
     # The error classes, as errors.py lists them.
     *(name for name in _errors.__all__ if name != "error_class"),
 ]
