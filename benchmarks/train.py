@@ -53,6 +53,8 @@ def run_side(lib: str, folder: str, threads: int, reps: int, peers_python: str) 
     env = dict(os.environ)
     if lib != "libsnn":
         env.pop("PYTHONPATH", None)
+    else:
+        env["OPENBLAS_NUM_THREADS"] = "1"  # NumPy's BLAS threads would only spin beside libsnn's
     proc = subprocess.run([python, os.path.join(HERE, "peer_train.py"), "--lib", lib, "--data", folder,
                            "--threads", str(threads), "--reps", str(reps)], capture_output=True, text=True, env=env,
                           timeout=1800)

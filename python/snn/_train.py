@@ -20,6 +20,11 @@ __all__ = ["Trainer", "SGD", "Adam", "AdamW"]
 PopulationRef = Union[Population, str, int]
 ConnectionRef = Union[Connection, str, int]
 
+# Looked up once here: the release callback may run inside the garbage
+# collector while cffi holds its own lock (e.g. during ffi.new), and a first
+# attribute lookup on `lib` there would wait for that lock forever.
+_c_trainer_destroy = lib.snn_trainer_destroy
+
 
 class _Optimizer:
     kind = 0
@@ -95,13 +100,15 @@ class Trainer:
         self._net = net
         self._net_handle = net._h
         self._net_handle.views += 1  # the network outlives the trainer
-        self._ptr = ffi.gc(out[0], self._release)
+        handle = self._net_handle
+
+        def release(ptr) -> None:  # holds no reference to the trainer, so no cycle delays it
+            _c_trainer_destroy(ptr)
+            handle.view_released()
+
+        self._ptr = ffi.gc(out[0], release)
         self._shape = (0, 0)
         self.optimizer = optimizer if optimizer is not None else Adam()
-
-    def _release(self, ptr) -> None:
-        lib.snn_trainer_destroy(ptr)
-        self._net_handle.view_released()
 
     @property
     def network(self) -> Network:

@@ -73,6 +73,30 @@ struct DenseRows {
     const int32_t* held = nullptr;
 };
 
+// One instance's neurons in one step of training (src/train): the forward
+// integration, threshold and reset (train_forward), and its reverse with the
+// spike's surrogate derivative (train_backward); docs/training.md.
+struct TrainNeurons {
+    int64_t n = 0;
+    bool leaky = true;     // lif, li: v_rest + (v - v_rest) * decay + ei; if: v + ei
+    bool spiking = true;   // false for li
+    bool subtract = false; // reset by subtraction (else to v_reset)
+    bool detach = false;   // no gradient through the reset
+    int32_t surrogate = 0; // 0 fast_sigmoid, 1 arctan, 2 triangle
+    float* v = nullptr;                // forward: in/out
+    const float* ei = nullptr;         // forward: the exact input
+    const float* v_rest = nullptr;
+    const float* decay = nullptr;
+    const float* v_th = nullptr;
+    const float* v_reset = nullptr;
+    const float* scale = nullptr;      // the surrogate's sharpness
+    float* m = nullptr;                // forward: out, v before the threshold; backward: in
+    uint64_t* bits = nullptr;          // forward: out (or-ed in); backward: in
+    const float* g_out = nullptr;      // backward: dL/d(output)
+    float* gv = nullptr;               // backward: in dL/dv after the step, out dL/d(v after delivery)
+    float* gm = nullptr;               // backward: out dL/dm
+};
+
 struct KernelTable {
     const char* name;
     void (*fill)(float* x, float value, int64_t n);
@@ -120,6 +144,8 @@ struct KernelTable {
     void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
                     uint32_t batch, uint64_t step);
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);
+    void (*train_forward)(const TrainNeurons& s);
+    void (*train_backward)(const TrainNeurons& s);
 };
 
 const KernelTable& generic_kernels();

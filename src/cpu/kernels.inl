@@ -753,6 +753,129 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
     return count;
 }
 
+// Training: elementwise loops the compiler vectorises (selects, no
+// branches); the float operations and their order are those of the
+// reference step (train_forward) and of docs/training.md (train_backward).
+namespace train {
+constexpr float kHalfPi = 1.57079632679489662f;
+
+template <int kSurrogate>
+inline float surrogate(float k, float x) {
+    if (kSurrogate == 0) {
+        const float d = 1.0f + k * std::fabs(x);
+        return 1.0f / (d * d);
+    }
+    if (kSurrogate == 1) {
+        const float u = kHalfPi * k * x;
+        return (k / 2.0f) / (1.0f + u * u);
+    }
+    const float r = 1.0f - k * std::fabs(x);
+    return r > 0.0f ? r : 0.0f;
+}
+
+// Bytes 0/1 to bits: bit j of word j / 64.
+inline void pack(const uint8_t* __restrict fired, uint64_t* __restrict bits, int64_t n) {
+    int64_t j = 0;
+#if defined(__AVX512BW__)
+    for (; j + 64 <= n; j += 64) {
+        const __m512i x = _mm512_loadu_si512(fired + j);
+        bits[j >> 6] |= _mm512_test_epi8_mask(x, x);
+    }
+#endif
+    for (; j < n; ++j) bits[j >> 6] |= static_cast<uint64_t>(fired[j]) << (j & 63);
+}
+
+template <bool kLeaky, bool kSpiking, bool kSubtract>
+void forward(const TrainNeurons& s) {
+    const int64_t n = s.n;
+    float* __restrict v = s.v;
+    const float* __restrict ei = s.ei;
+    const float* __restrict v_rest = s.v_rest;
+    const float* __restrict decay = s.decay;
+    for (int64_t j = 0; j < n; ++j) v[j] = kLeaky ? v_rest[j] + ((v[j] - v_rest[j]) * decay[j] + ei[j]) : v[j] + ei[j];
+    if (!kSpiking) return;
+    float* __restrict m = s.m;
+    const float* __restrict v_th = s.v_th;
+    const float* __restrict v_reset = s.v_reset;
+    constexpr int64_t kChunk = 256;
+    uint8_t fired[kChunk];
+    for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
+        const int64_t width = n - j0 < kChunk ? n - j0 : kChunk;
+        for (int64_t k = 0; k < width; ++k) {
+            const int64_t j = j0 + k;
+            const float x = v[j];
+            m[j] = x;
+            const bool spike = x > v_th[j];
+            const float after = kSubtract ? x - (v_th[j] - v_reset[j]) : v_reset[j];
+            v[j] = spike ? after : x;
+            fired[k] = spike;
+        }
+        pack(fired, s.bits + (j0 >> 6), width);  // j0 is a multiple of 64
+    }
+}
+
+template <bool kSubtract, bool kDetach, int kSurrogate>
+void backward_spiking(const TrainNeurons& s) {
+    const int64_t n = s.n;
+    const float* __restrict g_out = s.g_out;
+    const float* __restrict m = s.m;
+    const float* __restrict v_th = s.v_th;
+    const float* __restrict v_reset = s.v_reset;
+    const float* __restrict scale = s.scale;
+    const uint64_t* __restrict bits = s.bits;
+    float* __restrict gv = s.gv;
+    float* __restrict gm = s.gm;
+    for (int64_t j = 0; j < n; ++j) {
+        const bool spiked = (bits[j >> 6] >> (j & 63)) & 1u;
+        float gs = g_out[j];  // dL/ds
+        float g;
+        if (kSubtract) {
+            g = gv[j];
+            if (!kDetach) gs -= gv[j] * (v_th[j] - v_reset[j]);
+        } else {
+            g = spiked ? 0.0f : gv[j];
+            if (!kDetach) gs += gv[j] * (v_reset[j] - m[j]);
+        }
+        gm[j] = g + gs * surrogate<kSurrogate>(scale[j], m[j] - v_th[j]);
+    }
+}
+
+template <bool kSubtract, bool kDetach>
+void backward_spiking(const TrainNeurons& s) {
+    s.surrogate == 0 ? backward_spiking<kSubtract, kDetach, 0>(s)
+    : s.surrogate == 1 ? backward_spiking<kSubtract, kDetach, 1>(s) : backward_spiking<kSubtract, kDetach, 2>(s);
+}
+}  // namespace train
+
+void train_forward(const TrainNeurons& s) {
+    if (!s.spiking)
+        s.leaky ? train::forward<true, false, false>(s) : train::forward<false, false, false>(s);
+    else if (s.leaky)
+        s.subtract ? train::forward<true, true, true>(s) : train::forward<true, true, false>(s);
+    else
+        s.subtract ? train::forward<false, true, true>(s) : train::forward<false, true, false>(s);
+}
+
+// gm = dL/dm (the li readout: gv + g_out), then gv = dL/d(v after delivery):
+// gm * decay (lif, li) or gm (if).
+void train_backward(const TrainNeurons& s) {
+    const int64_t n = s.n;
+    if (!s.spiking) {
+        for (int64_t j = 0; j < n; ++j) s.gm[j] = s.gv[j] + s.g_out[j];
+    } else if (s.subtract) {
+        s.detach ? train::backward_spiking<true, true>(s) : train::backward_spiking<true, false>(s);
+    } else {
+        s.detach ? train::backward_spiking<false, true>(s) : train::backward_spiking<false, false>(s);
+    }
+    float* __restrict gv = s.gv;
+    const float* __restrict gm = s.gm;
+    const float* __restrict decay = s.decay;
+    if (s.leaky)
+        for (int64_t j = 0; j < n; ++j) gv[j] = gm[j] * decay[j];
+    else
+        for (int64_t j = 0; j < n; ++j) gv[j] = gm[j];
+}
+
 }  // namespace
 
 const KernelTable& table() {
@@ -765,6 +888,6 @@ const KernelTable& table() {
 #else
                                nullptr,
 #endif
-                               poisson, compact};
+                               poisson, compact, train_forward, train_backward};
     return t;
 }

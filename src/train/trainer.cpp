@@ -15,7 +15,6 @@ namespace snn {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 // Element (t, b, i) of a [steps, batch, n] input tensor as float.
 struct InputReader {
@@ -266,7 +265,6 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             for (std::size_t b = 0; b < B; ++b) std::copy(p.v0.begin(), p.v0.end(), p.v.begin() + static_cast<std::ptrdiff_t>(b * n));
             p.gv.assign(B * n, 0.0f);
             p.work.assign(B * n, 0.0f);
-            p.fired.assign(B * n, 0);
         }
         if (p.graded_source) {  // a step without input emits `current`
             const pvector<float>& current = network_.population(p.id).params[current_param::current];
@@ -339,36 +337,48 @@ void Trainer::step_forward(int64_t t, ForEach& for_each) {
     for (int32_t id : order_) {
         PopPlan& p = pops_[static_cast<std::size_t>(id)];
         if (p.source) continue;
-        auto body = [&](int64_t b) { forward_instance(p, t, b); };
-        for_each(batch_, body);
+        // By instance: each writes its own rows (pieces of columns x
+        // instances, tried for L2 reuse of the weights, cost more in
+        // dispatch than they saved).
+        auto update = [&](int64_t b) {
+            deliver_instance(p, t, b, 0, p.n);
+            forward_instance(p, t, b);
+        };
+        for_each(batch_, update);
     }
 }
 
-// Step t of instance b of population p, with the operations of the
-// reference backend in its order (docs/models.md).
-void Trainer::forward_instance(PopPlan& p, int64_t t, int64_t b) {
+// Phase 1 of step t for instance b of population p, columns [j0, j1):
+// connections in ascending id, each arriving row added in ascending order.
+void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b, int64_t j0, int64_t j1) {
     const Graph& g = network_.graph();
-    const int64_t n = p.n;
-    float* v = p.v.data() + b * n;
-    // Phase 1: delivery, connections in ascending id.
+    const int64_t n = p.n, width = j1 - j0;
     for (int32_t cid : p.incoming) {
         ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
         const int64_t tp = t - c.delay;
         if (tp < 0) continue;
         const PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
-        const float* w = g.connections[static_cast<std::size_t>(cid)].weights.data();
-        float* target = c.exp ? c.I.data() + b * n : v;
+        const float* w = g.connections[static_cast<std::size_t>(cid)].weights.data() + j0;
+        float* target = (c.exp ? c.I.data() : p.v.data()) + b * n + j0;
         if (c.product) {  // the sums of w * x over the nonzero rows (product_ahead), added once
             const int64_t row = tp * batch_ + b, stride = steps_ * batch_ * cpu::kDenseBlock;
             if (!c.ahead_any[static_cast<std::size_t>(row)]) continue;
-            for (int64_t q = 0, c0 = 0; c0 < n; ++q, c0 += cpu::kDenseBlock)
-                kernels_.add(target + c0, c.ahead.data() + q * stride + row * cpu::kDenseBlock, std::min(cpu::kDenseBlock, n - c0));
+            for (int64_t c0 = j0; c0 < j1; c0 += cpu::kDenseBlock)
+                kernels_.add(target + (c0 - j0), c.ahead.data() + (c0 / cpu::kDenseBlock) * stride + row * cpu::kDenseBlock,
+                             std::min(cpu::kDenseBlock, j1 - c0));
             continue;
         }
         const uint64_t* bits = pre.bits.data() + (tp * batch_ + b) * pre.words;
         for (int64_t word = 0; word < pre.words; ++word)
-            for (uint64_t m = bits[word]; m != 0; m &= m - 1) kernels_.add(target, w + (word * 64 + __builtin_ctzll(m)) * n, n);
+            for (uint64_t m = bits[word]; m != 0; m &= m - 1) kernels_.add(target, w + (word * 64 + __builtin_ctzll(m)) * n, width);
     }
+}
+
+// Phases 2 and 3 of step t for instance b of population p, with the
+// operations of the reference backend in its order (docs/models.md).
+void Trainer::forward_instance(PopPlan& p, int64_t t, int64_t b) {
+    const int64_t n = p.n;
+    float* v = p.v.data() + b * n;
     // Phases 2 and 3. The exact input: sum over exp connections of I * gain, from zero.
     float* ei = p.work.data() + b * n;
     kernels_.fill(ei, 0.0f, n);
@@ -376,31 +386,11 @@ void Trainer::forward_instance(PopPlan& p, int64_t t, int64_t b) {
         const ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
         if (c.exp) kernels_.multiply_add(ei, c.I.data() + b * n, c.coefficients.current_gain.data(), n);
     }
-    const float* __restrict decay = p.coefficients.mem_decay.data();
-    const float* __restrict v_rest = p.leaky ? p.v_rest.data() : nullptr;
-    if (p.leaky)
-        for (int64_t j = 0; j < n; ++j) v[j] = v_rest[j] + ((v[j] - v_rest[j]) * decay[j] + ei[j]);
-    else
-        for (int64_t j = 0; j < n; ++j) v[j] += ei[j];
-    if (p.li) {
-        std::copy(v, v + n, p.graded.data() + (t * batch_ + b) * n);
-    } else {
-        float* __restrict m_row = p.m.data() + (t * batch_ + b) * n;
-        uint8_t* __restrict fired = p.fired.data() + b * n;
-        const float* __restrict v_th = p.v_th.data();
-        const float* __restrict v_reset = p.v_reset.data();
-        const bool subtract = p.subtract;
-        for (int64_t j = 0; j < n; ++j) {
-            const float x = v[j];
-            m_row[j] = x;
-            const bool spike = x > v_th[j];
-            const float after = subtract ? x - (v_th[j] - v_reset[j]) : v_reset[j];
-            v[j] = spike ? after : x;
-            fired[j] = spike;
-        }
-        uint64_t* bits = p.bits.data() + (t * batch_ + b) * p.words;
-        for (int64_t j = 0; j < n; ++j) bits[j >> 6] |= static_cast<uint64_t>(fired[j]) << (j & 63);
-    }
+    cpu::TrainNeurons k = neurons_of(p, t, b);
+    k.v = v;
+    k.ei = ei;
+    kernels_.train_forward(k);
+    if (p.li) std::copy(v, v + n, p.graded.data() + (t * batch_ + b) * n);
     for (int32_t cid : p.incoming) {
         ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
         if (c.exp) kernels_.scale(c.I.data() + b * n, c.coefficients.decay, n);
@@ -629,25 +619,6 @@ void Trainer::add_output_grad(int32_t population, std::string_view var, const fl
     p.has_grad = true;
 }
 
-float Trainer::surrogate(const PopPlan& p, int64_t j, float x) const {
-    const float k = p.scale[static_cast<std::size_t>(j)];
-    switch (p.surrogate) {
-        case Surrogate::FastSigmoid: {
-            const float d = 1.0f + k * std::fabs(x);
-            return 1.0f / (d * d);
-        }
-        case Surrogate::Arctan: {
-            const float u = static_cast<float>(kPi / 2) * k * x;
-            return (k / 2.0f) / (1.0f + u * u);
-        }
-        case Surrogate::Triangle: {
-            const float r = 1.0f - k * std::fabs(x);
-            return r > 0.0f ? r : 0.0f;
-        }
-    }
-    return 0.0f;
-}
-
 void Trainer::backward() {
     if (!forward_done_) throw fail(SNN_STATE, "no forward pass has run");
     check_unchanged();
@@ -732,38 +703,36 @@ void Trainer::step_backward(int64_t t, ForEach& for_each) {
     }
 }
 
+// The kernel's view of step t of instance b of population p.
+cpu::TrainNeurons Trainer::neurons_of(PopPlan& p, int64_t t, int64_t b) {
+    cpu::TrainNeurons k;
+    k.n = p.n;
+    k.leaky = p.leaky;
+    k.spiking = !p.li;
+    k.subtract = p.subtract;
+    k.detach = options_.detach_reset != 0;
+    k.surrogate = p.surrogate == Surrogate::FastSigmoid ? 0 : p.surrogate == Surrogate::Arctan ? 1 : 2;
+    k.v_rest = p.leaky ? p.v_rest.data() : nullptr;
+    k.decay = p.coefficients.mem_decay.data();
+    if (!p.li) {
+        k.v_th = p.v_th.data();
+        k.v_reset = p.v_reset.data();
+        k.scale = p.scale.data();
+        k.m = p.m.data() + (t * batch_ + b) * p.n;
+        k.bits = p.bits.data() + (t * batch_ + b) * p.words;
+    }
+    return k;
+}
+
 void Trainer::backward_instance(PopPlan& p, int64_t t, int64_t b) {
     const int64_t n = p.n;
-    const bool detach = options_.detach_reset != 0;
-    const float* __restrict g_out = p.g_out.data() + (t * batch_ + b) * n;
-    float* __restrict gv = p.gv.data() + b * n;
-    float* __restrict gm = p.work.data() + b * n;  // dL/d(v before the threshold)
-    if (p.li) {
-        for (int64_t j = 0; j < n; ++j) gm[j] = gv[j] + g_out[j];
-    } else {
-        const float* __restrict m = p.m.data() + (t * batch_ + b) * n;
-        const float* __restrict v_th = p.v_th.data();
-        const float* __restrict v_reset = p.v_reset.data();
-        const uint64_t* bits = p.bits.data() + (t * batch_ + b) * p.words;
-        for (int64_t j = 0; j < n; ++j) {
-            const bool s = (bits[j >> 6] >> (j & 63)) & 1u;
-            float gs = g_out[j];  // dL/ds
-            float g;
-            if (p.subtract) {
-                g = gv[j];
-                if (!detach) gs -= gv[j] * (v_th[j] - v_reset[j]);
-            } else {
-                g = s ? 0.0f : gv[j];
-                if (!detach) gs += gv[j] * (v_reset[j] - m[j]);
-            }
-            gm[j] = g + gs * surrogate(p, j, m[j] - v_th[j]);
-        }
-    }
-    // dL/d(v after delivery) = dL/dm * E_m (lif, li) or dL/dm (if): that is gv for step t - 1.
-    if (p.leaky)
-        for (int64_t j = 0; j < n; ++j) gv[j] = gm[j] * p.coefficients.mem_decay[static_cast<std::size_t>(j)];
-    else
-        std::copy(gm, gm + n, gv);
+    cpu::TrainNeurons k = neurons_of(p, t, b);
+    k.g_out = p.g_out.data() + (t * batch_ + b) * n;
+    k.gv = p.gv.data() + b * n;
+    k.gm = p.work.data() + b * n;  // dL/d(v before the threshold)
+    kernels_.train_backward(k);
+    const float* __restrict gv = k.gv;
+    const float* __restrict gm = k.gm;
     for (int32_t cid : p.incoming) {
         ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
         float* __restrict arrival = c.arrival.data() + b * n;
@@ -771,13 +740,10 @@ void Trainer::backward_instance(PopPlan& p, int64_t t, int64_t b) {
             std::copy(gv, gv + n, arrival);
             continue;
         }
-        float* __restrict gI = c.gI.data() + b * n;
-        const float* __restrict gain = c.coefficients.current_gain.data();
-        const float decay = c.coefficients.decay;
-        for (int64_t j = 0; j < n; ++j) {
-            gI[j] = gI[j] * decay + gm[j] * gain[j];
-            arrival[j] = gI[j];
-        }
+        float* gI = c.gI.data() + b * n;  // dL/dI' = dL/dI * E + dL/dm * c
+        kernels_.scale(gI, c.coefficients.decay, n);
+        kernels_.multiply_add(gI, gm, c.coefficients.current_gain.data(), n);
+        std::copy(gI, gI + n, arrival);
     }
 }
 

@@ -50,7 +50,7 @@ private:
     struct PopPlan {
         explicit PopPlan(std::pmr::memory_resource* mr)
             : incoming(mr), coefficients(mr), v_rest(mr), v_reset(mr), v_th(mr), scale(mr), v0(mr), input(mr), bits(mr),
-              graded(mr), m(mr), g_out(mr), v(mr), gv(mr), work(mr), fired(mr) {}
+              graded(mr), m(mr), g_out(mr), v(mr), gv(mr), work(mr) {}
         int32_t id = -1;
         int64_t n = 0;
         int64_t words = 0;  // 64-bit words per spike row
@@ -71,7 +71,6 @@ private:
         pvector<float> v;   // [B][n]
         pvector<float> gv;  // backward: gradient w.r.t. v after the current step, [B][n]
         pvector<float> work;     // [B][n] per-instance scratch (the exact input; dL/dm)
-        pvector<uint8_t> fired;  // [B][n] this step's spikes as bytes, before they are packed
         bool has_grad = false;
     };
 
@@ -117,13 +116,14 @@ private:
     void step_forward(int64_t t, ForEach& for_each);
     template <class ForEach>
     void step_backward(int64_t t, ForEach& for_each);
+    void deliver_instance(PopPlan& p, int64_t t, int64_t b, int64_t j0, int64_t j1);
     void forward_instance(PopPlan& p, int64_t t, int64_t b);
     template <class ForEach>
     void product_ahead(ConnPlan& c, ForEach& for_each);
     template <class ForEach>
     void product_weight_grad(ConnPlan& c, ForEach& for_each);
     void backward_instance(PopPlan& p, int64_t t, int64_t b);
-    float surrogate(const PopPlan& p, int64_t j, float x) const;
+    cpu::TrainNeurons neurons_of(PopPlan& p, int64_t t, int64_t b);
     bool spiked(const PopPlan& p, int64_t t, int32_t b, int64_t j) const {
         return (p.bits[static_cast<std::size_t>((t * batch_ + b) * p.words + (j >> 6))] >> (j & 63)) & 1u;
     }
