@@ -26,7 +26,7 @@ from ._models import ParamInfo, backends, model_params, model_state_vars, models
 from ._network import Connection, Network, Population, Recording, load
 from ._train import SGD, Adam, AdamW, Trainer
 from ._layers import IF, LI, LIF, Linear, Sequential
-from . import datasets, encode
+from . import datasets, encode, nir
 from . import errors as _errors
 from .errors import (
     BackendError,
@@ -73,6 +73,7 @@ __all__ = [
     "LI",
     "encode",
     "datasets",
+    "nir",
     # The error classes, as errors.py lists them.
     *(name for name in _errors.__all__ if name != "error_class"),
 ]

@@ -392,6 +392,12 @@ class Sequential:
             out.append(self._logits(self.forward(self._split(x, idx, encoder), encoder, rng)).argmax(axis=1))
         return np.concatenate(out)
 
+    def to_nir(self, dt: Optional[float] = None):
+        """The model as a NIR graph (snn.nir.export)."""
+        from . import nir
+
+        return nir.export(self, dt)
+
     def save(self, path) -> None:
         """Saves the compiled network as a ``.snn`` file."""
         self.network.save(path)

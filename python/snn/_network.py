@@ -1357,6 +1357,14 @@ class Network:
             self._fail(status, "to_bytes")
         return bytes(buf[: size[0]])
 
+    def to_nir(self, dt: Optional[float] = None):
+        """The network as a NIR graph (snn.nir.export): sources as Input
+        nodes, dense delta connections with delay 0 as Linear nodes, lif,
+        li and if populations as LIF, LI and IF nodes."""
+        from . import nir
+
+        return nir.export(self, dt)
+
     @classmethod
     def from_bytes(cls, data: Union[bytes, bytearray, memoryview], batch: Optional[int] = None,
                    context: Optional[Context] = None) -> "Network":
