@@ -514,3 +514,38 @@ def test_results_do_not_depend_on_threads_or_simd_level():
         np.testing.assert_allclose(one[2], reference[2], rtol=1e-5, atol=1e-6)
         for got, want in zip(one[3], reference[3]):
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
+
+
+def test_recurrent_gradients_match_a_numpy_bptt():
+    """A recurrent layer (a dense connection onto itself, delay 1, as
+    snnTorch's RLeaky) and a readout: BPTT through the loop."""
+    steps, batch = 40, 3
+    r = np.random.default_rng(12)
+    net = snn.Network(dt=DT, batch=batch, seed=3, backend="reference")
+    net.population("src", 12, "spike_source")
+    net.population("hid", 16, "lif", tau_mem=10e-3, v_rest=0.0, v_reset=0.0, v_th=1.0, reset="subtract")
+    net.population("out", 4, "li", tau_mem=20e-3, v_rest=0.0)
+    net.connect("src", "hid", weights=r.normal(0.4, 0.4, (12, 16)).astype(np.float32), delay=0, synapse="delta", name="w1")
+    net.connect("hid", "hid", weights=r.normal(0.0, 0.3, (16, 16)).astype(np.float32), delay=1, synapse="delta", name="rec")
+    net.connect("hid", "out", weights=r.normal(0.0, 0.5, (16, 4)).astype(np.float32), delay=0, synapse="delta", name="w2")
+    x = {"src": (r.random((steps, batch, 12)) < 0.3).astype(np.float32)}
+    trainer = snn.Trainer(net)
+    trainer.forward(x)
+    g = {"out": r.normal(0, 1, (steps, batch, 4)).astype(np.float32)}
+    trainer.add_output_grad("out", "v", g["out"])
+    trainer.backward()
+    f32 = np.float32
+    pops = [dict(name="src", kind="source", n=12),
+            dict(name="hid", kind="lif", n=16, v_rest=0.0, v_reset=0.0, v_th=1.0, reset="subtract",
+                 decay=f32(math.exp(-DT / 10e-3)), surrogate="fast_sigmoid", scale=25.0),
+            dict(name="out", kind="li", n=4, v_rest=0.0, decay=f32(math.exp(-DT / 20e-3)))]
+    conns = [dict(name="w1", pre="src", post="hid", delay=0, exp=False, graded=False),
+             dict(name="rec", pre="hid", post="hid", delay=1, exp=False, graded=False),
+             dict(name="w2", pre="hid", post="out", delay=0, exp=False, graded=False)]
+    weights = {name: net.weights(name) for name in net.connections}
+    out, expected = numpy_bptt((pops, conns), weights, x, g, detach=False)
+    np.testing.assert_array_equal(trainer.output("hid"), out["hid"])
+    assert out["hid"].sum() > 100
+    for name, want in expected.items():
+        assert np.abs(want).max() > 1e-3, name
+        np.testing.assert_allclose(trainer.grad(name), want, rtol=2e-4, atol=2e-5 * np.abs(want).max(), err_msg=name)
