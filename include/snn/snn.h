@@ -611,7 +611,7 @@ SNN_API snn_status snn_trainer_backward(snn_trainer* trainer);
 /* Sets every weight gradient to zero. */
 SNN_API snn_status snn_trainer_zero_grad(snn_trainer* trainer);
 
-/* A dense connection's weight gradient, [pre, post] like its weights. */
+/* A connection's weight gradient, in the order and shape of its weights ([pre, post] dense, [nnz] sparse). */
 SNN_API snn_status snn_trainer_read_grad(const snn_trainer* trainer, int32_t connection, float* out_grad,
                                          int64_t count);
 SNN_API snn_status snn_trainer_write_grad(snn_trainer* trainer, int32_t connection, const float* grad,

@@ -213,9 +213,10 @@ class Trainer:
         check(lib.snn_trainer_zero_grad(self._ptr))
 
     def grad(self, connection: ConnectionRef) -> np.ndarray:
-        """A dense connection's weight gradient, ``[pre, post]``."""
+        """A connection's weight gradient, shaped as :meth:`Network.weights`
+        gives its weights: ``[pre, post]`` (dense) or ``[nnz]``."""
         conn = self._net._conn(connection)
-        out = np.empty((conn.pre.size, conn.post.size), dtype=np.float32)
+        out = np.empty((conn.pre.size, conn.post.size) if conn.kind == "dense" else (conn.nnz,), dtype=np.float32)
         check(lib.snn_trainer_read_grad(self._ptr, conn.id, _buf(out, True), out.size), f"grad({conn.name!r})")
         return out
 

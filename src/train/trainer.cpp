@@ -145,8 +145,8 @@ Trainer::Trainer(Network& network, const snn_trainer_options& options)
     }
     for (std::size_t id = 0; id < g.connections.size(); ++id) {
         const Connection& c = g.connections[id];
-        if (c.kind != SNN_CONNECTION_DENSE)
-            throw fail(SNN_UNSUPPORTED, "connection \"%s\": only dense connections can be trained yet", c.name.c_str());
+        if (c.has_synapse_delays())
+            throw fail(SNN_UNSUPPORTED, "connection \"%s\": per-synapse delays cannot be trained yet", c.name.c_str());
         const SynapseKind sk = c.synapse_model().kind;
         if (sk == SynapseKind::CondExp)
             throw fail(SNN_UNSUPPORTED, "connection \"%s\": cond_exp synapses cannot be trained (delta and exp can)", c.name.c_str());
@@ -158,9 +158,15 @@ Trainer::Trainer(Network& network, const snn_trainer_options& options)
         k.n_post = g.populations[static_cast<std::size_t>(c.post)].size;
         k.delay = c.delay;
         k.exp = sk == SynapseKind::Exp;
-        k.product = pops_[static_cast<std::size_t>(c.pre)].graded_source;
-        k.grad.assign(static_cast<std::size_t>(k.n_pre * k.n_post), 0.0f);
-        k.scratch.assign(static_cast<std::size_t>(k.n_pre * k.n_post), 0.0f);
+        k.sparse = c.kind != SNN_CONNECTION_DENSE;
+        k.product = !k.sparse && pops_[static_cast<std::size_t>(c.pre)].graded_source;
+        if (c.kind == SNN_CONNECTION_ONE_TO_ONE) {  // row i holds the one synapse i -> i
+            for (int64_t i = 0; i <= k.n_pre; ++i) k.rows.push_back(i);
+            for (int64_t i = 0; i < k.n_pre; ++i) k.targets.push_back(static_cast<int32_t>(i));
+        }
+
+        k.grad.assign(static_cast<std::size_t>(c.nnz()), 0.0f);
+        k.scratch.assign(static_cast<std::size_t>(c.nnz()), 0.0f);
         pops_[static_cast<std::size_t>(c.post)].incoming.push_back(k.id);
         conns_.push_back(std::move(k));
     }
@@ -227,6 +233,11 @@ void Trainer::refresh_parameters() {
     }
     for (ConnPlan& c : conns_) {
         compute_connection_coefficients(g, c.id, &c.coefficients);
+        if (c.sparse) {  // (set here, where the plans no longer move)
+            const Connection& conn = g.connections[static_cast<std::size_t>(c.id)];
+            c.row_ptr = conn.kind == SNN_CONNECTION_ONE_TO_ONE ? c.rows.data() : conn.row_ptr.data();
+            c.post_index = conn.kind == SNN_CONNECTION_ONE_TO_ONE ? c.targets.data() : conn.post_index.data();
+        }
         if (!c.exp) continue;
         initial.resize(static_cast<std::size_t>(network_.batch() * c.n_post));
         network_.initial_state(Owner::Connection, c.id, 0, initial.data());
@@ -289,7 +300,7 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
                 }
             }
         }
-        if (!pops_[static_cast<std::size_t>(c.pre)].source) {  // W transposed, for dL/d(presynaptic output)
+        if (!c.sparse && !pops_[static_cast<std::size_t>(c.pre)].source) {  // W transposed, for dL/d(presynaptic output)
             const float* w = network_.connection(c.id).weights.data();
             c.transposed.resize(static_cast<std::size_t>(c.n_pre * c.n_post));
             for (int64_t i = 0; i < c.n_pre; ++i)
@@ -366,6 +377,22 @@ void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b, int64_t j0, int
             for (int64_t c0 = j0; c0 < j1; c0 += cpu::kDenseBlock)
                 kernels_.add(target + (c0 - j0), c.ahead.data() + (c0 / cpu::kDenseBlock) * stride + row * cpu::kDenseBlock,
                              std::min(cpu::kDenseBlock, j1 - c0));
+            continue;
+        }
+        if (c.sparse) {  // each synapse on its own, rows ascending (as "reference"); j0 = 0 here
+            const float* ws = g.connections[static_cast<std::size_t>(cid)].weights.data();
+            auto row = [&](int64_t i, float x) {
+                for (int64_t q = c.row_ptr[i]; q < c.row_ptr[i + 1]; ++q) target[c.post_index[q]] += ws[q] * x;
+            };
+            if (pre.graded_source) {
+                const float* x = pre.graded.data() + (tp * batch_ + b) * c.n_pre;
+                for (int64_t i = 0; i < c.n_pre; ++i)
+                    if (x[i] != 0.0f) row(i, x[i]);
+            } else {
+                const uint64_t* bits = pre.bits.data() + (tp * batch_ + b) * pre.words;
+                for (int64_t word = 0; word < pre.words; ++word)
+                    for (uint64_t m = bits[word]; m != 0; m &= m - 1) row(word * 64 + __builtin_ctzll(m), 1.0f);
+            }
             continue;
         }
         const uint64_t* bits = pre.bits.data() + (tp * batch_ + b) * pre.words;
@@ -675,6 +702,10 @@ void Trainer::step_backward(int64_t t, ForEach& for_each) {
                                     c.arrivals.data() + q * stride + (tp * batch_ + b) * cpu::kDenseBlock);
                 continue;  // (its source needs no gradient)
             }
+            if (c.sparse) {
+                sparse_backward(c, pre, t, tp, for_each);
+                continue;
+            }
             constexpr int64_t kColumns = 256;  // columns of the weight gradient per piece of work
             auto weight_grad = [&](int64_t piece) {
                 const int64_t j0 = piece * kColumns, width = std::min(kColumns, n - j0);
@@ -722,6 +753,43 @@ cpu::TrainNeurons Trainer::neurons_of(PopPlan& p, int64_t t, int64_t b) {
         k.bits = p.bits.data() + (t * batch_ + b) * p.words;
     }
     return k;
+}
+
+// A sparse (or one-to-one) connection's share of step t's backward pass:
+// grad[q] += x_pre(t - delay)[i] * dL/d(arrival)[post[q]] for the synapses q
+// of the rows i with a nonzero presynaptic output (instances in order; rows
+// split among threads), and dL/d(presynaptic output)[i] += the sum over the
+// row of w[q] * dL/d(arrival)[post[q]] (from zero, then one addition).
+template <class ForEach>
+void Trainer::sparse_backward(ConnPlan& c, PopPlan& pre, int64_t t, int64_t tp, ForEach& for_each) {
+    (void)t;
+    const float* w = network_.connection(c.id).weights.data();
+    const int64_t n = c.n_post;
+    constexpr int64_t kRows = 256;
+    auto weight_grad = [&](int64_t piece) {
+        const int64_t i0 = piece * kRows, i1 = std::min(c.n_pre, i0 + kRows);
+        for (int64_t b = 0; b < batch_; ++b) {
+            const float* ga = c.arrival.data() + b * n;
+            for (int64_t i = i0; i < i1; ++i) {
+                const float x = pre.graded_source ? pre.graded[static_cast<std::size_t>((tp * batch_ + b) * c.n_pre + i)]
+                                                  : (spiked(pre, tp, static_cast<int32_t>(b), i) ? 1.0f : 0.0f);
+                if (x == 0.0f) continue;
+                for (int64_t q = c.row_ptr[i]; q < c.row_ptr[i + 1]; ++q) c.grad[static_cast<std::size_t>(q)] += x * ga[c.post_index[q]];
+            }
+        }
+    };
+    for_each((c.n_pre + kRows - 1) / kRows, weight_grad);
+    if (pre.source) return;
+    auto to_pre = [&](int64_t b) {
+        const float* ga = c.arrival.data() + b * n;
+        float* g_pre = pre.g_out.data() + (tp * batch_ + b) * c.n_pre;
+        for (int64_t i = 0; i < c.n_pre; ++i) {
+            float sum = 0.0f;
+            for (int64_t q = c.row_ptr[i]; q < c.row_ptr[i + 1]; ++q) sum += w[q] * ga[c.post_index[q]];
+            g_pre[i] += sum;
+        }
+    };
+    for_each(batch_, to_pre);
 }
 
 void Trainer::backward_instance(PopPlan& p, int64_t t, int64_t b) {

@@ -77,13 +77,18 @@ private:
     // One connection as the trainer runs it.
     struct ConnPlan {
         explicit ConnPlan(std::pmr::memory_resource* mr)
-            : coefficients(mr), I0(mr), I(mr), gI(mr), arrival(mr), grad(mr), moment1(mr), moment2(mr), scratch(mr),
+            : rows(mr), targets(mr), coefficients(mr), I0(mr), I(mr), gI(mr), arrival(mr), grad(mr), moment1(mr), moment2(mr), scratch(mr),
               sums(mr), transposed(mr), packed(mr), ahead(mr), ahead_any(mr), arrivals(mr), inputs_t(mr), grad_product(mr) {}
         int32_t id = -1, pre = -1, post = -1;
         int64_t n_pre = 0, n_post = 0;
         int32_t delay = 1;
         bool exp = false;
         bool product = false;  // dense product: the pre population is a current source (sum first, then add)
+        bool sparse = false;   // sparse or one-to-one: synapses row by row (row_ptr, post), weights [nnz]
+        const int64_t* row_ptr = nullptr;
+        const int32_t* post_index = nullptr;
+        pvector<int64_t> rows;     // one-to-one: the row pointers it implies
+        pvector<int32_t> targets;  // one-to-one: the targets it implies
         ConnectionCoefficients coefficients;
         pvector<float> I0;       // initial I of instance 0 (exp)
         pvector<float> I;        // [B][n_post] (exp)
@@ -122,6 +127,8 @@ private:
     void product_ahead(ConnPlan& c, ForEach& for_each);
     template <class ForEach>
     void product_weight_grad(ConnPlan& c, ForEach& for_each);
+    template <class ForEach>
+    void sparse_backward(ConnPlan& c, PopPlan& pre, int64_t t, int64_t tp, ForEach& for_each);
     void backward_instance(PopPlan& p, int64_t t, int64_t b);
     cpu::TrainNeurons neurons_of(PopPlan& p, int64_t t, int64_t b);
     bool spiked(const PopPlan& p, int64_t t, int32_t b, int64_t j) const {

@@ -549,3 +549,58 @@ def test_recurrent_gradients_match_a_numpy_bptt():
     for name, want in expected.items():
         assert np.abs(want).max() > 1e-3, name
         np.testing.assert_allclose(trainer.grad(name), want, rtol=2e-4, atol=2e-5 * np.abs(want).max(), err_msg=name)
+
+
+def test_sparse_and_one_to_one_connections_train_as_their_dense_equivalent():
+    """A sparse connection's gradient is the dense gradient at its synapses,
+    bit for bit (the same additions in the same order; a dense zero adds
+    nothing), and so are its spikes: here a sparse input layer with exp
+    synapses, a sparse recurrent connection and a one-to-one connection."""
+    steps, batch = 30, 3
+    r = np.random.default_rng(21)
+    n_in, n_h = 14, 12
+    mask = r.random((n_in, n_h)) < 0.3
+    rec_mask = (r.random((n_h, n_h)) < 0.25) & ~np.eye(n_h, dtype=bool)
+    w_in = np.where(mask, r.normal(0.8, 0.4, (n_in, n_h)), 0).astype(np.float32)
+    w_rec = np.where(rec_mask, r.normal(0.0, 0.4, (n_h, n_h)), 0).astype(np.float32)
+    w_diag = r.normal(0.3, 0.2, n_h).astype(np.float32)
+    x = {"src": (r.random((steps, batch, n_in)) < 0.35).astype(np.float32)}
+
+    def run(sparse):
+        net = snn.Network(dt=DT, batch=batch, backend="reference")
+        net.population("src", n_in, "spike_source")
+        net.population("hid", n_h, "lif", tau_mem=10e-3, v_rest=0.0, v_reset=0.0, v_th=1.0)
+        net.population("out", n_h, "li", tau_mem=20e-3, v_rest=0.0)
+        if sparse:
+            i, j = np.nonzero(mask)
+            net.connect("src", "hid", pairs=(i, j), weights=w_in[i, j], delay=1, synapse="exp", tau=5e-3, name="a")
+            i, j = np.nonzero(rec_mask)
+            net.connect("hid", "hid", pairs=(i, j), weights=w_rec[i, j], delay=1, synapse="delta", name="b")
+            net.connect("hid", "out", one_to_one=True, weights=w_diag, delay=0, synapse="delta", name="c")
+        else:
+            net.connect("src", "hid", weights=w_in, delay=1, synapse="exp", tau=5e-3, name="a")
+            net.connect("hid", "hid", weights=w_rec, delay=1, synapse="delta", name="b")
+            net.connect("hid", "out", weights=np.diag(w_diag).astype(np.float32), delay=0, synapse="delta", name="c")
+        trainer = snn.Trainer(net)
+        trainer.forward(x)
+        loss = trainer.loss("out", "ce_mean_v", np.array([1, 5, 9]))
+        trainer.backward()
+        return trainer, net, loss
+
+    sparse, sparse_net, loss_s = run(True)
+    dense, _, loss_d = run(False)
+    assert loss_s == loss_d
+    np.testing.assert_array_equal(sparse.output("hid"), dense.output("hid"))
+    assert sparse.output("hid").sum() > 50
+    for name, m in (("a", mask), ("b", rec_mask), ("c", np.eye(n_h, dtype=bool))):
+        pre, post, _ = sparse_net.synapses(name)
+        got = sparse.grad(name)
+        assert got.shape == (m.sum(),)
+        want = dense.grad(name)[pre, post]
+        assert np.abs(want).max() > 1e-4, name
+        np.testing.assert_array_equal(got, want, err_msg=name)
+    # An optimizer step moves the sparse weights as it moves the dense ones at the synapses.
+    sparse.step()
+    dense.step()
+    pre, post, _ = sparse_net.synapses("b")
+    np.testing.assert_array_equal(sparse_net.weights("b"), dense.network.weights("b")[pre, post])

@@ -564,7 +564,7 @@ extern "C" {
     /// Sets every weight gradient to zero.
     pub fn snn_trainer_zero_grad(trainer: *mut snn_trainer) -> snn_status;
 
-    /// A dense connection's weight gradient, \[pre, post\] like its weights.
+    /// A connection's weight gradient, in the order and shape of its weights (\[pre, post\] dense, \[nnz\] sparse).
     pub fn snn_trainer_read_grad(trainer: *const snn_trainer, connection: i32, out_grad: *mut f32, count: i64) -> snn_status;
 
     pub fn snn_trainer_write_grad(trainer: *mut snn_trainer, connection: i32, grad: *const f32, count: i64) -> snn_status;

@@ -980,7 +980,7 @@ namespace Snn.Interop
         [DllImport(Library, EntryPoint = "snn_trainer_zero_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_trainer_zero_grad(snn_trainer* trainer);
 
-        /// <summary>A dense connection's weight gradient, [pre, post] like its weights.</summary>
+        /// <summary>A connection's weight gradient, in the order and shape of its weights ([pre, post] dense, [nnz] sparse).</summary>
         /// <remarks>C: <c>snn_status snn_trainer_read_grad(const snn_trainer *trainer, int32_t connection, float *out_grad, int64_t count)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_trainer_read_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_trainer_read_grad(snn_trainer* trainer, int connection, float* out_grad, long count);
