@@ -95,6 +95,12 @@ struct TrainNeurons {
     const float* g_out = nullptr;      // backward: dL/d(output)
     float* gv = nullptr;               // backward: in dL/dv after the step, out dL/d(v after delivery)
     float* gm = nullptr;               // backward: out dL/dm
+    // alif (a != nullptr): threshold v_th + a * adapt_decay, and a += delta_th per spike.
+    float* a = nullptr;                // forward: in/out
+    const float* adapt_decay = nullptr;
+    const float* delta_th = nullptr;
+    float* a_decayed = nullptr;        // forward: out, a * adapt_decay (the step's adaptation); backward: in
+    float* ga = nullptr;               // backward: in dL/da after the step, out dL/da before it
 };
 
 struct KernelTable {

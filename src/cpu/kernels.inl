@@ -785,6 +785,37 @@ inline void pack(const uint8_t* __restrict fired, uint64_t* __restrict bits, int
     for (; j < n; ++j) bits[j >> 6] |= static_cast<uint64_t>(fired[j]) << (j & 63);
 }
 
+template <bool kSubtract>
+void forward_adaptive(const TrainNeurons& s) {
+    const int64_t n = s.n;
+    float* __restrict v = s.v;
+    float* __restrict a = s.a;
+    float* __restrict m = s.m;
+    float* __restrict a_decayed = s.a_decayed;
+    const float* __restrict v_th = s.v_th;
+    const float* __restrict v_reset = s.v_reset;
+    const float* __restrict adapt_decay = s.adapt_decay;
+    const float* __restrict delta_th = s.delta_th;
+    constexpr int64_t kChunk = 256;
+    uint8_t fired[kChunk];
+    for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
+        const int64_t width = n - j0 < kChunk ? n - j0 : kChunk;
+        for (int64_t k = 0; k < width; ++k) {
+            const int64_t j = j0 + k;
+            const float x = v[j];
+            const float a1 = a[j] * adapt_decay[j];
+            m[j] = x;
+            a_decayed[j] = a1;
+            const bool spike = x > v_th[j] + a1;
+            const float after = kSubtract ? x - (v_th[j] - v_reset[j]) : v_reset[j];
+            v[j] = spike ? after : x;
+            a[j] = spike ? a1 + delta_th[j] : a1;
+            fired[k] = spike;
+        }
+        pack(fired, s.bits + (j0 >> 6), width);
+    }
+}
+
 template <bool kLeaky, bool kSpiking, bool kSubtract>
 void forward(const TrainNeurons& s) {
     const int64_t n = s.n;
@@ -794,6 +825,10 @@ void forward(const TrainNeurons& s) {
     const float* __restrict decay = s.decay;
     for (int64_t j = 0; j < n; ++j) v[j] = kLeaky ? v_rest[j] + ((v[j] - v_rest[j]) * decay[j] + ei[j]) : v[j] + ei[j];
     if (!kSpiking) return;
+    if (s.a) {
+        forward_adaptive<kSubtract>(s);
+        return;
+    }
     float* __restrict m = s.m;
     const float* __restrict v_th = s.v_th;
     const float* __restrict v_reset = s.v_reset;
@@ -840,8 +875,47 @@ void backward_spiking(const TrainNeurons& s) {
     }
 }
 
+// alif: the threshold is v_th + a~ with a~ = a * adapt_decay of the step,
+// and a = a~ + delta_th s after it; dL/ds also collects dL/da * delta_th.
+template <bool kSubtract, bool kDetach, int kSurrogate>
+void backward_adaptive(const TrainNeurons& s) {
+    const int64_t n = s.n;
+    const float* __restrict g_out = s.g_out;
+    const float* __restrict m = s.m;
+    const float* __restrict a_decayed = s.a_decayed;
+    const float* __restrict v_th = s.v_th;
+    const float* __restrict v_reset = s.v_reset;
+    const float* __restrict scale = s.scale;
+    const float* __restrict adapt_decay = s.adapt_decay;
+    const float* __restrict delta_th = s.delta_th;
+    const uint64_t* __restrict bits = s.bits;
+    float* __restrict gv = s.gv;
+    float* __restrict gm = s.gm;
+    float* __restrict ga = s.ga;
+    for (int64_t j = 0; j < n; ++j) {
+        const bool spiked = (bits[j >> 6] >> (j & 63)) & 1u;
+        float gs = g_out[j] + ga[j] * delta_th[j];
+        float g;
+        if (kSubtract) {
+            g = gv[j];
+            if (!kDetach) gs -= gv[j] * (v_th[j] - v_reset[j]);
+        } else {
+            g = spiked ? 0.0f : gv[j];
+            if (!kDetach) gs += gv[j] * (v_reset[j] - m[j]);
+        }
+        const float slope = gs * surrogate<kSurrogate>(scale[j], m[j] - (v_th[j] + a_decayed[j]));
+        gm[j] = g + slope;
+        ga[j] = (ga[j] - slope) * adapt_decay[j];
+    }
+}
+
 template <bool kSubtract, bool kDetach>
 void backward_spiking(const TrainNeurons& s) {
+    if (s.a_decayed) {
+        s.surrogate == 0 ? backward_adaptive<kSubtract, kDetach, 0>(s)
+        : s.surrogate == 1 ? backward_adaptive<kSubtract, kDetach, 1>(s) : backward_adaptive<kSubtract, kDetach, 2>(s);
+        return;
+    }
     s.surrogate == 0 ? backward_spiking<kSubtract, kDetach, 0>(s)
     : s.surrogate == 1 ? backward_spiking<kSubtract, kDetach, 1>(s) : backward_spiking<kSubtract, kDetach, 2>(s);
 }

@@ -130,6 +130,7 @@ Trainer::Trainer(Network& network, const snn_trainer_options& options)
             case NeuronKind::SpikeSource: p.source = p.spiking = true; break;
             case NeuronKind::CurrentSource: p.source = p.graded_source = true; break;
             case NeuronKind::LIF: p.spiking = p.leaky = true; break;
+            case NeuronKind::ALIF: p.spiking = p.leaky = p.adaptive = true; break;
             case NeuronKind::IF: p.spiking = true; break;
             case NeuronKind::LI: p.li = p.leaky = true; break;
             case NeuronKind::Poisson:
@@ -138,7 +139,7 @@ Trainer::Trainer(Network& network, const snn_trainer_options& options)
                            "(snn.encode.rate) and give them to a spike_source",
                            pop.name.c_str());
             default:
-                throw fail(SNN_UNSUPPORTED, "population \"%s\": model \"%s\" cannot be trained yet (lif, if, li and sources can)",
+                throw fail(SNN_UNSUPPORTED, "population \"%s\": model \"%s\" cannot be trained yet (lif, alif, if, li and sources can)",
                            pop.name.c_str(), pop.neuron_model().name);
         }
         pops_.push_back(std::move(p));
@@ -230,6 +231,11 @@ void Trainer::refresh_parameters() {
         initial.resize(static_cast<std::size_t>(network_.batch() * p.n));
         network_.initial_state(Owner::Population, p.id, 0, initial.data());
         p.v0.assign(initial.begin(), initial.begin() + p.n);
+        if (p.adaptive) {
+            p.delta_th = param("delta_th");
+            network_.initial_state(Owner::Population, p.id, 1, initial.data());  // "a"
+            p.a0.assign(initial.begin(), initial.begin() + p.n);
+        }
     }
     for (ConnPlan& c : conns_) {
         compute_connection_coefficients(g, c.id, &c.coefficients);
@@ -276,6 +282,12 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             for (std::size_t b = 0; b < B; ++b) std::copy(p.v0.begin(), p.v0.end(), p.v.begin() + static_cast<std::ptrdiff_t>(b * n));
             p.gv.assign(B * n, 0.0f);
             p.work.assign(B * n, 0.0f);
+        }
+        if (p.adaptive) {
+            p.a.resize(B * n);
+            for (std::size_t b = 0; b < B; ++b) std::copy(p.a0.begin(), p.a0.end(), p.a.begin() + static_cast<std::ptrdiff_t>(b * n));
+            p.a_tape.assign(T * B * n, 0.0f);
+            p.ga.assign(B * n, 0.0f);
         }
         if (p.graded_source) {  // a step without input emits `current`
             const pvector<float>& current = network_.population(p.id).params[current_param::current];
@@ -416,6 +428,7 @@ void Trainer::forward_instance(PopPlan& p, int64_t t, int64_t b) {
     cpu::TrainNeurons k = neurons_of(p, t, b);
     k.v = v;
     k.ei = ei;
+    if (p.adaptive) k.a = p.a.data() + b * n;
     kernels_.train_forward(k);
     if (p.li) std::copy(v, v + n, p.graded.data() + (t * batch_ + b) * n);
     for (int32_t cid : p.incoming) {
@@ -652,8 +665,10 @@ void Trainer::backward() {
     bool any = false;
     for (const PopPlan& p : pops_) any = any || p.has_grad;
     if (!any) throw fail(SNN_STATE, "nothing to backpropagate: call snn_trainer_loss or snn_trainer_add_output_grad first");
-    for (PopPlan& p : pops_)
+    for (PopPlan& p : pops_) {
         if (!p.source) std::fill(p.gv.begin(), p.gv.end(), 0.0f);
+        if (p.adaptive) std::fill(p.ga.begin(), p.ga.end(), 0.0f);
+    }
     for (ConnPlan& c : conns_)
         if (c.exp) std::fill(c.gI.begin(), c.gI.end(), 0.0f);
     for (ConnPlan& c : conns_)
@@ -752,6 +767,11 @@ cpu::TrainNeurons Trainer::neurons_of(PopPlan& p, int64_t t, int64_t b) {
         k.m = p.m.data() + (t * batch_ + b) * p.n;
         k.bits = p.bits.data() + (t * batch_ + b) * p.words;
     }
+    if (p.adaptive) {
+        k.adapt_decay = p.coefficients.adapt_decay.data();
+        k.delta_th = p.delta_th.data();
+        k.a_decayed = p.a_tape.data() + (t * batch_ + b) * p.n;
+    }
     return k;
 }
 
@@ -798,6 +818,7 @@ void Trainer::backward_instance(PopPlan& p, int64_t t, int64_t b) {
     k.g_out = p.g_out.data() + (t * batch_ + b) * n;
     k.gv = p.gv.data() + b * n;
     k.gm = p.work.data() + b * n;  // dL/d(v before the threshold)
+    if (p.adaptive) k.ga = p.ga.data() + b * n;
     kernels_.train_backward(k);
     const float* __restrict gv = k.gv;
     const float* __restrict gm = k.gm;
@@ -915,7 +936,8 @@ void Trainer::optimizer_step() {
 int64_t Trainer::tape_bytes() const {
     int64_t bytes = 0;
     for (const PopPlan& p : pops_)
-        bytes += static_cast<int64_t>(p.bits.size() * sizeof(uint64_t) + p.graded.size() * sizeof(float) + p.m.size() * sizeof(float));
+        bytes += static_cast<int64_t>(p.bits.size() * sizeof(uint64_t) +
+                                      (p.graded.size() + p.m.size() + p.a_tape.size()) * sizeof(float));
     return bytes;
 }
 

@@ -49,28 +49,33 @@ private:
     // One population as the trainer runs it.
     struct PopPlan {
         explicit PopPlan(std::pmr::memory_resource* mr)
-            : incoming(mr), coefficients(mr), v_rest(mr), v_reset(mr), v_th(mr), scale(mr), v0(mr), input(mr), bits(mr),
-              graded(mr), m(mr), g_out(mr), v(mr), gv(mr), work(mr) {}
+            : incoming(mr), coefficients(mr), v_rest(mr), v_reset(mr), v_th(mr), scale(mr), v0(mr), delta_th(mr), a0(mr),
+              input(mr), bits(mr), graded(mr), m(mr), a_tape(mr), g_out(mr), v(mr), gv(mr), work(mr), a(mr), ga(mr) {}
         int32_t id = -1;
         int64_t n = 0;
         int64_t words = 0;  // 64-bit words per spike row
         bool source = false, spiking = false, graded_source = false, leaky = false, subtract = false;
         bool li = false;
+        bool adaptive = false;  // alif
         Surrogate surrogate = Surrogate::FastSigmoid;
         pvector<int32_t> incoming;  // connection ids, ascending
         PopulationCoefficients coefficients;
         pvector<float> v_rest, v_reset, v_th, scale;  // per neuron (scale: the surrogate's, defaults applied)
         pvector<float> v0;                            // initial v of instance 0
+        pvector<float> delta_th, a0;                  // alif: the threshold step per spike; initial a of instance 0
         // Tape of the last forward pass.
         pvector<float> input;    // graded source: [T][B][n] (spike sources keep bits)
         pvector<uint64_t> bits;  // spiking and spike sources: [T][B][words]
         pvector<float> graded;   // current source output / li v: [T][B][n]
         pvector<float> m;        // spiking: membrane before threshold, [T][B][n]
+        pvector<float> a_tape;   // alif: the step's adaptation a * adapt_decay, [T][B][n]
         pvector<float> g_out;    // non-source: gradient of the loss w.r.t. the output, [T][B][n]
         // Running state.
         pvector<float> v;   // [B][n]
         pvector<float> gv;  // backward: gradient w.r.t. v after the current step, [B][n]
         pvector<float> work;     // [B][n] per-instance scratch (the exact input; dL/dm)
+        pvector<float> a;        // alif: [B][n]
+        pvector<float> ga;       // alif, backward: dL/da after the current step, [B][n]
         bool has_grad = false;
     };
 

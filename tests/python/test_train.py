@@ -86,6 +86,8 @@ def numpy_bptt(net_spec, weights, x, grad_out, detach):
     out = {}  # name -> [T, B, n] output (spikes, graded, or v of li)
     mem = {}  # name -> [T, B, n] membrane before the threshold
     v = {p["name"]: np.full((B, p["n"]), p.get("v0", 0.0), f32) for p in pops if p["kind"] != "source"}
+    a = {p["name"]: np.zeros((B, p["n"]), f32) for p in pops if p["kind"] == "alif"}
+    a_step = {p["name"]: np.zeros((T, B, p["n"]), f32) for p in pops if p["kind"] == "alif"}
     I = {c["name"]: np.zeros((B, pops_by(pops, c["post"])["n"]), f32) for c in conns if c["exp"]}
     for p in pops:
         if p["kind"] == "source":
@@ -127,8 +129,15 @@ def numpy_bptt(net_spec, weights, x, grad_out, detach):
             if p["kind"] == "li":
                 out[name][t] = v[name]
             else:
-                s = v[name] > f32(p["v_th"])
+                threshold = f32(p["v_th"])
+                if p["kind"] == "alif":
+                    a[name] = a[name] * p["adapt_decay"]
+                    a_step[name][t] = a[name]
+                    threshold = f32(p["v_th"]) + a[name]
+                s = v[name] > threshold
                 out[name][t] = s
+                if p["kind"] == "alif":
+                    a[name] = np.where(s, a[name] + f32(p["delta_th"]), a[name])
                 if p["reset"] == "subtract":
                     v[name] = np.where(s, v[name] - (f32(p["v_th"]) - f32(p["v_reset"])), v[name])
                 else:
@@ -140,6 +149,7 @@ def numpy_bptt(net_spec, weights, x, grad_out, detach):
              for p in pops if p["kind"] != "source"}
     gv = {name: np.zeros(val.shape) for name, val in v.items()}
     gI = {name: np.zeros(val.shape) for name, val in I.items()}
+    ga = {name: np.zeros(val.shape) for name, val in a.items()}
     gW = {c["name"]: np.zeros(weights[c["name"]].shape) for c in conns}
     for t in reversed(range(T)):
         for p in reversed(pops):
@@ -152,6 +162,10 @@ def numpy_bptt(net_spec, weights, x, grad_out, detach):
                 m = mem[name][t].astype(np.float64)
                 s = out[name][t].astype(np.float64)
                 gs = g_out[name][t].copy()
+                threshold = float(p["v_th"])
+                if p["kind"] == "alif":
+                    gs += ga[name] * float(p["delta_th"])
+                    threshold = f32(p["v_th"]) + a_step[name][t].astype(np.float64)
                 if p["reset"] == "subtract":
                     gm = gv[name].copy()
                     if not detach:
@@ -160,7 +174,10 @@ def numpy_bptt(net_spec, weights, x, grad_out, detach):
                     gm = gv[name] * (1.0 - s)
                     if not detach:
                         gs += gv[name] * (p["v_reset"] - m)
-                gm = gm + gs * surrogate(p["surrogate"], p["scale"], m - p["v_th"])
+                slope = gs * surrogate(p["surrogate"], p["scale"], m - threshold)
+                gm = gm + slope
+                if p["kind"] == "alif":
+                    ga[name] = (ga[name] - slope) * float(p["adapt_decay"])
             gu = gm if p["kind"] == "if" else gm * p["decay"]
             arrival = {}
             for c in [c for c in conns if c["post"] == name]:
@@ -433,8 +450,8 @@ def test_errors_are_clear():
 
     net = snn.Network(dt=DT, backend="reference")
     net.population("x", 3, "spike_source")
-    net.population("y", 2, "alif")
-    with pytest.raises(snn.UnsupportedError, match="alif"):
+    net.population("y", 2, "izhikevich")
+    with pytest.raises(snn.UnsupportedError, match="izhikevich"):
         snn.Trainer(net)
 
     net = snn.Network(dt=DT, backend="reference")
@@ -604,3 +621,40 @@ def test_sparse_and_one_to_one_connections_train_as_their_dense_equivalent():
     dense.step()
     pre, post, _ = sparse_net.synapses("b")
     np.testing.assert_array_equal(sparse_net.weights("b"), dense.network.weights("b")[pre, post])
+
+
+def test_adaptive_lif_gradients_match_a_numpy_bptt():
+    """alif: the threshold v_th + a rises by delta_th per spike and decays;
+    BPTT runs through a as well as v."""
+    steps, batch = 40, 3
+    r = np.random.default_rng(31)
+    net = snn.Network(dt=DT, batch=batch, backend="reference")
+    net.population("src", 10, "spike_source")
+    net.population("hid", 14, "alif", tau_mem=10e-3, v_rest=0.0, v_reset=0.0, v_th=1.0, tau_adapt=30e-3, delta_th=0.3,
+                   reset="subtract", surrogate="arctan")
+    net.population("out", 3, "li", tau_mem=20e-3, v_rest=0.0)
+    net.connect("src", "hid", weights=r.normal(0.6, 0.4, (10, 14)).astype(np.float32), delay=0, synapse="delta", name="w1")
+    net.connect("hid", "out", weights=r.normal(0.0, 0.5, (14, 3)).astype(np.float32), delay=0, synapse="delta", name="w2")
+    x = {"src": (r.random((steps, batch, 10)) < 0.4).astype(np.float32)}
+    trainer = snn.Trainer(net)
+    trainer.forward(x)
+    g = {"out": r.normal(0, 1, (steps, batch, 3)).astype(np.float32)}
+    trainer.add_output_grad("out", "v", g["out"])
+    trainer.backward()
+    f32 = np.float32
+    pops = [dict(name="src", kind="source", n=10),
+            dict(name="hid", kind="alif", n=14, v_rest=0.0, v_reset=0.0, v_th=1.0, reset="subtract",
+                 decay=f32(math.exp(-DT / 10e-3)), adapt_decay=f32(math.exp(-DT / 30e-3)), delta_th=f32(0.3),
+                 surrogate="arctan", scale=2.0),
+            dict(name="out", kind="li", n=3, v_rest=0.0, decay=f32(math.exp(-DT / 20e-3)))]
+    conns = [dict(name="w1", pre="src", post="hid", delay=0, exp=False, graded=False),
+             dict(name="w2", pre="hid", post="out", delay=0, exp=False, graded=False)]
+    weights = {name: net.weights(name) for name in net.connections}
+    out, expected = numpy_bptt((pops, conns), weights, x, g, detach=False)
+    np.testing.assert_array_equal(trainer.output("hid"), out["hid"])
+    assert out["hid"].sum() > 80
+    rec = snn.Network.from_bytes(net.to_bytes()).run(steps, inputs=x, record=["hid.spikes"])
+    np.testing.assert_array_equal(rec["hid.spikes"].astype(np.float32), out["hid"])  # the adaptation is the network's
+    for name, want in expected.items():
+        assert np.abs(want).max() > 1e-3, name
+        np.testing.assert_allclose(trainer.grad(name), want, rtol=2e-4, atol=2e-5 * np.abs(want).max(), err_msg=name)
