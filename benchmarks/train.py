@@ -18,13 +18,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from typing import Any, Dict, List
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _common import parse  # noqa: E402
+from _common import machine, parse  # noqa: E402
 
 PEERS = ("snntorch", "norse", "spikingjelly")
 STEPS, BATCH, N_IN, N_HID, N_OUT = 25, 128, 784, 1024, 10
@@ -81,7 +82,14 @@ def main() -> None:
     ap.add_argument("--peers-python", default=os.path.join(HERE, ".venv", "bin", "python"))
     ap.add_argument("--markdown", default=None)
     args = ap.parse_args()
+    m = machine()
+    commit = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     lines: List[str] = [
+        "# Training benchmark results", "",
+        "Written by `python benchmarks/train.py`; benchmarks/README.md defines it.", "",
+        f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; libsnn commit {commit or 'unknown'}",
+        f"- CPU: {m.get('cpu', '?')}, {m.get('usable_cpus')} usable CPUs, {m.get('memory_gib', '?')} GiB; SIMD: {m.get('simd', '')}",
+        f"- protocol: one warm-up batch, then the median of {args.reps} batches per measure", "",
         f"### Training: 784-{N_HID}-{N_OUT} LIF, T = {STEPS}, batch {BATCH}, time per batch", "",
         "| input | threads | library | forward | forward + backward | fastest peer / libsnn (fwd, fwd+bwd) | "
         "peak RSS (growth over the timed batches) | hidden spikes per neuron-step |",
@@ -109,8 +117,7 @@ def main() -> None:
               "graph). Forward + backward: forward, cross-entropy of the output spike counts, backward to both weight "
               "matrices (no optimizer step). Each library in its own process; medians of the timed batches after one "
               "warm-up batch. Ratios > 1: libsnn is faster. The peers apply the first Linear to all steps at once (their "
-              "fastest form). Hidden spike rates differ a little: each library's LIF differs in detail "
-              "(docs/training.md)."]
+              "fastest form). Equal hidden spike rates show that every library did the same work."]
     text = "\n".join(lines)
     print(text)
     if args.markdown:
