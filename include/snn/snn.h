@@ -546,6 +546,12 @@ typedef struct snn_trainer snn_trainer;
 typedef struct snn_trainer_options {
     uint32_t struct_size;
     int32_t detach_reset; /* 1: no gradient flows through the reset (as snnTorch); 0 (default): it does */
+    /* 1: each forward pass continues from where the previous one ended (state
+     * and the spikes still travelling on delayed connections), for truncated
+     * BPTT over a long sequence given in pieces; gradients stop at the cuts.
+     * snn_trainer_reset_state starts a new sequence. 0 (default): every
+     * forward pass starts from the initial state. */
+    int32_t carry_state;
 } snn_trainer_options;
 
 /* Optimizers (snn_optimizer_options.kind). */
@@ -624,6 +630,10 @@ SNN_API snn_status snn_trainer_set_optimizer(snn_trainer* trainer, const snn_opt
 /* One optimizer step on every trained connection's weights from its gradient
  * (which it leaves as it is: call snn_trainer_zero_grad). */
 SNN_API snn_status snn_trainer_step(snn_trainer* trainer);
+
+/* With carry_state: the next forward pass starts from the initial state (a
+ * new sequence). Without it, nothing to do (every pass does). */
+SNN_API snn_status snn_trainer_reset_state(snn_trainer* trainer);
 
 /* Bytes the tape of the last forward pass holds. */
 SNN_API snn_status snn_trainer_tape_bytes(const snn_trainer* trainer, int64_t* out_bytes);

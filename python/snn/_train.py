@@ -85,16 +85,20 @@ class Trainer:
 
     The forward pass starts every sequence from the network's initial state
     and computes what the network computes when it runs (the "reference"
-    backend's operations). The weights trained are the network's own. The
-    trainer keeps its network alive.
+    backend's operations). With ``carry_state=True`` each pass continues the
+    previous one instead (truncated BPTT over a long sequence given in
+    pieces; :meth:`reset_state` starts anew). The weights trained are the
+    network's own. The trainer keeps its network alive.
     """
 
-    def __init__(self, net: Network, optimizer: Optional[_Optimizer] = None, detach_reset: bool = False) -> None:
+    def __init__(self, net: Network, optimizer: Optional[_Optimizer] = None, detach_reset: bool = False,
+                 carry_state: bool = False) -> None:
         if not isinstance(net, Network):
             raise InvalidArgumentError(f"expected a Network, got {type(net).__name__}")
         opts = ffi.new("snn_trainer_options*")
         check(lib.snn_trainer_options_init(opts, ffi.sizeof("snn_trainer_options")))
         opts.detach_reset = 1 if detach_reset else 0
+        opts.carry_state = 1 if carry_state else 0
         out = ffi.new("snn_trainer**")
         check(lib.snn_trainer_create(net._ptr, opts, out), "cannot create the trainer")
         self._net = net
@@ -224,6 +228,11 @@ class Trainer:
         conn = self._net._conn(connection)
         g = np.ascontiguousarray(grad, dtype=np.float32)
         check(lib.snn_trainer_write_grad(self._ptr, conn.id, _buf(g), g.size), f"set_grad({conn.name!r})")
+
+    def reset_state(self) -> None:
+        """With ``carry_state=True``: the next forward pass starts a new
+        sequence from the initial state."""
+        check(lib.snn_trainer_reset_state(self._ptr))
 
     def step(self) -> None:
         """One optimizer step on the network's weights."""

@@ -1014,6 +1014,7 @@ snn_trainer_options default_trainer_options() {
     snn_trainer_options o{};
     o.struct_size = sizeof o;
     o.detach_reset = 0;
+    o.carry_state = 0;
     return o;
 }
 }  // namespace
@@ -1132,6 +1133,14 @@ SNN_API snn_status snn_trainer_step(snn_trainer* trainer) {
     return guarded([&] {
         SNN_REQUIRE_ARG(trainer);
         trainer_of(trainer)->optimizer_step();
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_reset_state(snn_trainer* trainer) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        trainer_of(trainer)->reset_state();
         return SNN_OK;
     });
 }

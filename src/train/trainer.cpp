@@ -115,6 +115,8 @@ Trainer::Trainer(Network& network, const snn_trainer_options& options)
       order_(memory_) {
     if (options_.detach_reset != 0 && options_.detach_reset != 1)
         throw fail(SNN_INVALID_ARGUMENT, "options.detach_reset: %d; expected 0 or 1", options_.detach_reset);
+    if (options_.carry_state != 0 && options_.carry_state != 1)
+        throw fail(SNN_INVALID_ARGUMENT, "options.carry_state: %d; expected 0 or 1", options_.carry_state);
     optimizer_ = default_optimizer_options();
     gemm_ = std::string_view(network.context().backend().name) == "cpu";
     const Graph& g = network.graph();
@@ -172,6 +174,7 @@ Trainer::Trainer(Network& network, const snn_trainer_options& options)
         conns_.push_back(std::move(k));
     }
     order_.assign(g.update_order.begin(), g.update_order.end());
+    for (PopPlan& p : pops_) p.depth = g.max_outgoing_delay(p.id);
 }
 
 void Trainer::check_unchanged() const {
@@ -265,10 +268,17 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
         for (int32_t q = 0; q < k; ++q)
             if (populations[q] == populations[k]) throw fail(SNN_INVALID_ARGUMENT, "populations[%d]: given twice", k);
     }
+    // carry_state: continue the previous pass (its state and the spikes still on their way).
+    const bool carry = options_.carry_state != 0 && carried_;
+    if (carry && batch != batch_)
+        throw fail(SNN_STATE, "batch: %d; the pass this one continues had %d (carry_state; snn_trainer_reset_state starts anew)", batch,
+                   batch_);
     refresh_parameters();
     forward_done_ = false;
+    carried_ = false;  // until this pass completes
     steps_ = steps;
     batch_ = batch;
+    use_past_ = carry;
     const std::size_t T = static_cast<std::size_t>(steps), B = static_cast<std::size_t>(batch);
     for (PopPlan& p : pops_) {
         const std::size_t n = static_cast<std::size_t>(p.n);
@@ -278,14 +288,18 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
         if (!p.source) {
             p.g_out.assign(T * B * n, 0.0f);
             p.has_grad = false;
-            p.v.resize(B * n);
-            for (std::size_t b = 0; b < B; ++b) std::copy(p.v0.begin(), p.v0.end(), p.v.begin() + static_cast<std::ptrdiff_t>(b * n));
+            if (!carry) {
+                p.v.resize(B * n);
+                for (std::size_t b = 0; b < B; ++b) std::copy(p.v0.begin(), p.v0.end(), p.v.begin() + static_cast<std::ptrdiff_t>(b * n));
+            }
             p.gv.assign(B * n, 0.0f);
             p.work.assign(B * n, 0.0f);
         }
         if (p.adaptive) {
-            p.a.resize(B * n);
-            for (std::size_t b = 0; b < B; ++b) std::copy(p.a0.begin(), p.a0.end(), p.a.begin() + static_cast<std::ptrdiff_t>(b * n));
+            if (!carry) {
+                p.a.resize(B * n);
+                for (std::size_t b = 0; b < B; ++b) std::copy(p.a0.begin(), p.a0.end(), p.a.begin() + static_cast<std::ptrdiff_t>(b * n));
+            }
             p.a_tape.assign(T * B * n, 0.0f);
             p.ga.assign(B * n, 0.0f);
         }
@@ -319,8 +333,10 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
                 for (int64_t j = 0; j < c.n_post; ++j) c.transposed[static_cast<std::size_t>(j * c.n_pre + i)] = w[i * c.n_post + j];
         }
         if (!c.exp) continue;
-        c.I.resize(B * n);
-        for (std::size_t b = 0; b < B; ++b) std::copy(c.I0.begin(), c.I0.end(), c.I.begin() + static_cast<std::ptrdiff_t>(b * n));
+        if (!carry) {
+            c.I.resize(B * n);
+            for (std::size_t b = 0; b < B; ++b) std::copy(c.I0.begin(), c.I0.end(), c.I.begin() + static_cast<std::ptrdiff_t>(b * n));
+        }
         c.gI.assign(B * n, 0.0f);
     }
     for (int32_t k = 0; k < count; ++k) {
@@ -350,6 +366,10 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             if (c.product) product_ahead(c, for_each);
         for (int64_t t = 0; t < steps; ++t) step_forward(t, for_each);
     });
+    if (options_.carry_state) {
+        keep_past();
+        carried_ = true;
+    }
     forward_done_ = true;
 }
 
@@ -379,10 +399,31 @@ void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b, int64_t j0, int
     for (int32_t cid : p.incoming) {
         ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
         const int64_t tp = t - c.delay;
-        if (tp < 0) continue;
+        if (tp < 0 && !use_past_) continue;
         const PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
         const float* w = g.connections[static_cast<std::size_t>(cid)].weights.data() + j0;
         float* target = (c.exp ? c.I.data() : p.v.data()) + b * n + j0;
+        // What the presynaptic population emitted in step tp: this pass's
+        // tape, or before it (carry_state) what the previous pass left.
+        const int64_t past = pre.depth + tp;  // row of the past buffers when tp < 0
+        const float* graded_row = !pre.graded_source ? nullptr
+                                  : tp >= 0 ? pre.graded.data() + (tp * batch_ + b) * c.n_pre
+                                            : pre.past_graded.data() + (past * batch_ + b) * c.n_pre;
+        const uint64_t* bits_row = pre.graded_source ? nullptr
+                                   : tp >= 0 ? pre.bits.data() + (tp * batch_ + b) * pre.words
+                                             : pre.past_bits.data() + (past * batch_ + b) * pre.words;
+        if (c.product && tp < 0) {  // a step of the previous pass: its sums by rows, from zero, then added once
+            float* sums = c.sums.data() + b * std::max(c.n_pre, c.n_post);
+            kernels_.fill(sums, 0.0f, width);
+            bool any = false;
+            for (int64_t i = 0; i < c.n_pre; ++i) {
+                if (graded_row[i] == 0.0f) continue;
+                any = true;
+                kernels_.add_scaled(sums, w + i * n, graded_row[i], width);
+            }
+            if (any) kernels_.add(target, sums, width);
+            continue;
+        }
         if (c.product) {  // the sums of w * x over the nonzero rows (product_ahead), added once
             const int64_t row = tp * batch_ + b, stride = steps_ * batch_ * cpu::kDenseBlock;
             if (!c.ahead_any[static_cast<std::size_t>(row)]) continue;
@@ -397,19 +438,16 @@ void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b, int64_t j0, int
                 for (int64_t q = c.row_ptr[i]; q < c.row_ptr[i + 1]; ++q) target[c.post_index[q]] += ws[q] * x;
             };
             if (pre.graded_source) {
-                const float* x = pre.graded.data() + (tp * batch_ + b) * c.n_pre;
                 for (int64_t i = 0; i < c.n_pre; ++i)
-                    if (x[i] != 0.0f) row(i, x[i]);
+                    if (graded_row[i] != 0.0f) row(i, graded_row[i]);
             } else {
-                const uint64_t* bits = pre.bits.data() + (tp * batch_ + b) * pre.words;
                 for (int64_t word = 0; word < pre.words; ++word)
-                    for (uint64_t m = bits[word]; m != 0; m &= m - 1) row(word * 64 + __builtin_ctzll(m), 1.0f);
+                    for (uint64_t m = bits_row[word]; m != 0; m &= m - 1) row(word * 64 + __builtin_ctzll(m), 1.0f);
             }
             continue;
         }
-        const uint64_t* bits = pre.bits.data() + (tp * batch_ + b) * pre.words;
         for (int64_t word = 0; word < pre.words; ++word)
-            for (uint64_t m = bits[word]; m != 0; m &= m - 1) kernels_.add(target, w + (word * 64 + __builtin_ctzll(m)) * n, width);
+            for (uint64_t m = bits_row[word]; m != 0; m &= m - 1) kernels_.add(target, w + (word * 64 + __builtin_ctzll(m)) * n, width);
     }
 }
 
@@ -527,6 +565,40 @@ void Trainer::product_weight_grad(ConnPlan& c, ForEach& for_each) {
             kernels_.add(c.grad.data() + i * n + c0, c.grad_product.data() + (q * k + i) * cpu::kDenseBlock, std::min(cpu::kDenseBlock, n - c0));
     };
     for_each(k, add_rows);
+}
+
+// carry_state: the outputs of the last `depth` steps (this pass's, after
+// what was kept before it), for the delayed connections of the next pass.
+void Trainer::keep_past() {
+    const int64_t T = steps_, B = batch_;
+    for (PopPlan& p : pops_) {
+        if (p.depth == 0) continue;
+        const int64_t D = p.depth;
+        const bool graded = p.graded_source;
+        const int64_t width = graded ? p.n : p.words;  // elements per (step, instance) row
+        const std::size_t size = static_cast<std::size_t>(D * B * width);
+        if (!use_past_) {  // a new sequence: nothing came before this pass
+            if (graded)
+                p.past_graded.assign(size, 0.0f);
+            else
+                p.past_bits.assign(size, 0);
+        }
+        // Row k of the combined sequence (the old past, then this pass) is
+        // old row k (k < D) or step k - D; the new past is its last D rows.
+        for (int64_t i = 0; i < D; ++i) {
+            const int64_t k = T + i;  // combined row that becomes past row i (k >= i: in place, ascending i)
+            for (int64_t b = 0; b < B; ++b) {
+                const int64_t to = (i * B + b) * width;
+                if (graded) {
+                    const float* from = k < D ? p.past_graded.data() + (k * B + b) * width : p.graded.data() + ((k - D) * B + b) * width;
+                    std::copy_n(from, width, p.past_graded.data() + to);
+                } else {
+                    const uint64_t* from = k < D ? p.past_bits.data() + (k * B + b) * width : p.bits.data() + ((k - D) * B + b) * width;
+                    std::copy_n(from, width, p.past_bits.data() + to);
+                }
+            }
+        }
+    }
 }
 
 void Trainer::read_output(int32_t population, std::string_view var, float* out, int64_t count) const {

@@ -44,13 +44,15 @@ public:
     void set_optimizer(const snn_optimizer_options& options);
     void optimizer_step();
     int64_t tape_bytes() const;
+    void reset_state() { carried_ = false; }
 
 private:
     // One population as the trainer runs it.
     struct PopPlan {
         explicit PopPlan(std::pmr::memory_resource* mr)
             : incoming(mr), coefficients(mr), v_rest(mr), v_reset(mr), v_th(mr), scale(mr), v0(mr), delta_th(mr), a0(mr),
-              input(mr), bits(mr), graded(mr), m(mr), a_tape(mr), g_out(mr), v(mr), gv(mr), work(mr), a(mr), ga(mr) {}
+              input(mr), bits(mr), graded(mr), m(mr), a_tape(mr), g_out(mr), v(mr), gv(mr), work(mr), a(mr), past_bits(mr),
+              past_graded(mr), ga(mr) {}
         int32_t id = -1;
         int64_t n = 0;
         int64_t words = 0;  // 64-bit words per spike row
@@ -75,6 +77,11 @@ private:
         pvector<float> gv;  // backward: gradient w.r.t. v after the current step, [B][n]
         pvector<float> work;     // [B][n] per-instance scratch (the exact input; dL/dm)
         pvector<float> a;        // alif: [B][n]
+        // carry_state: the outputs of the last `depth` steps of the previous
+        // forward pass (what delayed connections still deliver), oldest first.
+        int32_t depth = 0;
+        pvector<uint64_t> past_bits;  // [depth][B][words]
+        pvector<float> past_graded;   // [depth][B][n] (graded sources)
         pvector<float> ga;       // alif, backward: dL/da after the current step, [B][n]
         bool has_grad = false;
     };
@@ -127,6 +134,7 @@ private:
     template <class ForEach>
     void step_backward(int64_t t, ForEach& for_each);
     void deliver_instance(PopPlan& p, int64_t t, int64_t b, int64_t j0, int64_t j1);
+    void keep_past();
     void forward_instance(PopPlan& p, int64_t t, int64_t b);
     template <class ForEach>
     void product_ahead(ConnPlan& c, ForEach& for_each);
@@ -156,6 +164,8 @@ private:
     int64_t steps_ = 0;
     int32_t batch_ = 0;
     bool forward_done_ = false;
+    bool carried_ = false;  // carry_state: the running state holds the end of a previous pass
+    bool use_past_ = false; // this pass continues a previous one (delayed rows before step 0 come from its past buffers)
 };
 
 }  // namespace snn

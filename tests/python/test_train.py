@@ -658,3 +658,32 @@ def test_adaptive_lif_gradients_match_a_numpy_bptt():
     for name, want in expected.items():
         assert np.abs(want).max() > 1e-3, name
         np.testing.assert_allclose(trainer.grad(name), want, rtol=2e-4, atol=2e-5 * np.abs(want).max(), err_msg=name)
+
+
+def test_carry_state_cuts_a_sequence_into_pieces():
+    """Truncated BPTT: a 60-step sequence given as three passes of 20 with
+    carry_state runs exactly as one pass of 60 (state, delayed spikes and
+    delayed currents cross the cuts); backward works on each piece; a new
+    sequence starts with reset_state."""
+    steps, batch = 60, 3
+    x = inputs(steps, batch, seed=13)
+    whole = snn.Trainer(build(batch))
+    whole.forward(x)
+    pieces = snn.Trainer(build(batch), carry_state=True)
+    outs = {"hid": [], "hid2": [], "out": []}
+    for k in range(3):
+        part = {name: v[20 * k:20 * (k + 1)] for name, v in x.items()}
+        pieces.forward(part)
+        for name in outs:
+            outs[name].append(pieces.output(name, "v"))
+        pieces.loss("out", "ce_mean_v", np.array([0, 1, 2]))
+        pieces.backward()
+        assert np.isfinite(pieces.grad("w3")).all() and np.abs(pieces.grad("w3")).max() > 0
+        pieces.zero_grad()
+    for name in outs:
+        np.testing.assert_array_equal(np.concatenate(outs[name]), whole.output(name, "v"), err_msg=name)
+    with pytest.raises(snn.StateError, match="batch"):
+        pieces.forward({name: v[:20, :2] for name, v in x.items()})
+    pieces.reset_state()
+    pieces.forward({name: v[:20] for name, v in x.items()})
+    np.testing.assert_array_equal(pieces.output("hid2", "v"), whole.output("hid2", "v")[:20])

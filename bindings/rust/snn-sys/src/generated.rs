@@ -261,6 +261,12 @@ pub struct snn_trainer_options {
     pub struct_size: u32,
     /// 1: no gradient flows through the reset (as snnTorch); 0 (default): it does
     pub detach_reset: i32,
+    /// 1: each forward pass continues from where the previous one ended (state
+    /// and the spikes still travelling on delayed connections), for truncated
+    /// BPTT over a long sequence given in pieces; gradients stop at the cuts.
+    /// snn_trainer_reset_state starts a new sequence. 0 (default): every
+    /// forward pass starts from the initial state.
+    pub carry_state: i32,
 }
 
 /// Adam with decoupled weight decay
@@ -576,6 +582,10 @@ extern "C" {
     /// One optimizer step on every trained connection's weights from its gradient
     /// (which it leaves as it is: call snn_trainer_zero_grad).
     pub fn snn_trainer_step(trainer: *mut snn_trainer) -> snn_status;
+
+    /// With carry_state: the next forward pass starts from the initial state (a
+    /// new sequence). Without it, nothing to do (every pass does).
+    pub fn snn_trainer_reset_state(trainer: *mut snn_trainer) -> snn_status;
 
     /// Bytes the tape of the last forward pass holds.
     pub fn snn_trainer_tape_bytes(trainer: *const snn_trainer, out_bytes: *mut i64) -> snn_status;

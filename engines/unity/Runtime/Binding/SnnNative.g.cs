@@ -331,6 +331,15 @@ namespace Snn.Interop
         /// <summary>1: no gradient flows through the reset (as snnTorch); 0 (default): it does</summary>
         /// <remarks>C: <c>int32_t detach_reset</c></remarks>
         public int detach_reset;
+        /// <summary>
+        /// 1: each forward pass continues from where the previous one ended (state
+        /// and the spikes still travelling on delayed connections), for truncated
+        /// BPTT over a long sequence given in pieces; gradients stop at the cuts.
+        /// snn_trainer_reset_state starts a new sequence. 0 (default): every
+        /// forward pass starts from the initial state.
+        /// </summary>
+        /// <remarks>C: <c>int32_t carry_state</c></remarks>
+        public int carry_state;
     }
 
     /// <summary>Adam with decoupled weight decay</summary>
@@ -1004,6 +1013,14 @@ namespace Snn.Interop
         /// <remarks>C: <c>snn_status snn_trainer_step(snn_trainer *trainer)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_trainer_step", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_trainer_step(snn_trainer* trainer);
+
+        /// <summary>
+        /// With carry_state: the next forward pass starts from the initial state (a
+        /// new sequence). Without it, nothing to do (every pass does).
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_trainer_reset_state(snn_trainer *trainer)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_reset_state", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_reset_state(snn_trainer* trainer);
 
         /// <summary>Bytes the tape of the last forward pass holds.</summary>
         /// <remarks>C: <c>snn_status snn_trainer_tape_bytes(const snn_trainer *trainer, int64_t *out_bytes)</c></remarks>
