@@ -552,6 +552,10 @@ typedef struct snn_trainer_options {
      * snn_trainer_reset_state starts a new sequence. 0 (default): every
      * forward pass starts from the initial state. */
     int32_t carry_state;
+    /* 1: backward also computes the gradient with respect to the inputs of
+     * the source populations (snn_trainer_read_input_grad), for a trainer
+     * inside a larger differentiable model. 0 (default): it does not. */
+    int32_t input_grads;
 } snn_trainer_options;
 
 /* Optimizers (snn_optimizer_options.kind). */
@@ -630,6 +634,12 @@ SNN_API snn_status snn_trainer_set_optimizer(snn_trainer* trainer, const snn_opt
 /* One optimizer step on every trained connection's weights from its gradient
  * (which it leaves as it is: call snn_trainer_zero_grad). */
 SNN_API snn_status snn_trainer_step(snn_trainer* trainer);
+
+/* With input_grads: the gradient of the last backward pass with respect to
+ * a source population's input, [steps, batch, n] float32 (for a spike
+ * source, with respect to its 0/1 values, as a straight-through estimate). */
+SNN_API snn_status snn_trainer_read_input_grad(const snn_trainer* trainer, int32_t population, float* out_grad,
+                                               int64_t count);
 
 /* With carry_state: the next forward pass starts from the initial state (a
  * new sequence). Without it, nothing to do (every pass does). */

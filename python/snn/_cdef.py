@@ -160,6 +160,7 @@ struct snn_trainer_options {
     uint32_t struct_size;
     int32_t detach_reset;
     int32_t carry_state;
+    int32_t input_grads;
 };
 struct snn_optimizer_options {
     uint32_t struct_size;
@@ -257,6 +258,7 @@ snn_status snn_trainer_read_grad(const snn_trainer *trainer, int32_t connection,
 snn_status snn_trainer_write_grad(snn_trainer *trainer, int32_t connection, const float *grad, int64_t count);
 snn_status snn_trainer_set_optimizer(snn_trainer *trainer, const snn_optimizer_options *options);
 snn_status snn_trainer_step(snn_trainer *trainer);
+snn_status snn_trainer_read_input_grad(const snn_trainer *trainer, int32_t population, float *out_grad, int64_t count);
 snn_status snn_trainer_reset_state(snn_trainer *trainer);
 snn_status snn_trainer_tape_bytes(const snn_trainer *trainer, int64_t *out_bytes);
 """

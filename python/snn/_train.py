@@ -92,13 +92,14 @@ class Trainer:
     """
 
     def __init__(self, net: Network, optimizer: Optional[_Optimizer] = None, detach_reset: bool = False,
-                 carry_state: bool = False) -> None:
+                 carry_state: bool = False, input_grads: bool = False) -> None:
         if not isinstance(net, Network):
             raise InvalidArgumentError(f"expected a Network, got {type(net).__name__}")
         opts = ffi.new("snn_trainer_options*")
         check(lib.snn_trainer_options_init(opts, ffi.sizeof("snn_trainer_options")))
         opts.detach_reset = 1 if detach_reset else 0
         opts.carry_state = 1 if carry_state else 0
+        opts.input_grads = 1 if input_grads else 0
         out = ffi.new("snn_trainer**")
         check(lib.snn_trainer_create(net._ptr, opts, out), "cannot create the trainer")
         self._net = net
@@ -212,6 +213,14 @@ class Trainer:
 
     def backward(self) -> None:
         check(lib.snn_trainer_backward(self._ptr), "backward")
+
+    def input_grad(self, population: PopulationRef) -> np.ndarray:
+        """With ``input_grads=True``: dL/d(input) of a source population in
+        the last backward pass, ``[steps, batch, n]`` float32."""
+        pop = self._net._pop(population)
+        out = np.empty(self._shape + (pop.size,), dtype=np.float32)
+        check(lib.snn_trainer_read_input_grad(self._ptr, pop.id, _buf(out, True), out.size), f"input_grad({pop.name!r})")
+        return out
 
     def zero_grad(self) -> None:
         check(lib.snn_trainer_zero_grad(self._ptr))

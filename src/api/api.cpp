@@ -1015,6 +1015,7 @@ snn_trainer_options default_trainer_options() {
     o.struct_size = sizeof o;
     o.detach_reset = 0;
     o.carry_state = 0;
+    o.input_grads = 0;
     return o;
 }
 }  // namespace
@@ -1133,6 +1134,15 @@ SNN_API snn_status snn_trainer_step(snn_trainer* trainer) {
     return guarded([&] {
         SNN_REQUIRE_ARG(trainer);
         trainer_of(trainer)->optimizer_step();
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_read_input_grad(const snn_trainer* trainer, int32_t population, float* out_grad, int64_t count) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        SNN_REQUIRE_ARG(out_grad);
+        const_trainer_of(trainer)->read_input_grad(population, out_grad, count);
         return SNN_OK;
     });
 }

@@ -117,6 +117,8 @@ Trainer::Trainer(Network& network, const snn_trainer_options& options)
         throw fail(SNN_INVALID_ARGUMENT, "options.detach_reset: %d; expected 0 or 1", options_.detach_reset);
     if (options_.carry_state != 0 && options_.carry_state != 1)
         throw fail(SNN_INVALID_ARGUMENT, "options.carry_state: %d; expected 0 or 1", options_.carry_state);
+    if (options_.input_grads != 0 && options_.input_grads != 1)
+        throw fail(SNN_INVALID_ARGUMENT, "options.input_grads: %d; expected 0 or 1", options_.input_grads);
     optimizer_ = default_optimizer_options();
     gemm_ = std::string_view(network.context().backend().name) == "cpu";
     const Graph& g = network.graph();
@@ -275,6 +277,7 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
                    batch_);
     refresh_parameters();
     forward_done_ = false;
+    backward_done_ = false;
     carried_ = false;  // until this pass completes
     steps_ = steps;
     batch_ = batch;
@@ -285,6 +288,7 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
         if (p.spiking) p.bits.assign(T * B * static_cast<std::size_t>(p.words), 0);
         if (p.graded_source || p.li) p.graded.assign(T * B * n, 0.0f);
         if (p.spiking && !p.source) p.m.assign(T * B * n, 0.0f);
+        if (p.source && options_.input_grads) p.g_out.assign(T * B * n, 0.0f);
         if (!p.source) {
             p.g_out.assign(T * B * n, 0.0f);
             p.has_grad = false;
@@ -326,7 +330,7 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
                 }
             }
         }
-        if (!c.sparse && !pops_[static_cast<std::size_t>(c.pre)].source) {  // W transposed, for dL/d(presynaptic output)
+        if (!c.sparse && (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads)) {  // W transposed, for dL/d(pre output)
             const float* w = network_.connection(c.id).weights.data();
             c.transposed.resize(static_cast<std::size_t>(c.n_pre * c.n_post));
             for (int64_t i = 0; i < c.n_pre; ++i)
@@ -738,6 +742,7 @@ void Trainer::backward() {
     for (const PopPlan& p : pops_) any = any || p.has_grad;
     if (!any) throw fail(SNN_STATE, "nothing to backpropagate: call snn_trainer_loss or snn_trainer_add_output_grad first");
     for (PopPlan& p : pops_) {
+        if (p.source && options_.input_grads) std::fill(p.g_out.begin(), p.g_out.end(), 0.0f);
         if (!p.source) std::fill(p.gv.begin(), p.gv.end(), 0.0f);
         if (p.adaptive) std::fill(p.ga.begin(), p.ga.end(), 0.0f);
     }
@@ -758,6 +763,7 @@ void Trainer::backward() {
         std::fill(p.g_out.begin(), p.g_out.end(), 0.0f);
         p.has_grad = false;
     }
+    backward_done_ = true;
 }
 
 // The reverse of step_forward(t): populations in reverse update order.
@@ -787,7 +793,8 @@ void Trainer::step_backward(int64_t t, ForEach& for_each) {
                     for (int64_t q = 0, c0 = 0; c0 < n; ++q, c0 += cpu::kDenseBlock)
                         std::copy_n(c.arrival.data() + b * n + c0, std::min(cpu::kDenseBlock, n - c0),
                                     c.arrivals.data() + q * stride + (tp * batch_ + b) * cpu::kDenseBlock);
-                continue;  // (its source needs no gradient)
+                if (options_.input_grads) to_pre_dense(c, pre, tp, for_each);
+                continue;
             }
             if (c.sparse) {
                 sparse_backward(c, pre, t, tp, for_each);
@@ -805,18 +812,7 @@ void Trainer::step_backward(int64_t t, ForEach& for_each) {
                 }
             };
             for_each((n + kColumns - 1) / kColumns, weight_grad);
-            if (pre.source) continue;
-            // dL/d(presynaptic output) += W dL/d(arrival): from zero over the
-            // nonzero arrival gradients in ascending j, then one addition.
-            auto to_pre = [&](int64_t b) {
-                const float* ga = c.arrival.data() + b * n;
-                float* sums = c.sums.data() + b * c.n_pre;
-                kernels_.fill(sums, 0.0f, c.n_pre);
-                for (int64_t j = 0; j < n; ++j)
-                    if (ga[j] != 0.0f) kernels_.add_scaled(sums, c.transposed.data() + j * c.n_pre, ga[j], c.n_pre);
-                kernels_.add(pre.g_out.data() + (tp * batch_ + b) * c.n_pre, sums, c.n_pre);
-            };
-            for_each(batch_, to_pre);
+            if (!pre.source || options_.input_grads) to_pre_dense(c, pre, tp, for_each);
         }
     }
 }
@@ -847,6 +843,22 @@ cpu::TrainNeurons Trainer::neurons_of(PopPlan& p, int64_t t, int64_t b) {
     return k;
 }
 
+// dL/d(presynaptic output of step tp) += W dL/d(arrival): from zero over
+// the nonzero arrival gradients in ascending j, then one addition.
+template <class ForEach>
+void Trainer::to_pre_dense(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& for_each) {
+    const int64_t n = c.n_post;
+    auto to_pre = [&](int64_t b) {
+        const float* ga = c.arrival.data() + b * n;
+        float* sums = c.sums.data() + b * std::max(c.n_pre, c.n_post);
+        kernels_.fill(sums, 0.0f, c.n_pre);
+        for (int64_t j = 0; j < n; ++j)
+            if (ga[j] != 0.0f) kernels_.add_scaled(sums, c.transposed.data() + j * c.n_pre, ga[j], c.n_pre);
+        kernels_.add(pre.g_out.data() + (tp * batch_ + b) * c.n_pre, sums, c.n_pre);
+    };
+    for_each(batch_, to_pre);
+}
+
 // A sparse (or one-to-one) connection's share of step t's backward pass:
 // grad[q] += x_pre(t - delay)[i] * dL/d(arrival)[post[q]] for the synapses q
 // of the rows i with a nonzero presynaptic output (instances in order; rows
@@ -871,7 +883,7 @@ void Trainer::sparse_backward(ConnPlan& c, PopPlan& pre, int64_t t, int64_t tp, 
         }
     };
     for_each((c.n_pre + kRows - 1) / kRows, weight_grad);
-    if (pre.source) return;
+    if (pre.source && !options_.input_grads) return;
     auto to_pre = [&](int64_t b) {
         const float* ga = c.arrival.data() + b * n;
         float* g_pre = pre.g_out.data() + (tp * batch_ + b) * c.n_pre;
@@ -906,6 +918,18 @@ void Trainer::backward_instance(PopPlan& p, int64_t t, int64_t b) {
         kernels_.multiply_add(gI, gm, c.coefficients.current_gain.data(), n);
         std::copy(gI, gI + n, arrival);
     }
+}
+
+void Trainer::read_input_grad(int32_t population, float* out, int64_t count) const {
+    const PopPlan& p = plan_of(population);
+    const char* name = network_.population(population).name.c_str();
+    if (!options_.input_grads) throw fail(SNN_STATE, "input gradients: create the trainer with options.input_grads = 1");
+    if (!p.source) throw fail(SNN_INVALID_ARGUMENT, "population \"%s\" is not a source", name);
+    if (!backward_done_) throw fail(SNN_STATE, "no backward pass since the last forward pass");
+    const int64_t total = steps_ * batch_ * p.n;
+    if (count != total)
+        throw fail(SNN_SHAPE, "out_grad: %lld values; [steps, batch, n] holds %lld", static_cast<long long>(count), static_cast<long long>(total));
+    std::copy(p.g_out.begin(), p.g_out.end(), out);
 }
 
 void Trainer::zero_grad() {

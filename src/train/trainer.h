@@ -45,6 +45,7 @@ public:
     void optimizer_step();
     int64_t tape_bytes() const;
     void reset_state() { carried_ = false; }
+    void read_input_grad(int32_t population, float* out, int64_t count) const;
 
 private:
     // One population as the trainer runs it.
@@ -71,7 +72,7 @@ private:
         pvector<float> graded;   // current source output / li v: [T][B][n]
         pvector<float> m;        // spiking: membrane before threshold, [T][B][n]
         pvector<float> a_tape;   // alif: the step's adaptation a * adapt_decay, [T][B][n]
-        pvector<float> g_out;    // non-source: gradient of the loss w.r.t. the output, [T][B][n]
+        pvector<float> g_out;    // gradient of the loss w.r.t. the output, [T][B][n] (sources: with input_grads)
         // Running state.
         pvector<float> v;   // [B][n]
         pvector<float> gv;  // backward: gradient w.r.t. v after the current step, [B][n]
@@ -141,6 +142,8 @@ private:
     template <class ForEach>
     void product_weight_grad(ConnPlan& c, ForEach& for_each);
     template <class ForEach>
+    void to_pre_dense(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& for_each);
+    template <class ForEach>
     void sparse_backward(ConnPlan& c, PopPlan& pre, int64_t t, int64_t tp, ForEach& for_each);
     void backward_instance(PopPlan& p, int64_t t, int64_t b);
     cpu::TrainNeurons neurons_of(PopPlan& p, int64_t t, int64_t b);
@@ -165,7 +168,8 @@ private:
     int32_t batch_ = 0;
     bool forward_done_ = false;
     bool carried_ = false;  // carry_state: the running state holds the end of a previous pass
-    bool use_past_ = false; // this pass continues a previous one (delayed rows before step 0 come from its past buffers)
+    bool use_past_ = false;
+    bool backward_done_ = false;  // input_grads: g_out of the sources holds the last backward pass's // this pass continues a previous one (delayed rows before step 0 come from its past buffers)
 };
 
 }  // namespace snn

@@ -76,7 +76,7 @@ def surrogate(name, k, x):
     return np.maximum(0.0, 1.0 - k * np.abs(x))
 
 
-def numpy_bptt(net_spec, weights, x, grad_out, detach):
+def numpy_bptt(net_spec, weights, x, grad_out, detach, input_grads=None):
     """net_spec: populations (dicts) in update order and connections; returns
     spikes per population and dL/dW per connection for the given
     dL/d(output) of every population."""
@@ -146,7 +146,7 @@ def numpy_bptt(net_spec, weights, x, grad_out, detach):
                 I[c["name"]] = I[c["name"]] * c["E"]
     # Backward, float64.
     g_out = {p["name"]: np.array(grad_out.get(p["name"], np.zeros_like(out[p["name"]])), np.float64)
-             for p in pops if p["kind"] != "source"}
+             for p in pops if p["kind"] != "source" or input_grads is not None}
     gv = {name: np.zeros(val.shape) for name, val in v.items()}
     gI = {name: np.zeros(val.shape) for name, val in I.items()}
     ga = {name: np.zeros(val.shape) for name, val in a.items()}
@@ -195,6 +195,8 @@ def numpy_bptt(net_spec, weights, x, grad_out, detach):
                 gW[c["name"]] += pre_out.T @ arrival[c["name"]]
                 if c["pre"] in g_out:
                     g_out[c["pre"]][tp] += arrival[c["name"]] @ weights[c["name"]].astype(np.float64).T
+    if input_grads is not None:
+        input_grads.update({p["name"]: g_out[p["name"]] for p in pops if p["kind"] == "source"})
     return out, gW
 
 
@@ -687,3 +689,34 @@ def test_carry_state_cuts_a_sequence_into_pieces():
     pieces.reset_state()
     pieces.forward({name: v[:20] for name, v in x.items()})
     np.testing.assert_array_equal(pieces.output("hid2", "v"), whole.output("hid2", "v")[:20])
+
+
+def test_input_gradients_match_a_numpy_bptt():
+    """input_grads: dL/d(input) of the sources (spikes through delta, delay
+    0; a current through exp synapses, delay 1: the dense product)."""
+    steps, batch = 30, 4
+    x = inputs(steps, batch, seed=17)
+    net = build(batch)
+    trainer = snn.Trainer(net, input_grads=True)
+    with pytest.raises(snn.StateError, match="backward"):
+        trainer.input_grad("src")
+    trainer.forward(x)
+    r = np.random.default_rng(3)
+    g = {"out": r.normal(0, 1, (steps, batch, 4)).astype(np.float32)}
+    trainer.add_output_grad("out", "v", g["out"])
+    trainer.backward()
+    weights = {name: net.weights(name) for name in net.connections}
+    got_inputs = {}
+    numpy_bptt(spec_of(), weights, x, g, False, input_grads=got_inputs)
+    for name in ("src", "cur"):
+        want = got_inputs[name]
+        assert np.abs(want).max() > 1e-3, name
+        np.testing.assert_allclose(trainer.input_grad(name), want, rtol=2e-4, atol=2e-5 * np.abs(want).max(), err_msg=name)
+    with pytest.raises(snn.InvalidArgumentError, match="not a source"):
+        trainer.input_grad("hid")
+    with pytest.raises(snn.StateError, match="input_grads"):
+        plain = snn.Trainer(build(batch))
+        plain.forward(x)
+        plain.add_output_grad("out", "v", g["out"])
+        plain.backward()
+        plain.input_grad("src")

@@ -339,6 +339,13 @@ namespace Snn.Interop
         /// </summary>
         /// <remarks>C: <c>int32_t carry_state</c></remarks>
         public int carry_state;
+        /// <summary>
+        /// 1: backward also computes the gradient with respect to the inputs of
+        /// the source populations (snn_trainer_read_input_grad), for a trainer
+        /// inside a larger differentiable model. 0 (default): it does not.
+        /// </summary>
+        /// <remarks>C: <c>int32_t input_grads</c></remarks>
+        public int input_grads;
     }
 
     /// <summary>Adam with decoupled weight decay</summary>
@@ -1012,6 +1019,15 @@ namespace Snn.Interop
         /// <remarks>C: <c>snn_status snn_trainer_step(snn_trainer *trainer)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_trainer_step", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_trainer_step(snn_trainer* trainer);
+
+        /// <summary>
+        /// With input_grads: the gradient of the last backward pass with respect to
+        /// a source population's input, [steps, batch, n] float32 (for a spike
+        /// source, with respect to its 0/1 values, as a straight-through estimate).
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_trainer_read_input_grad(const snn_trainer *trainer, int32_t population, float *out_grad, int64_t count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_read_input_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_read_input_grad(snn_trainer* trainer, int population, float* out_grad, long count);
 
         /// <summary>
         /// With carry_state: the next forward pass starts from the initial state (a

@@ -267,6 +267,10 @@ pub struct snn_trainer_options {
     /// snn_trainer_reset_state starts a new sequence. 0 (default): every
     /// forward pass starts from the initial state.
     pub carry_state: i32,
+    /// 1: backward also computes the gradient with respect to the inputs of
+    /// the source populations (snn_trainer_read_input_grad), for a trainer
+    /// inside a larger differentiable model. 0 (default): it does not.
+    pub input_grads: i32,
 }
 
 /// Adam with decoupled weight decay
@@ -582,6 +586,11 @@ extern "C" {
     /// One optimizer step on every trained connection's weights from its gradient
     /// (which it leaves as it is: call snn_trainer_zero_grad).
     pub fn snn_trainer_step(trainer: *mut snn_trainer) -> snn_status;
+
+    /// With input_grads: the gradient of the last backward pass with respect to
+    /// a source population's input, \[steps, batch, n\] float32 (for a spike
+    /// source, with respect to its 0/1 values, as a straight-through estimate).
+    pub fn snn_trainer_read_input_grad(trainer: *const snn_trainer, population: i32, out_grad: *mut f32, count: i64) -> snn_status;
 
     /// With carry_state: the next forward pass starts from the initial state (a
     /// new sequence). Without it, nothing to do (every pass does).
