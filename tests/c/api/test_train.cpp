@@ -19,11 +19,12 @@ struct TrainerDeleter {
 };
 using Trainer = std::unique_ptr<snn_trainer, TrainerDeleter>;
 
-Trainer make_trainer(snn_network* net, int32_t detach = 0, int32_t carry = 0) {
+Trainer make_trainer(snn_network* net, int32_t detach = 0, int32_t carry = 0, int32_t input_grads = 0) {
     snn_trainer_options o;
     EXPECT_SNN_OK(snn_trainer_options_init(&o, sizeof o));
     o.detach_reset = detach;
     o.carry_state = carry;
+    o.input_grads = input_grads;
     snn_trainer* t = nullptr;
     EXPECT_SNN_OK(snn_trainer_create(net, &o, &t));
     return Trainer(t);
@@ -281,7 +282,7 @@ TEST(Train, EveryTrainableKindRunsClean) {
                                                  w.data(), nullptr, &o, &id));
     }
     const int32_t readout = net.dense(rec, out, weights(66 * 4), 0, "delta");
-    Trainer t = make_trainer(net, 1);
+    Trainer t = make_trainer(net, 1, 0, 1);
     const int64_t steps = 30;
     const int32_t batch = 3;
     std::vector<float> current(static_cast<std::size_t>(steps * batch * 70));
@@ -316,6 +317,20 @@ TEST(Train, EveryTrainableKindRunsClean) {
         }
         EXPECT_GT(norm, 0.0) << "connection " << c;
     }
+    for (int32_t source : {cur, src}) {  // input gradients (input_grads = 1)
+        const int64_t n = source == cur ? 70 : 9;
+        std::vector<float> g(static_cast<std::size_t>(steps * batch * n));
+        ASSERT_SNN_OK(snn_trainer_read_input_grad(t.get(), source, g.data(), static_cast<int64_t>(g.size())));
+        double norm = 0.0;
+        for (float v : g) {
+            ASSERT_TRUE(std::isfinite(v));
+            norm += double(v) * v;
+        }
+        EXPECT_GT(norm, 0.0) << "source " << source;
+    }
+    std::vector<float> g(10);
+    EXPECT_SNN_ERROR(snn_trainer_read_input_grad(t.get(), cur, g.data(), 10), SNN_SHAPE, "out_grad");
+    EXPECT_SNN_ERROR(snn_trainer_read_input_grad(t.get(), hid, g.data(), 10), SNN_INVALID_ARGUMENT, "not a source");
     ASSERT_SNN_OK(snn_trainer_step(t.get()));
     (void)readout;
 }
