@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from . import encode as _encode
+from ._lib import as_array
 from ._network import Network
 from ._train import Adam, Trainer, _Optimizer
 from .errors import InvalidArgumentError, ShapeError, StateError
@@ -283,7 +284,7 @@ class Sequential:
     def _sequences(self, x, encoder, rng) -> np.ndarray:
         if encoder is not None:
             return encoder(x, rng)
-        arr = np.asarray(x)
+        arr = as_array(x)
         if arr.ndim != 3 or arr.shape[2] != self.in_features:
             raise ShapeError(f"without an encoder, give [steps, batch, {self.in_features}] inputs; got shape {arr.shape}")
         return arr
@@ -319,10 +320,10 @@ class Sequential:
 
     def _split(self, x, idx, encoder):
         # Static inputs are [N, ...]; sequences without an encoder are [steps, N, n].
-        return np.asarray(x)[idx] if encoder is not None else np.asarray(x)[:, idx]
+        return as_array(x)[idx] if encoder is not None else as_array(x)[:, idx]
 
     def _count(self, x, encoder) -> int:
-        return len(x) if encoder is not None else np.asarray(x).shape[1]
+        return len(x) if encoder is not None else as_array(x).shape[1]
 
     def fit(self, x, y, epochs: int = 1, batch_size: int = 128, optimizer: Optional[_Optimizer] = None,
             encoder: Optional[_encode.Encoder] = None, loss: Optional[str] = None, shuffle: bool = True,

@@ -131,3 +131,20 @@ def name_bytes(name: str, what: str = "name") -> bytes:
 
 
 __all__ = ["ffi", "lib", "LIBRARY_PATH", "NULL", "check", "raise_status", "to_str", "name_bytes", "SnnError"]
+
+
+def as_array(x):
+    """An array view of `x` without a copy where possible: NumPy arrays as
+    they are; objects that speak DLPack (PyTorch, JAX, CuPy on the CPU, ...)
+    through numpy.from_dlpack (zero-copy for CPU memory); anything else
+    through numpy.asarray."""
+    import numpy as np
+
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "__dlpack__") and hasattr(np, "from_dlpack"):
+        try:
+            return np.from_dlpack(x)
+        except (BufferError, RuntimeError, TypeError, ValueError):
+            pass  # e.g. device memory, or a dtype NumPy lacks: fall back to a copy
+    return np.asarray(x)

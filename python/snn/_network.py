@@ -11,7 +11,7 @@ from typing import (
 import numpy as np
 
 from ._context import Context, _ContextHandle
-from ._lib import NULL, check, ffi, lib, name_bytes, raise_status, to_str
+from ._lib import NULL, as_array, check, ffi, lib, name_bytes, raise_status, to_str
 from ._models import model_params as _model_params
 from .errors import (
     InvalidArgumentError, NotFoundError, ShapeError, StateError,
@@ -1033,8 +1033,9 @@ class Network:
     def _input_array(self, pop: Population, x: ArrayLike, batch: int, whole_run: Optional[int]) -> np.ndarray:
         """Checks and converts an input to a C-contiguous [batch, n] or
         [steps, batch, n] array; float32, uint8 and bool pass unchanged,
-        other real dtypes become float32."""
-        a = np.asarray(x)
+        other real dtypes become float32. DLPack tensors (PyTorch, ...) on the
+        CPU are read without a copy."""
+        a = as_array(x)
         if a.dtype not in _INPUT_DTYPES:
             if a.dtype.kind not in "biuf":
                 raise InvalidArgumentError(f"input of {pop.name!r}: cannot use dtype {a.dtype}")

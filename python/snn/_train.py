@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 import numpy as np
 
-from ._lib import check, ffi, lib, name_bytes
+from ._lib import as_array, check, ffi, lib, name_bytes
 from ._network import Connection, Network, Population, _DTYPE_CODES, _buf, _new_tensor
 from .errors import InvalidArgumentError, ShapeError
 
@@ -137,13 +137,14 @@ class Trainer:
                 batch: Optional[int] = None) -> None:
         """Runs the network over ``[steps, batch, n]`` inputs (one per source
         population: float32, uint8 or bool, any strides; other dtypes are
-        converted to float32) and records the tape. ``steps`` and ``batch``
+        converted to float32; NumPy arrays or any DLPack tensor on the CPU,
+        e.g. PyTorch's, read without a copy) and records the tape. ``steps`` and ``batch``
         default to the inputs' first two dimensions."""
         arrays: List[np.ndarray] = []
         ids: List[int] = []
         for ref, x in inputs.items():
             pop = self._net._pop(ref)
-            arr = np.asarray(x)
+            arr = as_array(x)
             if arr.dtype not in (np.float32, np.uint8, np.bool_):
                 arr = arr.astype(np.float32)
             if arr.ndim != 3:
@@ -191,7 +192,7 @@ class Trainer:
         its gradient is what the next :meth:`backward` propagates (with any
         other loss or output gradient given since the forward pass)."""
         pop = self._net._pop(population)
-        arr = np.asarray(target)
+        arr = as_array(target)
         if loss == "mse_count":
             arr = np.ascontiguousarray(arr, dtype=np.float32)
         else:
@@ -207,7 +208,7 @@ class Trainer:
     def add_output_grad(self, population: PopulationRef, var: str, grad: Any) -> None:
         """Adds dL/d(output) of your own loss: ``[steps, batch, n]``."""
         pop = self._net._pop(population)
-        g = np.ascontiguousarray(grad, dtype=np.float32)
+        g = np.ascontiguousarray(as_array(grad), dtype=np.float32)
         check(lib.snn_trainer_add_output_grad(self._ptr, pop.id, name_bytes(var, "var"), _buf(g), g.size),
               f"add_output_grad({pop.name!r})")
 
@@ -235,7 +236,7 @@ class Trainer:
 
     def set_grad(self, connection: ConnectionRef, grad: Any) -> None:
         conn = self._net._conn(connection)
-        g = np.ascontiguousarray(grad, dtype=np.float32)
+        g = np.ascontiguousarray(as_array(grad), dtype=np.float32)
         check(lib.snn_trainer_write_grad(self._ptr, conn.id, _buf(g), g.size), f"set_grad({conn.name!r})")
 
     def reset_state(self) -> None:

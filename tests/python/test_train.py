@@ -720,3 +720,30 @@ def test_input_gradients_match_a_numpy_bptt():
         plain.add_output_grad("out", "v", g["out"])
         plain.backward()
         plain.input_grad("src")
+
+
+class DLPackOnly:
+    """A tensor that offers only the DLPack protocol (as a PyTorch CPU tensor
+    does), to check that inputs are read through it without a copy."""
+
+    def __init__(self, array):
+        self._array = array
+
+    def __dlpack__(self, **kwargs):
+        return self._array.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._array.__dlpack_device__()
+
+
+def test_dlpack_inputs_are_read_without_a_copy():
+    steps, batch = 12, 2
+    x = inputs(steps, batch)
+    a = snn.Trainer(build(batch))
+    a.forward(x)
+    b = snn.Trainer(build(batch))
+    b.forward({name: DLPackOnly(v) for name, v in x.items()})
+    np.testing.assert_array_equal(a.output("out", "v"), b.output("out", "v"))
+    assert np.shares_memory(snn._lib.as_array(DLPackOnly(x["cur"])), x["cur"])
+    # Outputs are NumPy arrays, which speak DLPack: torch.from_dlpack(out) shares their memory.
+    assert hasattr(a.output("hid"), "__dlpack__")
