@@ -126,7 +126,6 @@ def torch_side(lib, x, y, w1, w2, threads):
             last["h"] = torch.stack(hidden)
             return torch.stack(out)
     else:
-        import spikingjelly
         from importlib.metadata import version as pkg_version
         from spikingjelly.activation_based import functional, neuron, surrogate
 

@@ -17,7 +17,7 @@ stores ``W / beta``; the ``weight`` property undoes it).
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 

@@ -7,7 +7,7 @@ sequences, a loss, backward, an optimizer step, all in C. The optimizers
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, List, Mapping, Optional, Union
 
 import numpy as np
 

@@ -21,7 +21,7 @@ __all__ = ["rate", "latency", "current", "Encoder"]
 def _flat(x) -> np.ndarray:
     arr = np.asarray(x)
     if arr.ndim < 1:
-        raise InvalidArgumentError(f"expected [batch, ...] inputs, got a scalar")
+        raise InvalidArgumentError("expected [batch, ...] inputs, got a scalar")
     arr = arr.reshape(arr.shape[0], -1)
     if arr.dtype == np.uint8:  # images stored as bytes
         return arr.astype(np.float32) / np.float32(255.0)

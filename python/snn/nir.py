@@ -21,8 +21,7 @@ CubaLIF, CubaLI) raise :class:`snn.UnsupportedError` naming the node.
 
 from __future__ import annotations
 
-import math
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 

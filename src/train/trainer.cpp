@@ -214,7 +214,6 @@ void Trainer::refresh_parameters() {
             if (held != 0)
                 throw fail(SNN_UNSUPPORTED, "population \"%s\": t_ref: training needs no refractory period (t_ref < 1.5 dt)",
                            pop.name.c_str());
-        const NeuronKind kind = pop.neuron_model().kind;
         auto param = [&](const char* name) -> const pvector<float>& {
             return pop.params[static_cast<std::size_t>(pop.neuron_model().param_index(name))];
         };
@@ -232,7 +231,6 @@ void Trainer::refresh_parameters() {
                 if (k == 0.0f) k = fallback;
             }
         }
-        (void)kind;
         initial.resize(static_cast<std::size_t>(network_.batch() * p.n));
         network_.initial_state(Owner::Population, p.id, 0, initial.data());
         p.v0.assign(initial.begin(), initial.begin() + p.n);
@@ -384,29 +382,27 @@ void Trainer::step_forward(int64_t t, ForEach& for_each) {
     for (int32_t id : order_) {
         PopPlan& p = pops_[static_cast<std::size_t>(id)];
         if (p.source) continue;
-        // By instance: each writes its own rows (pieces of columns x
-        // instances, tried for L2 reuse of the weights, cost more in
-        // dispatch than they saved).
+        // By instance: each writes its own rows.
         auto update = [&](int64_t b) {
-            deliver_instance(p, t, b, 0, p.n);
+            deliver_instance(p, t, b);
             forward_instance(p, t, b);
         };
         for_each(batch_, update);
     }
 }
 
-// Phase 1 of step t for instance b of population p, columns [j0, j1):
+// Phase 1 of step t for instance b of population p:
 // connections in ascending id, each arriving row added in ascending order.
-void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b, int64_t j0, int64_t j1) {
+void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b) {
     const Graph& g = network_.graph();
-    const int64_t n = p.n, width = j1 - j0;
+    const int64_t n = p.n;
     for (int32_t cid : p.incoming) {
         ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
         const int64_t tp = t - c.delay;
         if (tp < 0 && !use_past_) continue;
         const PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
-        const float* w = g.connections[static_cast<std::size_t>(cid)].weights.data() + j0;
-        float* target = (c.exp ? c.I.data() : p.v.data()) + b * n + j0;
+        const float* w = g.connections[static_cast<std::size_t>(cid)].weights.data();
+        float* target = (c.exp ? c.I.data() : p.v.data()) + b * n;
         // What the presynaptic population emitted in step tp: this pass's
         // tape, or before it (carry_state) what the previous pass left.
         const int64_t past = pre.depth + tp;  // row of the past buffers when tp < 0
@@ -418,28 +414,27 @@ void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b, int64_t j0, int
                                              : pre.past_bits.data() + (past * batch_ + b) * pre.words;
         if (c.product && tp < 0) {  // a step of the previous pass: its sums by rows, from zero, then added once
             float* sums = c.sums.data() + b * std::max(c.n_pre, c.n_post);
-            kernels_.fill(sums, 0.0f, width);
+            kernels_.fill(sums, 0.0f, n);
             bool any = false;
             for (int64_t i = 0; i < c.n_pre; ++i) {
                 if (graded_row[i] == 0.0f) continue;
                 any = true;
-                kernels_.add_scaled(sums, w + i * n, graded_row[i], width);
+                kernels_.add_scaled(sums, w + i * n, graded_row[i], n);
             }
-            if (any) kernels_.add(target, sums, width);
+            if (any) kernels_.add(target, sums, n);
             continue;
         }
         if (c.product) {  // the sums of w * x over the nonzero rows (product_ahead), added once
             const int64_t row = tp * batch_ + b, stride = steps_ * batch_ * cpu::kDenseBlock;
             if (!c.ahead_any[static_cast<std::size_t>(row)]) continue;
-            for (int64_t c0 = j0; c0 < j1; c0 += cpu::kDenseBlock)
-                kernels_.add(target + (c0 - j0), c.ahead.data() + (c0 / cpu::kDenseBlock) * stride + row * cpu::kDenseBlock,
-                             std::min(cpu::kDenseBlock, j1 - c0));
+            for (int64_t c0 = 0; c0 < n; c0 += cpu::kDenseBlock)
+                kernels_.add(target + c0, c.ahead.data() + (c0 / cpu::kDenseBlock) * stride + row * cpu::kDenseBlock,
+                             std::min(cpu::kDenseBlock, n - c0));
             continue;
         }
-        if (c.sparse) {  // each synapse on its own, rows ascending (as "reference"); j0 = 0 here
-            const float* ws = g.connections[static_cast<std::size_t>(cid)].weights.data();
+        if (c.sparse) {  // each synapse on its own, rows ascending (as "reference")
             auto row = [&](int64_t i, float x) {
-                for (int64_t q = c.row_ptr[i]; q < c.row_ptr[i + 1]; ++q) target[c.post_index[q]] += ws[q] * x;
+                for (int64_t q = c.row_ptr[i]; q < c.row_ptr[i + 1]; ++q) target[c.post_index[q]] += w[q] * x;
             };
             if (pre.graded_source) {
                 for (int64_t i = 0; i < c.n_pre; ++i)
@@ -451,7 +446,7 @@ void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b, int64_t j0, int
             continue;
         }
         for (int64_t word = 0; word < pre.words; ++word)
-            for (uint64_t m = bits_row[word]; m != 0; m &= m - 1) kernels_.add(target, w + (word * 64 + __builtin_ctzll(m)) * n, width);
+            for (uint64_t m = bits_row[word]; m != 0; m &= m - 1) kernels_.add(target, w + (word * 64 + __builtin_ctzll(m)) * n, n);
     }
 }
 
@@ -797,7 +792,7 @@ void Trainer::step_backward(int64_t t, ForEach& for_each) {
                 continue;
             }
             if (c.sparse) {
-                sparse_backward(c, pre, t, tp, for_each);
+                sparse_backward(c, pre, tp, for_each);
                 continue;
             }
             constexpr int64_t kColumns = 256;  // columns of the weight gradient per piece of work
@@ -865,8 +860,7 @@ void Trainer::to_pre_dense(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& for_e
 // split among threads), and dL/d(presynaptic output)[i] += the sum over the
 // row of w[q] * dL/d(arrival)[post[q]] (from zero, then one addition).
 template <class ForEach>
-void Trainer::sparse_backward(ConnPlan& c, PopPlan& pre, int64_t t, int64_t tp, ForEach& for_each) {
-    (void)t;
+void Trainer::sparse_backward(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& for_each) {
     const float* w = network_.connection(c.id).weights.data();
     const int64_t n = c.n_post;
     constexpr int64_t kRows = 256;

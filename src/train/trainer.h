@@ -52,7 +52,7 @@ private:
     struct PopPlan {
         explicit PopPlan(std::pmr::memory_resource* mr)
             : incoming(mr), coefficients(mr), v_rest(mr), v_reset(mr), v_th(mr), scale(mr), v0(mr), delta_th(mr), a0(mr),
-              input(mr), bits(mr), graded(mr), m(mr), a_tape(mr), g_out(mr), v(mr), gv(mr), work(mr), a(mr), past_bits(mr),
+              bits(mr), graded(mr), m(mr), a_tape(mr), g_out(mr), v(mr), gv(mr), work(mr), a(mr), past_bits(mr),
               past_graded(mr), ga(mr) {}
         int32_t id = -1;
         int64_t n = 0;
@@ -67,7 +67,6 @@ private:
         pvector<float> v0;                            // initial v of instance 0
         pvector<float> delta_th, a0;                  // alif: the threshold step per spike; initial a of instance 0
         // Tape of the last forward pass.
-        pvector<float> input;    // graded source: [T][B][n] (spike sources keep bits)
         pvector<uint64_t> bits;  // spiking and spike sources: [T][B][words]
         pvector<float> graded;   // current source output / li v: [T][B][n]
         pvector<float> m;        // spiking: membrane before threshold, [T][B][n]
@@ -134,7 +133,7 @@ private:
     void step_forward(int64_t t, ForEach& for_each);
     template <class ForEach>
     void step_backward(int64_t t, ForEach& for_each);
-    void deliver_instance(PopPlan& p, int64_t t, int64_t b, int64_t j0, int64_t j1);
+    void deliver_instance(PopPlan& p, int64_t t, int64_t b);
     void keep_past();
     void forward_instance(PopPlan& p, int64_t t, int64_t b);
     template <class ForEach>
@@ -144,7 +143,7 @@ private:
     template <class ForEach>
     void to_pre_dense(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& for_each);
     template <class ForEach>
-    void sparse_backward(ConnPlan& c, PopPlan& pre, int64_t t, int64_t tp, ForEach& for_each);
+    void sparse_backward(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& for_each);
     void backward_instance(PopPlan& p, int64_t t, int64_t b);
     cpu::TrainNeurons neurons_of(PopPlan& p, int64_t t, int64_t b);
     bool spiked(const PopPlan& p, int64_t t, int32_t b, int64_t j) const {

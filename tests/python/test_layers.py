@@ -64,7 +64,7 @@ def test_fit_learns_and_the_network_is_the_model():
     out = model.forward(seq)
     net = snn.Network.from_bytes(model.network.to_bytes())
     net.set_batch(20)
-    rec = net.run(20, inputs={"input": seq}, record=[f"layer1.spikes"])
+    rec = net.run(20, inputs={"input": seq}, record=["layer1.spikes"])
     np.testing.assert_array_equal(rec["layer1.spikes"].astype(np.float32), out)
 
 
