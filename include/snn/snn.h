@@ -122,6 +122,13 @@ SNN_API const char* snn_version_string(void);
 #define SNN_CONNECTION_DENSE 1
 #define SNN_CONNECTION_SPARSE 2
 #define SNN_CONNECTION_ONE_TO_ONE 3
+#define SNN_CONNECTION_CONV2D 4 /* shared kernel over a [C, H, W] population; snn_network_connect_conv2d */
+
+/* Pooling after a conv2d connection (snn_conv2d_geometry.pool). */
+#define SNN_POOL_NONE 0
+#define SNN_POOL_MAX 1 /* the largest value of the window */
+#define SNN_POOL_AVG 2 /* the window's sum divided by its size */
+#define SNN_POOL_SUM 3 /* the window's sum */
 
 /* Model kinds for the model registry queries. */
 #define SNN_MODEL_NEURON 1
@@ -449,6 +456,40 @@ SNN_API snn_status snn_network_connect_one_to_one(snn_network* network, int32_t 
                                                   const float* weights, int64_t count, float weight,
                                                   const snn_connection_options* options, int32_t* out_connection);
 
+/* A 2-D convolution, as PyTorch's Conv2d followed by an optional pooling
+ * (docs/models.md, "Convolution"). The presynaptic population is read as
+ * [in_channels, in_height, in_width] and the postsynaptic one as
+ * [out_channels, out_height, out_width] in C order, where the convolution
+ * gives conv = (in + 2 padding - kernel) / stride + 1 positions per axis and
+ * the pooling out = (conv - pool) / pool_stride + 1 (rounded down). Each
+ * step the connection computes, from zero, the convolution of what arrives
+ * (only the presynaptic neurons with a nonzero value are visited), pools
+ * it, adds the bias of each output channel, and adds the result to its
+ * targets once. Weights: the kernel [out_channels][in_channels]
+ * [kernel_height][kernel_width], then with `bias` the [out_channels] biases;
+ * count = out_channels * in_channels * kernel_height * kernel_width
+ * (+ out_channels). */
+typedef struct snn_conv2d_geometry {
+    uint32_t struct_size;
+    int32_t in_channels, in_height, in_width;
+    int32_t out_channels;
+    int32_t kernel_height, kernel_width;
+    int32_t stride_y, stride_x;   /* default 1 */
+    int32_t padding_y, padding_x; /* zeros around the input, default 0 */
+    int32_t bias;                 /* 1: a bias per output channel follows the kernel (default 0) */
+    int32_t pool;                 /* SNN_POOL_* (default SNN_POOL_NONE) */
+    int32_t pool_height, pool_width;
+    int32_t pool_stride_y, pool_stride_x; /* 0 (default): the pool's size */
+} snn_conv2d_geometry;
+
+SNN_API snn_status snn_conv2d_geometry_init(snn_conv2d_geometry* geometry, uint32_t struct_size);
+SNN_API snn_status snn_network_connect_conv2d(snn_network* network, int32_t pre, int32_t post,
+                                              const snn_conv2d_geometry* geometry, const float* weights, int64_t count,
+                                              const snn_connection_options* options, int32_t* out_connection);
+/* The geometry of a conv2d connection (its defaults filled in). */
+SNN_API snn_status snn_connection_conv2d_get(const snn_network* network, int32_t connection,
+                                             snn_conv2d_geometry* out_geometry);
+
 SNN_API snn_status snn_network_connection_count(const snn_network* network, int32_t* out_count);
 SNN_API snn_status snn_network_find_connection(const snn_network* network, const char* name,
                                                int32_t* out_connection);
@@ -484,13 +525,14 @@ SNN_API snn_status snn_connection_get_option(const snn_network* network, int32_t
                                              const char** out_value);
 
 /* Weights in the connection's order (dense: [pre][post]; sparse: CSR order;
- * one-to-one: by neuron). get: two-call on count; set: count == nnz. */
+ * one-to-one: by neuron; conv2d: the kernel, then any biases). get: two-call on count; set: count == nnz. */
 SNN_API snn_status snn_connection_get_weights(const snn_network* network, int32_t connection, float* out_weights,
                                               int64_t capacity, int64_t* out_count);
 SNN_API snn_status snn_connection_set_weights(snn_network* network, int32_t connection, const float* weights,
                                               int64_t count);
 /* The (pre, post) index pairs and delays in the same order as the weights.
- * Any of the three output arrays may be NULL. Two-call on count. */
+ * Any of the three output arrays may be NULL. Two-call on count. A conv2d
+ * connection shares its weights among pairs: SNN_UNSUPPORTED. */
 SNN_API snn_status snn_connection_get_synapses(const snn_network* network, int32_t connection,
                                                int32_t* out_pre, int32_t* out_post, int32_t* out_delays,
                                                int64_t capacity, int64_t* out_count);

@@ -25,7 +25,7 @@ from ._context import Context
 from ._models import ParamInfo, backends, model_params, model_state_vars, models
 from ._network import Connection, Network, Population, Recording, load
 from ._train import SGD, Adam, AdamW, Trainer
-from ._layers import IF, LI, LIF, Linear, Sequential
+from ._layers import IF, LI, LIF, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Sequential, SumPool2d
 from . import datasets, encode, nir
 from . import errors as _errors
 from .errors import (
@@ -68,6 +68,11 @@ __all__ = [
     "AdamW",
     "Sequential",
     "Linear",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "SumPool2d",
+    "Flatten",
     "LIF",
     "IF",
     "LI",

@@ -23,6 +23,11 @@ CDEF = r"""
 #define SNN_CONNECTION_DENSE 1
 #define SNN_CONNECTION_SPARSE 2
 #define SNN_CONNECTION_ONE_TO_ONE 3
+#define SNN_CONNECTION_CONV2D 4
+#define SNN_POOL_NONE 0
+#define SNN_POOL_MAX 1
+#define SNN_POOL_AVG 2
+#define SNN_POOL_SUM 3
 #define SNN_MODEL_NEURON 1
 #define SNN_MODEL_SYNAPSE 2
 #define SNN_PARAM_NUMBER 1
@@ -59,6 +64,7 @@ struct snn_network;
 struct snn_network_options;
 struct snn_population_info;
 struct snn_connection_options;
+struct snn_conv2d_geometry;
 struct snn_connection_info;
 struct snn_load_options;
 struct snn_trainer;
@@ -78,6 +84,7 @@ typedef struct snn_network_options snn_network_options;
 typedef struct snn_population_info snn_population_info;
 typedef int32_t (*snn_spike_fn)(int32_t population, int64_t step, int32_t batch_index, int32_t count, const int32_t *neuron_ids, void *user_data);
 typedef struct snn_connection_options snn_connection_options;
+typedef struct snn_conv2d_geometry snn_conv2d_geometry;
 typedef struct snn_connection_info snn_connection_info;
 typedef struct snn_load_options snn_load_options;
 typedef struct snn_trainer snn_trainer;
@@ -140,6 +147,25 @@ struct snn_connection_options {
     const char *synapse;
     int32_t delay;
     const char *weight_dtype;
+};
+struct snn_conv2d_geometry {
+    uint32_t struct_size;
+    int32_t in_channels;
+    int32_t in_height;
+    int32_t in_width;
+    int32_t out_channels;
+    int32_t kernel_height;
+    int32_t kernel_width;
+    int32_t stride_y;
+    int32_t stride_x;
+    int32_t padding_y;
+    int32_t padding_x;
+    int32_t bias;
+    int32_t pool;
+    int32_t pool_height;
+    int32_t pool_width;
+    int32_t pool_stride_y;
+    int32_t pool_stride_x;
 };
 struct snn_connection_info {
     uint32_t struct_size;
@@ -226,6 +252,9 @@ snn_status snn_network_connect_dense(snn_network *network, int32_t pre, int32_t 
 snn_status snn_network_connect_sparse(snn_network *network, int32_t pre, int32_t post, int64_t nnz, const int64_t *row_ptr, const int32_t *post_index, const float *weights, const int32_t *delays, const snn_connection_options *options, int32_t *out_connection);
 snn_status snn_network_connect_random(snn_network *network, int32_t pre, int32_t post, double p, float weight, uint64_t seed, const snn_connection_options *options, int32_t *out_connection);
 snn_status snn_network_connect_one_to_one(snn_network *network, int32_t pre, int32_t post, const float *weights, int64_t count, float weight, const snn_connection_options *options, int32_t *out_connection);
+snn_status snn_conv2d_geometry_init(snn_conv2d_geometry *geometry, uint32_t struct_size);
+snn_status snn_network_connect_conv2d(snn_network *network, int32_t pre, int32_t post, const snn_conv2d_geometry *geometry, const float *weights, int64_t count, const snn_connection_options *options, int32_t *out_connection);
+snn_status snn_connection_conv2d_get(const snn_network *network, int32_t connection, snn_conv2d_geometry *out_geometry);
 snn_status snn_network_connection_count(const snn_network *network, int32_t *out_count);
 snn_status snn_network_find_connection(const snn_network *network, const char *name, int32_t *out_connection);
 snn_status snn_connection_info_get(const snn_network *network, int32_t connection, snn_connection_info *info);

@@ -27,54 +27,42 @@ from ._network import Network
 from ._train import Adam, Trainer, _Optimizer
 from .errors import InvalidArgumentError, ShapeError, StateError
 
-__all__ = ["Layer", "Linear", "LIF", "IF", "LI", "Sequential"]
+__all__ = ["Layer", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "SumPool2d", "Flatten", "LIF", "IF", "LI",
+           "Sequential"]
 
 
 class Layer:
     """Base of the layers of :class:`Sequential`."""
 
 
-class Linear(Layer):
-    """A dense connection ``in_features -> out_features``: ``weight`` ``[out,
-    in]`` and an optional ``bias`` ``[out]``, initialised as PyTorch's
-    ``nn.Linear`` (uniform in +-1/sqrt(in_features)) unless given."""
+class _Weighted(Layer):
+    """A connection layer: weights and optional biases, kept here until the
+    model is compiled and in its network after."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, weight=None, bias_values=None,
-                 seed: Optional[int] = None) -> None:
-        if in_features < 1 or out_features < 1:
-            raise InvalidArgumentError(f"Linear({in_features}, {out_features}): sizes must be positive")
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        rng = np.random.default_rng(seed)
-        bound = 1.0 / math.sqrt(self.in_features)
-        w = rng.uniform(-bound, bound, (self.out_features, self.in_features)) if weight is None else weight
-        self._weight = self._checked(w, (self.out_features, self.in_features), "weight")
-        self.has_bias = bool(bias)
-        self._bias = None
-        if self.has_bias:
-            b = rng.uniform(-bound, bound, self.out_features) if bias_values is None else bias_values
-            self._bias = self._checked(b, (self.out_features,), "bias")
-        self._model: Optional["Sequential"] = None
-        self._index = -1
+    has_bias = False
+    _bias: Optional[np.ndarray] = None
+    _model: Optional["Sequential"] = None
+    _index = -1
 
     @staticmethod
     def _checked(values, shape, what) -> np.ndarray:
         arr = np.array(values, dtype=np.float32)
-        if arr.shape != shape:
-            raise ShapeError(f"{what}: expected shape {shape}, got {arr.shape}")
+        if arr.shape != tuple(shape):
+            raise ShapeError(f"{what}: expected shape {tuple(shape)}, got {arr.shape}")
         if not np.isfinite(arr).all():
             raise InvalidArgumentError(f"{what}: values must be finite")
         return arr
 
     @property
     def weight(self) -> np.ndarray:
-        """``[out, in]`` float32 (a copy; assign to change it)."""
+        """The weights in PyTorch's layout, float32 (a copy; assign to change them)."""
         if self._model is not None and self._model._net is not None:
             return self._model._read_weight(self._index)
         return self._weight.copy()
 
     @weight.setter
     def weight(self, values) -> None:
-        self._weight = self._checked(values, (self.out_features, self.in_features), "weight")
+        self._weight = self._checked(values, self.weight_shape, "weight")
         if self._model is not None and self._model._net is not None:
             self._model._write_weight(self._index, self._weight, None)
 
@@ -89,13 +77,138 @@ class Linear(Layer):
     @bias.setter
     def bias(self, values) -> None:
         if not self.has_bias:
-            raise InvalidArgumentError("this Linear has no bias")
-        self._bias = self._checked(values, (self.out_features,), "bias")
+            raise InvalidArgumentError(f"this {type(self).__name__} has no bias")
+        self._bias = self._checked(values, self.weight_shape[:1], "bias")
         if self._model is not None and self._model._net is not None:
             self._model._write_weight(self._index, None, self._bias)
 
+
+class Linear(_Weighted):
+    """A dense connection ``in_features -> out_features``: ``weight`` ``[out,
+    in]`` and an optional ``bias`` ``[out]``, initialised as PyTorch's
+    ``nn.Linear`` (uniform in +-1/sqrt(in_features)) unless given."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, weight=None, bias_values=None,
+                 seed: Optional[int] = None) -> None:
+        if in_features < 1 or out_features < 1:
+            raise InvalidArgumentError(f"Linear({in_features}, {out_features}): sizes must be positive")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        rng = np.random.default_rng(seed)
+        bound = 1.0 / math.sqrt(self.in_features)
+        w = rng.uniform(-bound, bound, self.weight_shape) if weight is None else weight
+        self._weight = self._checked(w, self.weight_shape, "weight")
+        self.has_bias = bool(bias)
+        if self.has_bias:
+            b = rng.uniform(-bound, bound, self.out_features) if bias_values is None else bias_values
+            self._bias = self._checked(b, (self.out_features,), "bias")
+
+    @property
+    def weight_shape(self):
+        return (self.out_features, self.in_features)
+
     def __repr__(self) -> str:
         return f"Linear({self.in_features}, {self.out_features}, bias={self.has_bias})"
+
+
+def _pair(value, what: str, low: int):
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low for v in items):
+        raise InvalidArgumentError(f"{what} must be an int >= {low} or a pair of them, got {value!r}")
+    return (int(items[0]), int(items[1]))
+
+
+class Conv2d(_Weighted):
+    """A 2-D convolution ``in_channels -> out_channels`` as PyTorch's
+    ``nn.Conv2d`` (cross-correlation): ``weight`` ``[out, in, kh, kw]`` and an
+    optional ``bias`` ``[out]``, initialised as PyTorch does (uniform in
+    +-1/sqrt(in * kh * kw)) unless given. A pooling layer right after it
+    (:class:`MaxPool2d`, :class:`AvgPool2d`, :class:`SumPool2d`) pools its
+    output before the neurons, as in snnTorch's convolutional networks; the
+    two become one conv2d connection of the core."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, bias: bool = True,
+                 weight=None, bias_values=None, seed: Optional[int] = None) -> None:
+        if in_channels < 1 or out_channels < 1:
+            raise InvalidArgumentError(f"Conv2d({in_channels}, {out_channels}): channel counts must be positive")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = _pair(stride, "stride", 1)
+        self.padding = _pair(padding, "padding", 0)
+        kh, kw = self.kernel_size
+        fan_in = self.in_channels * kh * kw
+        rng = np.random.default_rng(seed)
+        bound = 1.0 / math.sqrt(fan_in)
+        shape = (self.out_channels, self.in_channels, kh, kw)
+        w = rng.uniform(-bound, bound, shape) if weight is None else weight
+        self._weight = self._checked(w, shape, "weight")
+        self.has_bias = bool(bias)
+        if self.has_bias:
+            b = rng.uniform(-bound, bound, self.out_channels) if bias_values is None else bias_values
+            self._bias = self._checked(b, (self.out_channels,), "bias")
+        self.pool: Optional["_Pool2d"] = None
+
+    @property
+    def weight_shape(self):
+        return (self.out_channels, self.in_channels) + self.kernel_size
+
+    def output_shape(self, shape):
+        """``(C, H, W)`` after the convolution and any pooling."""
+        c, h, w = shape
+        (kh, kw), (sy, sx), (py, px) = self.kernel_size, self.stride, self.padding
+        if c != self.in_channels:
+            raise ShapeError(f"{self!r} takes {self.in_channels} channels; its input has shape {tuple(shape)}")
+        if h + 2 * py < kh or w + 2 * px < kw:
+            raise ShapeError(f"{self!r}: the kernel does not fit the input of shape {tuple(shape)}")
+        h, w = (h + 2 * py - kh) // sy + 1, (w + 2 * px - kw) // sx + 1
+        if self.pool is not None:
+            (ph, pw), (qy, qx) = self.pool.kernel_size, self.pool.stride
+            if ph > h or pw > w:
+                raise ShapeError(f"{self.pool!r} does not fit the convolution's {h} x {w} output")
+            h, w = (h - ph) // qy + 1, (w - pw) // qx + 1
+        return (self.out_channels, h, w)
+
+    def __repr__(self) -> str:
+        return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, bias={self.has_bias})")
+
+
+class _Pool2d(Layer):
+    mode = ""
+
+    def __init__(self, kernel_size, stride=None) -> None:
+        self.kernel_size = _pair(kernel_size, "kernel_size", 1)
+        self.stride = _pair(stride if stride is not None else kernel_size, "stride", 1)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride})"
+
+
+class MaxPool2d(_Pool2d):
+    """The largest value of each window of the convolution before it (as
+    PyTorch's ``nn.MaxPool2d``; ``stride`` defaults to ``kernel_size``)."""
+
+    mode = "max"
+
+
+class AvgPool2d(_Pool2d):
+    """The mean of each window of the convolution before it."""
+
+    mode = "avg"
+
+
+class SumPool2d(_Pool2d):
+    """The sum of each window of the convolution before it (NIR's SumPool2d)."""
+
+    mode = "sum"
+
+
+class Flatten(Layer):
+    """Marks the change from ``[C, H, W]`` to a flat vector before a
+    :class:`Linear` (the neurons are already stored in that order: nothing
+    is computed)."""
+
+    def __repr__(self) -> str:
+        return "Flatten()"
 
 
 class _Neurons(Layer):
@@ -184,50 +297,119 @@ class LI(_Neurons):
 
 
 class Sequential:
-    """Layers in order, alternating :class:`Linear` and a neuron layer
-    (:class:`LIF`, :class:`IF`, or an :class:`LI` readout last). Compiled to
+    """Layers in order: a connection layer (:class:`Linear`, or
+    :class:`Conv2d` optionally followed by a pooling layer), then a neuron
+    layer (:class:`LIF`, :class:`IF`, or an :class:`LI` readout last), and so
+    on; :class:`Flatten` before a Linear that follows a Conv2d. Compiled to
     one :class:`snn.Network` (``model.network``) on first use: an input
     population (``spike_source``, or ``current_source`` for current input),
-    one population per neuron layer, a dense connection per Linear (delay 0,
-    as snnTorch), and for biases a constant ``current_source`` of one neuron.
+    one population per neuron layer, one connection per connection layer
+    (delay 0, as snnTorch), and for the biases of Linear layers a constant
+    ``current_source`` of one neuron (a Conv2d keeps its biases in its
+    connection).
+
+    ``input_shape`` (``(C, H, W)`` for a first Conv2d) is taken from the
+    first data the model sees when not given: ``[N, H, W]`` images for one
+    channel, or ``[N, C, H, W]``.
     """
 
     def __init__(self, *layers: Layer, dt: float = 1e-3, backend: Optional[str] = None, threads: Optional[int] = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, input_shape=None) -> None:
         if not layers:
             raise InvalidArgumentError("Sequential needs layers")
         self.layers: List[Layer] = list(layers)
         pairs = []
-        for k in range(0, len(layers), 2):
-            lin = layers[k]
-            neurons = layers[k + 1] if k + 1 < len(layers) else None
-            if not isinstance(lin, Linear) or not isinstance(neurons, (LIF, IF, LI)):
-                raise InvalidArgumentError(
-                    f"layers must alternate Linear and LIF/IF/LI; got {layers[k]!r} then {neurons!r} at position {k}")
-            if pairs and pairs[-1][0].out_features != lin.in_features:
-                raise ShapeError(f"{lin!r} takes {lin.in_features} inputs; the layer before gives {pairs[-1][0].out_features}")
-            if isinstance(neurons, LI) and k + 2 < len(layers):
-                raise InvalidArgumentError("an LI readout emits no spikes: it can only be the last layer")
-            if lin._model is not None:
-                raise InvalidArgumentError(f"{lin!r} already belongs to a model")
-            lin._model, lin._index = self, len(pairs)
-            pairs.append((lin, neurons))
+        pending = None
+        for k, layer in enumerate(layers):
+            if isinstance(layer, _Weighted):
+                if pending is not None:
+                    raise InvalidArgumentError(f"{pending!r} is followed by {layer!r}: each connection layer needs a neuron "
+                                               "layer (LIF, IF or LI) after it")
+                if layer._model is not None:
+                    raise InvalidArgumentError(f"{layer!r} already belongs to a model")
+                if pairs and isinstance(pairs[-1][1], LI):
+                    raise InvalidArgumentError("an LI readout emits no spikes: it can only be the last layer")
+                pending = layer
+            elif isinstance(layer, _Pool2d):
+                if not isinstance(pending, Conv2d) or pending.pool is not None:
+                    raise InvalidArgumentError(f"{layer!r} at position {k}: a pooling layer follows a Conv2d (pooling its "
+                                               "output before the neurons, as snnTorch's convolutional networks do)")
+                pending.pool = layer
+            elif isinstance(layer, Flatten):
+                if pending is not None:
+                    raise InvalidArgumentError(f"Flatten at position {k}: put it after the neuron layer, before the Linear")
+            elif isinstance(layer, (LIF, IF, LI)):
+                if pending is None:
+                    raise InvalidArgumentError(f"{layer!r} at position {k}: a neuron layer follows a Linear or Conv2d")
+                pending._model, pending._index = self, len(pairs)
+                pairs.append((pending, layer))
+                pending = None
+            else:
+                raise InvalidArgumentError(f"{layer!r} is not a layer Sequential knows")
+        if pending is not None or not pairs:
+            raise InvalidArgumentError("the last layer must be a neuron layer (LIF, IF or LI)")
         self._pairs = pairs
         self.dt, self.backend, self.threads, self.seed = float(dt), backend, threads, int(seed)
+        self.input_shape = tuple(int(v) for v in input_shape) if input_shape is not None else None
+        if self.input_shape is None and isinstance(pairs[0][0], Linear):
+            self.input_shape = (pairs[0][0].in_features,)
+        self._shapes: Optional[List[tuple]] = None
+        if self.input_shape is not None:
+            self._shapes = self._infer_shapes(self.input_shape)
         self._net: Optional[Network] = None
         self._input_kind: Optional[str] = None
         self._trainer: Optional[Trainer] = None
         self._optimizer: Optional[_Optimizer] = None
 
+    def _infer_shapes(self, input_shape) -> List[tuple]:
+        """The shape of the input and of each neuron layer."""
+        shapes = [tuple(input_shape)]
+        shape = shapes[0]
+        for lin, _ in self._pairs:
+            if isinstance(lin, Conv2d):
+                if len(shape) != 3:
+                    raise ShapeError(f"{lin!r} needs [C, H, W] input; it gets {shape}")
+                shape = lin.output_shape(shape)
+            else:
+                n = int(np.prod(shape))
+                if n != lin.in_features:
+                    raise ShapeError(f"{lin!r} takes {lin.in_features} inputs; the layer before gives {n} "
+                                     f"(shape {shape})")
+                shape = (lin.out_features,)
+            shapes.append(shape)
+        return shapes
+
+    def _see_input(self, x, encoder) -> None:
+        """Takes the input shape from the first data, when it was not given."""
+        if self._shapes is not None:
+            return
+        first = self._pairs[0][0]
+        arr = as_array(x)
+        dims = arr.shape[1:] if encoder is not None else None
+        if dims is not None and len(dims) == 2 and first.in_channels == 1:
+            shape = (1,) + tuple(dims)
+        elif dims is not None and len(dims) == 3:
+            shape = tuple(dims)
+        else:
+            raise ShapeError(f"Sequential: give input_shape=(C, H, W) for a first {first!r} "
+                             f"(the data's shape {arr.shape} does not say it)")
+        self.input_shape = tuple(int(v) for v in shape)
+        self._shapes = self._infer_shapes(self.input_shape)
+
     # -- the compiled network --------------------------------------------------
 
     @property
     def in_features(self) -> int:
-        return self._pairs[0][0].in_features
+        if self.input_shape is None:
+            raise StateError("the input shape is not known yet (give input_shape= or data)")
+        return int(np.prod(self.input_shape))
 
     @property
     def out_features(self) -> int:
-        return self._pairs[-1][0].out_features
+        lin = self._pairs[-1][0]
+        if self._shapes is None and not isinstance(lin, Linear):
+            raise StateError("the input shape is not known yet (give input_shape= or data)")
+        return int(np.prod(self._shapes[-1])) if self._shapes is not None else lin.out_features
 
     @property
     def network(self) -> Network:
@@ -239,20 +421,31 @@ class Sequential:
             if kind != self._input_kind:
                 raise StateError(f"the model was compiled for {self._input_kind} input; got {kind} input")
             return self._net
+        if self._shapes is None:
+            raise StateError("the input shape is not known yet (give input_shape= or data)")
         net = Network(dt=self.dt, seed=self.seed, backend=self.backend, threads=self.threads)
-        net.population("input", self.in_features, "spike_source" if kind == "spikes" else "current_source")
-        if any(lin.has_bias for lin, _ in self._pairs):
+        net.population("input", self._shapes[0], "spike_source" if kind == "spikes" else "current_source")
+        if any(lin.has_bias and not isinstance(lin, Conv2d) for lin, _ in self._pairs):
             net.population("bias", 1, "current_source", current=1.0)
         self._net, self._input_kind = net, kind
         for k, (lin, neurons) in enumerate(self._pairs):
             name = f"layer{k}"
-            net.population(name, lin.out_features, neurons.model, **neurons.params(self.dt))
+            net.population(name, self._shapes[k + 1], neurons.model, **neurons.params(self.dt))
             pre = "input" if k == 0 else f"layer{k - 1}"
-            net.connect(pre, name, weights=np.zeros((lin.in_features, lin.out_features), np.float32), delay=0,
-                        synapse="delta", name=f"fc{k}")
-            if lin.has_bias:
-                net.connect("bias", name, weights=np.zeros((1, lin.out_features), np.float32), delay=0, synapse="delta",
-                            name=f"fc{k}_bias")
+            if isinstance(lin, Conv2d):
+                pool = lin.pool
+                net.conv2d(pre, name, np.zeros(lin.weight_shape, np.float32),
+                           np.zeros(lin.out_channels, np.float32) if lin.has_bias else None, stride=lin.stride,
+                           padding=lin.padding, pool=pool.mode if pool is not None else None,
+                           pool_size=pool.kernel_size if pool is not None else 2,
+                           pool_stride=pool.stride if pool is not None else None, delay=0, synapse="delta",
+                           name=f"fc{k}")
+            else:
+                net.connect(pre, name, weights=np.zeros((lin.in_features, lin.out_features), np.float32), delay=0,
+                            synapse="delta", name=f"fc{k}")
+                if lin.has_bias:
+                    net.connect("bias", name, weights=np.zeros((1, lin.out_features), np.float32), delay=0,
+                                synapse="delta", name=f"fc{k}_bias")
             self._write_weight(k, lin._weight, lin._bias)
         return net
 
@@ -261,13 +454,31 @@ class Sequential:
         return neurons.beta(self.dt) if neurons.decay_input else 1.0
 
     def _read_weight(self, k: int) -> np.ndarray:
-        return (self._net.weights(f"fc{k}") * np.float32(self._scale(k))).T.copy()
+        lin = self._pairs[k][0]
+        w = self._net.weights(f"fc{k}") * np.float32(self._scale(k))
+        if isinstance(lin, Conv2d):
+            return w[:int(np.prod(lin.weight_shape))].reshape(lin.weight_shape)
+        return w.T.copy()
 
     def _read_bias(self, k: int) -> np.ndarray:
+        lin = self._pairs[k][0]
+        if isinstance(lin, Conv2d):
+            w = self._net.weights(f"fc{k}")
+            return (w[-lin.out_channels:] * np.float32(self._scale(k))).copy()
         return (self._net.weights(f"fc{k}_bias")[0] * np.float32(self._scale(k))).copy()
 
     def _write_weight(self, k: int, weight, bias) -> None:
         scale = np.float32(self._scale(k))
+        lin = self._pairs[k][0]
+        if isinstance(lin, Conv2d):  # one array: the kernel, then the biases
+            w = self._net.weights(f"fc{k}")
+            kernel = int(np.prod(lin.weight_shape))
+            if weight is not None:
+                w[:kernel] = (np.asarray(weight, np.float32) / scale).ravel()
+            if bias is not None:
+                w[kernel:] = np.asarray(bias, np.float32) / scale
+            self._net.set_weights(f"fc{k}", w)
+            return
         if weight is not None:
             self._net.set_weights(f"fc{k}", np.ascontiguousarray((weight / scale).T, dtype=np.float32))
         if bias is not None:
@@ -303,6 +514,7 @@ class Sequential:
     def forward(self, x, encoder=None, rng=None) -> np.ndarray:
         """The output over time, ``[steps, batch, out]``: spikes of a spiking
         last layer, ``v`` of an LI readout."""
+        self._see_input(x, encoder)
         seq = self._sequences(x, encoder, rng)
         trainer = self._get_trainer(self._kind(encoder, seq))
         trainer.forward({"input": seq})
@@ -341,6 +553,7 @@ class Sequential:
             if self._trainer is not None:
                 self._trainer.optimizer = optimizer
         loss = loss or ("ce_mean_v" if self._readout() else "ce_count")
+        self._see_input(x, encoder)
         rng = np.random.default_rng(seed)
         history = []
         for epoch in range(int(epochs)):
@@ -372,6 +585,7 @@ class Sequential:
         y = np.asarray(y).astype(np.int64)
         n = self._count(x, encoder)
         loss = loss or ("ce_mean_v" if self._readout() else "ce_count")
+        self._see_input(x, encoder)
         rng = np.random.default_rng(seed)
         total, correct = 0.0, 0
         for idx in self._batches(n, int(batch_size), False, rng):

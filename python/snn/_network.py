@@ -66,7 +66,20 @@ _CONNECTION_KINDS = {
     lib.SNN_CONNECTION_DENSE: "dense",
     lib.SNN_CONNECTION_SPARSE: "sparse",
     lib.SNN_CONNECTION_ONE_TO_ONE: "one_to_one",
+    lib.SNN_CONNECTION_CONV2D: "conv2d",
 }
+_POOLS = {None: lib.SNN_POOL_NONE, "max": lib.SNN_POOL_MAX, "avg": lib.SNN_POOL_AVG, "sum": lib.SNN_POOL_SUM}
+_GEOMETRY_FIELDS = ("in_channels", "in_height", "in_width", "out_channels", "kernel_height", "kernel_width",
+                    "stride_y", "stride_x", "padding_y", "padding_x", "bias", "pool", "pool_height", "pool_width",
+                    "pool_stride_y", "pool_stride_x")
+
+
+def _pair(value: Any, what: str, low: int) -> Tuple[int, int]:
+    """An int or a pair of ints (PyTorch's convention for sizes and strides)."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2:
+        raise InvalidArgumentError(f"{what} must be an int or a pair of ints, got {value!r}")
+    return (_int_scalar(items[0], what, low), _int_scalar(items[1], what, low))
 _DISTRIBUTIONS = {"uniform": lib.SNN_DIST_UNIFORM, "normal": lib.SNN_DIST_NORMAL}
 
 
@@ -222,16 +235,17 @@ class Connection:
 
     A small handle: ``id``, ``name``, ``pre`` and ``post`` (:class:`Population`),
     ``synapse`` (``"delta"``, ``"exp"``, ``"cond_exp"`` ...), ``kind``
-    (``"dense"``, ``"sparse"`` or ``"one_to_one"``), ``delay`` (steps; the
+    (``"dense"``, ``"sparse"``, ``"one_to_one"`` or ``"conv2d"``), ``delay`` (steps; the
     largest one where delays are per synapse), ``nnz`` (number of weights) and
     ``has_synapse_delays``.
     """
 
     __slots__ = ("_owner", "id", "name", "pre", "post", "synapse", "kind", "delay", "nnz",
-                 "has_synapse_delays")
+                 "has_synapse_delays", "geometry")
 
     def __init__(self, owner: _NetHandle, cid: int, name: str, pre: Population, post: Population,
-                 synapse: str, kind: str, delay: int, nnz: int, has_synapse_delays: bool) -> None:
+                 synapse: str, kind: str, delay: int, nnz: int, has_synapse_delays: bool,
+                 geometry: Optional[Dict[str, Any]] = None) -> None:
         self._owner = owner
         self.id = cid
         self.name = name
@@ -242,6 +256,9 @@ class Connection:
         self.delay = delay
         self.nnz = nnz
         self.has_synapse_delays = has_synapse_delays
+        #: conv2d connections: the geometry (``in_channels``, ``kernel_height``,
+        #: ``pool`` as None/"max"/"avg"/"sum", ...); None for the others.
+        self.geometry = geometry
 
     @property
     def shape(self) -> Tuple[int, int]:
@@ -450,9 +467,17 @@ class Network:
         info = ffi.new("snn_connection_info*")
         info.struct_size = ffi.sizeof("snn_connection_info")
         check(lib.snn_connection_info_get(self._ptr, cid, info))
+        geometry = None
+        if info.kind == lib.SNN_CONNECTION_CONV2D:
+            g = ffi.new("snn_conv2d_geometry*")
+            g.struct_size = ffi.sizeof("snn_conv2d_geometry")
+            check(lib.snn_connection_conv2d_get(self._ptr, cid, g))
+            geometry = {field: int(getattr(g, field)) for field in _GEOMETRY_FIELDS}
+            geometry["bias"] = bool(geometry["bias"])
+            geometry["pool"] = {v: k for k, v in _POOLS.items()}[geometry["pool"]]
         return Connection(self._h, cid, to_str(info.name), self._pops[info.pre], self._pops[info.post],
                           to_str(info.synapse), _CONNECTION_KINDS.get(info.kind, str(info.kind)),
-                          int(info.delay), int(info.nnz), bool(info.has_synapse_delays))
+                          int(info.delay), int(info.nnz), bool(info.has_synapse_delays), geometry)
 
     def _fail(self, status: int, context: str = "") -> None:
         """Raises for a failed call; turns a callback's exception or stop
@@ -709,6 +734,78 @@ class Network:
                                  f"({n_pre}, {n_post}), got {w.shape}")
             status = lib.snn_network_connect_dense(self._ptr, pre_p.id, post_p.id, _buf(w), w.size,
                                                    opts, out)
+        if status:
+            self._fail(status, label)
+        conn = self._connection_handle(out[0])
+        self._conns.append(conn)
+        for key, value in params.items():
+            self.set_param(conn, key, value)
+        return conn
+
+    def conv2d(self, pre: PopulationRef, post: PopulationRef, kernel: ArrayLike, bias: Optional[ArrayLike] = None, *,
+               stride: Any = 1, padding: Any = 0, pool: Optional[str] = None, pool_size: Any = 2,
+               pool_stride: Any = None, in_shape: Optional[Sequence[int]] = None, delay: int = 1,
+               synapse: Optional[str] = None, name: Optional[str] = None, weight_dtype: Optional[str] = None,
+               **params: float) -> Connection:
+        """A 2-D convolution from ``pre`` to ``post``, as PyTorch's ``Conv2d``
+        followed by an optional pooling (docs/models.md, "Convolution").
+
+        ``kernel`` is ``[out_channels, in_channels, kh, kw]`` and ``bias``
+        (optional) ``[out_channels]``. ``pre`` is read as ``[C, H, W]``: its
+        shape, or ``in_shape`` when it was made flat. ``post`` must hold
+        ``out_channels x out_h x out_w`` neurons, where the convolution gives
+        ``(H + 2 padding - kh) // stride + 1`` rows and the pooling (``pool``:
+        ``"max"``, ``"avg"``, ``"sum"`` or None) ``(rows - pool_size) //
+        pool_stride + 1`` (``pool_stride`` defaults to ``pool_size``).
+        ``stride``, ``padding``, ``pool_size`` and ``pool_stride`` are ints or
+        ``(y, x)`` pairs. Each step the connection adds
+        ``pool(conv(x)) + bias`` to its targets.
+
+        The weights (:meth:`weights`) are the kernel, flattened, followed by
+        the biases.
+        """
+        pre_p, post_p = self._pop(pre), self._pop(post)
+        label = f"conv2d({pre_p.name!r}, {post_p.name!r})"
+        _check_keywords("synapse", synapse or "delta", params, label)
+        k = _f32(kernel, "kernel")
+        if k.ndim != 4:
+            raise ShapeError(f"{label}: kernel must be [out_channels, in_channels, kh, kw], got shape {k.shape}")
+        shape = tuple(in_shape) if in_shape is not None else pre_p.shape
+        if len(shape) != 3:
+            raise ShapeError(f"{label}: pre {pre_p.name!r} has shape {pre_p.shape}; give in_shape=(C, H, W)")
+        if pool not in _POOLS:
+            raise InvalidArgumentError(f"{label}: pool must be 'max', 'avg', 'sum' or None, got {pool!r}")
+        g = ffi.new("snn_conv2d_geometry*")
+        check(lib.snn_conv2d_geometry_init(g, ffi.sizeof("snn_conv2d_geometry")))
+        g.in_channels, g.in_height, g.in_width = (_int_scalar(v, "in_shape", 1) for v in shape)
+        g.out_channels, _, g.kernel_height, g.kernel_width = k.shape
+        if k.shape[1] != g.in_channels:
+            raise ShapeError(f"{label}: the kernel takes {k.shape[1]} input channels; the input has {g.in_channels}")
+        g.stride_y, g.stride_x = _pair(stride, "stride", 1)
+        g.padding_y, g.padding_x = _pair(padding, "padding", 0)
+        g.pool = _POOLS[pool]
+        if pool is not None:
+            g.pool_height, g.pool_width = _pair(pool_size, "pool_size", 1)
+            g.pool_stride_y, g.pool_stride_x = _pair(pool_stride if pool_stride is not None else pool_size,
+                                                     "pool_stride", 1)
+        weights = k.ravel()
+        if bias is not None:
+            b = _f32(bias, "bias")
+            if b.shape != (k.shape[0],):
+                raise ShapeError(f"{label}: bias must be [{k.shape[0]}], got shape {b.shape}")
+            g.bias = 1
+            weights = np.concatenate([weights, b])
+        opts = ffi.new("snn_connection_options*")
+        check(lib.snn_connection_options_init(opts, ffi.sizeof("snn_connection_options")))
+        keep = []
+        for field, value, what in (("name", name, "name"), ("synapse", synapse, "synapse"),
+                                   ("weight_dtype", weight_dtype, "weight_dtype")):
+            if value is not None:
+                keep.append(ffi.new("char[]", name_bytes(value, what)))
+                setattr(opts, field, keep[-1])
+        opts.delay = _int_scalar(delay, "delay", 0)
+        out = ffi.new("int32_t*")
+        status = lib.snn_network_connect_conv2d(self._ptr, pre_p.id, post_p.id, g, _buf(weights), weights.size, opts, out)
         if status:
             self._fail(status, label)
         conn = self._connection_handle(out[0])
@@ -987,6 +1084,8 @@ class Network:
         connections give ``[nnz]`` in the connection's order (CSR order; by
         neuron), the order of :meth:`synapses`; with ``dense=True`` any
         connection is expanded to ``[pre, post]`` (duplicates added up).
+        Conv2d connections give ``[nnz]``: the kernel, flattened, then any
+        biases (``dense=True`` is refused: the weights are shared).
         """
         conn = self._conn(connection)
         out = np.empty(conn.nnz, dtype=np.float32)
@@ -999,6 +1098,8 @@ class Network:
             return out.reshape(conn.shape)
         if not dense:
             return out
+        if conn.kind == "conv2d":
+            raise InvalidArgumentError(f"weights({conn.name!r}, dense=True): a conv2d connection shares its weights")
         pre, post, _ = self.synapses(conn)
         full = np.zeros(conn.shape, dtype=np.float32)
         np.add.at(full, (pre, post), out)

@@ -110,6 +110,13 @@ snn_connection_options default_connection_options() {
     o.delay = 1;
     return o;
 }
+snn_conv2d_geometry default_conv2d_geometry() {
+    snn_conv2d_geometry g{};
+    g.struct_size = sizeof g;
+    g.stride_y = g.stride_x = 1;
+    g.pool = SNN_POOL_NONE;
+    return g;
+}
 snn_load_options default_load_options() {
     snn_load_options o{};
     o.struct_size = sizeof o;
@@ -762,6 +769,36 @@ SNN_API snn_status snn_network_connect_dense(snn_network* network, int32_t pre, 
     });
 }
 
+SNN_API snn_status snn_conv2d_geometry_init(snn_conv2d_geometry* geometry, uint32_t struct_size) {
+    return init_options(geometry, struct_size, default_conv2d_geometry());
+}
+
+SNN_API snn_status snn_network_connect_conv2d(snn_network* network, int32_t pre, int32_t post, const snn_conv2d_geometry* geometry,
+                                              const float* weights, int64_t count, const snn_connection_options* options,
+                                              int32_t* out_connection) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(network);
+        SNN_REQUIRE_ARG(geometry);
+        SNN_REQUIRE_ARG(out_connection);
+        snn_conv2d_geometry g = read_options(geometry, default_conv2d_geometry(), "geometry");
+        snn_connection_options o = read_options(options, default_connection_options(), "options");
+        *out_connection = net(network)->connect_conv2d(pre, post, g, weights, count, o);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_connection_conv2d_get(const snn_network* network, int32_t connection, snn_conv2d_geometry* out_geometry) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(network);
+        SNN_REQUIRE_ARG(out_geometry);
+        const snn::Connection& c = net(network)->connection(connection);
+        SNN_REQUIRE(c.kind == SNN_CONNECTION_CONV2D, SNN_INVALID_ARGUMENT, "connection: \"%s\" is not a conv2d connection", c.name.c_str());
+        const snn_conv2d_geometry g = snn::conv2d_geometry(c.conv);
+        write_info(out_geometry, g, "out_geometry");
+        return SNN_OK;
+    });
+}
+
 SNN_API snn_status snn_network_connect_sparse(snn_network* network, int32_t pre, int32_t post, int64_t nnz, const int64_t* row_ptr,
                                               const int32_t* post_index, const float* weights, const int32_t* delays,
                                               const snn_connection_options* options, int32_t* out_connection) {
@@ -903,6 +940,9 @@ SNN_API snn_status snn_connection_get_synapses(const snn_network* network, int32
         SNN_REQUIRE_ARG(out_count);
         const snn::Network* n = net(network);
         const snn::Connection& c = n->connection(connection);
+        SNN_REQUIRE(c.kind != SNN_CONNECTION_CONV2D, SNN_UNSUPPORTED,
+                    "connection: \"%s\" is a conv2d connection, whose weights are shared among pairs; read them with "
+                    "snn_connection_get_weights and the geometry with snn_connection_conv2d_get", c.name.c_str());
         const int64_t count = c.nnz();
         *out_count = count;
         if (capacity == 0) return SNN_OK;

@@ -9,6 +9,7 @@
 // shapes applies to files too; any refusal becomes SNN_FORMAT.
 #include "core/file_format.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <algorithm>
@@ -33,9 +34,27 @@ const char* kind_name(int32_t kind) {
     switch (kind) {
         case SNN_CONNECTION_DENSE: return "dense";
         case SNN_CONNECTION_SPARSE: return "sparse";
+        case SNN_CONNECTION_CONV2D: return "conv2d";
         default: return "one_to_one";
     }
 }
+
+// A conv2d connection's geometry as the file stores it: the fields of
+// snn_conv2d_geometry by name.
+struct ConvField {
+    const char* name;
+    int32_t snn_conv2d_geometry::*field;
+};
+constexpr ConvField kConvFields[] = {
+    {"in_channels", &snn_conv2d_geometry::in_channels},     {"in_height", &snn_conv2d_geometry::in_height},
+    {"in_width", &snn_conv2d_geometry::in_width},           {"out_channels", &snn_conv2d_geometry::out_channels},
+    {"kernel_height", &snn_conv2d_geometry::kernel_height}, {"kernel_width", &snn_conv2d_geometry::kernel_width},
+    {"stride_y", &snn_conv2d_geometry::stride_y},           {"stride_x", &snn_conv2d_geometry::stride_x},
+    {"padding_y", &snn_conv2d_geometry::padding_y},         {"padding_x", &snn_conv2d_geometry::padding_x},
+    {"bias", &snn_conv2d_geometry::bias},                   {"pool", &snn_conv2d_geometry::pool},
+    {"pool_height", &snn_conv2d_geometry::pool_height},     {"pool_width", &snn_conv2d_geometry::pool_width},
+    {"pool_stride_y", &snn_conv2d_geometry::pool_stride_y}, {"pool_stride_x", &snn_conv2d_geometry::pool_stride_x},
+};
 
 std::string pop_tensor(const Population& p, const char* var) { return std::string("pop/") + p.name.c_str() + "/" + var; }
 std::string conn_tensor(const Connection& c, const char* var) { return std::string("conn/") + c.name.c_str() + "/" + var; }
@@ -111,6 +130,12 @@ std::vector<uint8_t> save_network(const Network& network, uint32_t flags) {
         entry.set("delay", Value::from_int64(conn.delay));
         entry.set("nnz", Value::from_int64(conn.nnz()));
         entry.set("synapse_delays", Value::from_bool(conn.has_synapse_delays()));
+        if (conn.kind == SNN_CONNECTION_CONV2D) {
+            const snn_conv2d_geometry geometry = conv2d_geometry(conn.conv);
+            Value fields = Value::object();
+            for (const ConvField& f : kConvFields) fields.set(f.name, Value::from_int64(geometry.*f.field));
+            entry.set("conv2d", fields);
+        }
         if (conn.bfloat16) {  // written only when not the default, so float32 files stay as they were
             Value options = Value::object();
             options.set("weight_dtype", Value::from_string("bfloat16"));
@@ -237,6 +262,7 @@ int32_t connection_kind(const std::string& name) {
     if (name == "dense") return SNN_CONNECTION_DENSE;
     if (name == "sparse") return SNN_CONNECTION_SPARSE;
     if (name == "one_to_one") return SNN_CONNECTION_ONE_TO_ONE;
+    if (name == "conv2d") return SNN_CONNECTION_CONV2D;
     bad("unknown connection kind", name);
 }
 
@@ -326,6 +352,17 @@ void build(Network& net, const Value& graph, const st::File& file, int64_t saved
         if (kind == SNN_CONNECTION_DENSE) {
             auto w = values_of<float>(tensor(file, "conn/" + name + "/weights", st::DType::F32, {n_pre, n_post}));
             id = net.connect_dense(pre, post, w.data(), static_cast<int64_t>(w.size()), o);
+        } else if (kind == SNN_CONNECTION_CONV2D) {
+            const Value& fields = member(entry, "conv2d", json::Kind::Object, "connection");
+            snn_conv2d_geometry geometry{};
+            geometry.struct_size = sizeof geometry;
+            for (const ConvField& f : kConvFields) {
+                const int64_t value = int_of(fields, f.name, "conv2d");
+                if (value < INT32_MIN || value > INT32_MAX) bad("a conv2d field is out of range", f.name);
+                geometry.*f.field = static_cast<int32_t>(value);
+            }
+            auto w = values_of<float>(tensor(file, "conn/" + name + "/weights", st::DType::F32, {nnz}));
+            id = net.connect_conv2d(pre, post, geometry, w.data(), static_cast<int64_t>(w.size()), o);
         } else if (kind == SNN_CONNECTION_ONE_TO_ONE) {
             auto w = values_of<float>(tensor(file, "conn/" + name + "/weights", st::DType::F32, {nnz}));
             id = net.connect_one_to_one(pre, post, w.data(), static_cast<int64_t>(w.size()), 0.0f, o);

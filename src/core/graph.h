@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "core/conv.h"
 #include "core/memory.h"
 #include "core/models.h"
 
@@ -33,11 +34,12 @@ struct Connection {
     int synapse = 0;           // index into synapse_models()
     pvector<double> syn_params;  // values rounded to float32 when set
     int32_t delay = 1;         // the connection's delay (the largest, with per-synapse delays)
-    pvector<float> weights;    // dense [pre][post], sparse CSR order, one-to-one [n]
+    pvector<float> weights;    // dense [pre][post], sparse CSR order, one-to-one [n], conv2d kernel then biases
     pvector<int64_t> row_ptr;  // sparse only: [n_pre + 1]
     pvector<int32_t> post_index;  // sparse only: [nnz]
     pvector<int32_t> delays;   // sparse with per-synapse delays: [nnz], else empty
     bool bfloat16 = false;     // option weight_dtype: every weight is a bfloat16 number
+    ConvShape conv;            // conv2d only
 
     const SynapseModel& synapse_model() const { return synapse_models()[static_cast<std::size_t>(synapse)]; }
     int64_t nnz() const { return static_cast<int64_t>(weights.size()); }

@@ -400,6 +400,120 @@ int32_t Network::connect_one_to_one(int32_t pre, int32_t post, const float* weig
     return add_connection(std::move(c), o);
 }
 
+namespace {
+// The geometry checked and its output sizes derived.
+ConvShape conv_shape_of(const snn_conv2d_geometry& g) {
+    auto positive = [](int32_t value, const char* what) {
+        if (value < 1 || value > (1 << 20)) throw fail(SNN_INVALID_ARGUMENT, "geometry.%s: %d; expected 1 to 2^20", what, value);
+    };
+    positive(g.in_channels, "in_channels");
+    positive(g.in_height, "in_height");
+    positive(g.in_width, "in_width");
+    positive(g.out_channels, "out_channels");
+    positive(g.kernel_height, "kernel_height");
+    positive(g.kernel_width, "kernel_width");
+    positive(g.stride_y, "stride_y");
+    positive(g.stride_x, "stride_x");
+    if (g.padding_y < 0 || g.padding_y >= g.kernel_height || g.padding_x < 0 || g.padding_x >= g.kernel_width)
+        throw fail(SNN_INVALID_ARGUMENT, "geometry.padding_y/padding_x: %d, %d; expected 0 to the kernel's size - 1", g.padding_y,
+                   g.padding_x);
+    if (g.bias != 0 && g.bias != 1) throw fail(SNN_INVALID_ARGUMENT, "geometry.bias: %d; expected 0 or 1", g.bias);
+    if (g.pool < SNN_POOL_NONE || g.pool > SNN_POOL_SUM)
+        throw fail(SNN_INVALID_ARGUMENT, "geometry.pool: %d is not an SNN_POOL_*", g.pool);
+    ConvShape s;
+    s.in_c = g.in_channels;
+    s.in_h = g.in_height;
+    s.in_w = g.in_width;
+    s.out_c = g.out_channels;
+    s.kh = g.kernel_height;
+    s.kw = g.kernel_width;
+    s.sy = g.stride_y;
+    s.sx = g.stride_x;
+    s.py = g.padding_y;
+    s.px = g.padding_x;
+    s.bias = g.bias != 0;
+    s.pool = static_cast<Pool>(g.pool);
+    const int64_t conv_h = (int64_t(s.in_h) + 2 * s.py - s.kh) / s.sy + 1, conv_w = (int64_t(s.in_w) + 2 * s.px - s.kw) / s.sx + 1;
+    if (int64_t(s.in_h) + 2 * s.py < s.kh || int64_t(s.in_w) + 2 * s.px < s.kw)
+        throw fail(SNN_SHAPE, "geometry: a %d x %d kernel does not fit the %d x %d input (padding %d, %d)", s.kh, s.kw, s.in_h, s.in_w,
+                   s.py, s.px);
+    s.conv_h = static_cast<int32_t>(conv_h);
+    s.conv_w = static_cast<int32_t>(conv_w);
+    if (s.pool != Pool::None) {
+        if (g.pool_height < 1 || g.pool_width < 1 || g.pool_height * g.pool_width > 256)
+            throw fail(SNN_INVALID_ARGUMENT, "geometry.pool_height/pool_width: %d x %d; expected at least 1 x 1 and at most 256 cells",
+                       g.pool_height, g.pool_width);
+        if (g.pool_stride_y < 0 || g.pool_stride_x < 0)
+            throw fail(SNN_INVALID_ARGUMENT, "geometry.pool_stride_y/pool_stride_x: %d, %d; expected >= 0 (0: the pool's size)",
+                       g.pool_stride_y, g.pool_stride_x);
+        s.ph = g.pool_height;
+        s.pw = g.pool_width;
+        s.psy = g.pool_stride_y ? g.pool_stride_y : s.ph;
+        s.psx = g.pool_stride_x ? g.pool_stride_x : s.pw;
+        if (s.ph > s.conv_h || s.pw > s.conv_w)
+            throw fail(SNN_SHAPE, "geometry: a %d x %d pool does not fit the %d x %d convolution output", s.ph, s.pw, s.conv_h, s.conv_w);
+    }
+    s.out_h = (s.conv_h - s.ph) / s.psy + 1;
+    s.out_w = (s.conv_w - s.pw) / s.psx + 1;
+    return s;
+}
+
+void check_shape(const Population& pop, int32_t c, int32_t h, int32_t w, const char* what) {
+    if (pop.size != int64_t(c) * h * w)
+        throw fail(SNN_SHAPE, "%s: population \"%s\" has %lld neurons; the geometry needs %d x %d x %d = %lld", what, pop.name.c_str(),
+                   static_cast<long long>(pop.size), c, h, w, static_cast<long long>(int64_t(c) * h * w));
+    if (pop.shape.size() == 3 && (pop.shape[0] != c || pop.shape[1] != h || pop.shape[2] != w))
+        throw fail(SNN_SHAPE, "%s: population \"%s\" has shape [%lld, %lld, %lld]; the geometry needs [%d, %d, %d]", what, pop.name.c_str(),
+                   static_cast<long long>(pop.shape[0]), static_cast<long long>(pop.shape[1]), static_cast<long long>(pop.shape[2]), c, h, w);
+}
+}  // namespace
+
+snn_conv2d_geometry conv2d_geometry(const ConvShape& s) {
+    snn_conv2d_geometry g{};
+    g.struct_size = sizeof g;
+    g.in_channels = s.in_c;
+    g.in_height = s.in_h;
+    g.in_width = s.in_w;
+    g.out_channels = s.out_c;
+    g.kernel_height = s.kh;
+    g.kernel_width = s.kw;
+    g.stride_y = s.sy;
+    g.stride_x = s.sx;
+    g.padding_y = s.py;
+    g.padding_x = s.px;
+    g.bias = s.bias ? 1 : 0;
+    g.pool = static_cast<int32_t>(s.pool);
+    if (s.pool != Pool::None) {
+        g.pool_height = s.ph;
+        g.pool_width = s.pw;
+        g.pool_stride_y = s.psy;
+        g.pool_stride_x = s.psx;
+    }
+    return g;
+}
+
+int32_t Network::connect_conv2d(int32_t pre, int32_t post, const snn_conv2d_geometry& geometry, const float* weights, int64_t count,
+                                const snn_connection_options& o) {
+    check_buildable("connect_conv2d");
+    endpoint(pre, "pre");
+    endpoint(post, "post");
+    const ConvShape s = conv_shape_of(geometry);
+    check_shape(population(pre), s.in_c, s.in_h, s.in_w, "pre");
+    check_shape(population(post), s.out_c, s.out_h, s.out_w, "post");
+    if (!weights) throw fail(SNN_INVALID_ARGUMENT, "weights: is NULL");
+    if (count != s.weight_count())
+        throw fail(SNN_SHAPE, "weights: %lld values given; the kernel [%d, %d, %d, %d]%s has %lld", static_cast<long long>(count), s.out_c,
+                   s.in_c, s.kh, s.kw, s.bias ? " and its biases" : "", static_cast<long long>(s.weight_count()));
+    check_finite(weights, count, "weights");
+    Connection c(memory_);
+    c.pre = pre;
+    c.post = post;
+    c.kind = SNN_CONNECTION_CONV2D;
+    c.conv = s;
+    c.weights.assign(weights, weights + count);
+    return add_connection(std::move(c), o);
+}
+
 // ---------------------------------------------------------------------------
 // Parameters
 

@@ -54,6 +54,9 @@ struct ConnectionIO {
     InitialVar initial;  // synaptic state ("I" or "g"); unused for delta
 };
 
+// A conv2d connection's geometry as the C API states it (defaults filled in).
+snn_conv2d_geometry conv2d_geometry(const ConvShape& s);
+
 class Network {
 public:
     Network(Context& context, const snn_network_options& options);
@@ -78,6 +81,8 @@ public:
     int32_t connect_random(int32_t pre, int32_t post, double p, float weight, uint64_t seed, const snn_connection_options& o);
     int32_t connect_one_to_one(int32_t pre, int32_t post, const float* weights, int64_t count, float weight,
                                const snn_connection_options& o);
+    int32_t connect_conv2d(int32_t pre, int32_t post, const snn_conv2d_geometry& geometry, const float* weights, int64_t count,
+                           const snn_connection_options& o);
 
     // Lookup (-1 when absent).
     int32_t find_population(std::string_view name) const;

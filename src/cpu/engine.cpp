@@ -114,7 +114,8 @@ struct PopulationState {
 struct ConnectionState {
     explicit ConnectionState(std::pmr::memory_resource* mr)
         : synaptic(mr), post16(mr), packed(mr), packed16(mr), graded_ids(mr), graded_values(mr), graded_counts(mr), ahead_ids(mr),
-          ahead_values(mr), ahead_counts(mr), ahead_sums(mr), ahead_gemm_rows(mr), ahead_event_rows(mr), coefficients(mr) {}
+          ahead_values(mr), ahead_counts(mr), ahead_sums(mr), ahead_gemm_rows(mr), ahead_event_rows(mr), conv(mr), conv_kernel(mr),
+          conv_out(mr), coefficients(mr) {}
     pvector<float> synaptic;  // I or g, [capacity * n_post]
     // Sparse connections onto at most 65 536 neurons: the target indices in
     // 16 bits, halving the bytes delivery streams per synapse.
@@ -147,6 +148,10 @@ struct ConnectionState {
     // Sparse: 1 for each row that names a target twice (kernels.h,
     // sparse_rows); empty when no row does.
     pvector<uint8_t> row_repeats;
+    // Conv2d (core/conv.h): per instance the channels-last convolution
+    // [capacity][conv_cells] and the pooled sums [capacity][n_post]; the
+    // kernel as [in_c][kh][kw][out_c].
+    pvector<float> conv, conv_kernel, conv_out;
     // Every weight equal (bitwise): delivery adds `weight` and never reads the weights.
     bool uniform_weight = false;
     float weight = 0.0f;
@@ -206,6 +211,11 @@ public:
                 for (std::size_t i = 0; s.sorted_rows && i + 1 < c.row_ptr.size(); ++i)
                     s.sorted_rows = std::is_sorted(c.post_index.begin() + c.row_ptr[i], c.post_index.begin() + c.row_ptr[i + 1]);
             }
+            if (c.kind == SNN_CONNECTION_CONV2D) {
+                s.conv.assign(static_cast<std::size_t>(capacity_ * c.conv.conv_cells()), 0.0f);
+                s.conv_kernel.assign(static_cast<std::size_t>(c.conv.kernel_size()), 0.0f);
+                s.conv_out.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
+            }
             if (c.kind == SNN_CONNECTION_DENSE) {
                 const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
                 if (!pops_[static_cast<std::size_t>(c.pre)].graded.empty()) {
@@ -259,6 +269,7 @@ public:
             cs.uniform_weight = !conn.weights.empty() && all_equal(conn.weights.data(), conn.weights.size());
             cs.weight = cs.uniform_weight ? conn.weights[0] : 0.0f;
             if (conn.kind == SNN_CONNECTION_DENSE) pack_dense(conn, &cs);
+            if (conn.kind == SNN_CONNECTION_CONV2D) conv::transpose_kernel(conn.conv, conn.weights.data(), cs.conv_kernel.data());
         }
         for (std::size_t p = 0; p < pops_.size(); ++p) {
             PopulationState& s = pops_[p];
@@ -905,6 +916,10 @@ private:
         const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
         const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
         const int64_t slot = ring_slot(t - c.delay, pre.depth);
+        if (c.kind == SNN_CONNECTION_CONV2D) {
+            deliver_conv(p, c_id, b, slot);
+            return;
+        }
         const bool spiking = pre.graded.empty() && !c.has_synapse_delays();
         if (spiking && pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)] == 0) return;  // nothing arrives
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
@@ -948,6 +963,48 @@ private:
                 for (int32_t k = 0; k < count; ++k)
                     if (!mask || mask[ids[k]] == 0) target[ids[k]] += w[ids[k]];
             }
+        }
+    }
+
+    // Phase 1 of a conv2d connection for instance b (core/conv.h): the
+    // arriving values (spike ids, or a current source's nonzero values, in
+    // ascending order) convolved from zero, pooled, biased, added once.
+    void deliver_conv(int32_t p, int32_t c_id, int32_t b, int64_t slot) {
+        const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
+        const ConvShape& g = c.conv;
+        const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
+        ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+        const int64_t n_pre = g.n_pre(), n = g.n_post();
+        const RowOps ops{kernels_.add, kernels_.add_scaled};
+        float* scratch = cs.conv.data() + b * g.conv_cells();
+        kernels_.fill(scratch, 0.0f, g.conv_cells());
+        bool any = false;
+        if (!pre.graded.empty()) {
+            const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
+            for (int64_t i = 0; i < n_pre; ++i) {
+                if (x[i] == 0.0f) continue;
+                any = true;
+                conv::scatter(g, cs.conv_kernel.data(), i, x[i], scratch, ops);
+            }
+        } else {
+            const int32_t count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
+            const int32_t* ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
+            times_.count(count);
+            for (int32_t k = 0; k < count; ++k) conv::scatter(g, cs.conv_kernel.data(), ids[k], 1.0f, scratch, ops);
+            any = count > 0;
+        }
+        if (!any && !g.bias) return;
+        float* out = cs.conv_out.data() + b * n;
+        conv::pool(g, scratch, g.bias ? c.weights.data() + g.kernel_size() : nullptr, out, nullptr);
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const bool delta = c.synapse_model().kind == SynapseKind::Delta;
+        float* target = delta ? s.vars[0].data() + b * n : cs.synaptic.data() + b * n;
+        if (delta && !s.never_held()) {  // delta input to a held neuron is discarded
+            const int32_t* held = s.refractory.data() + b * n;
+            for (int64_t j = 0; j < n; ++j)
+                if (held[j] == 0) target[j] += out[j];
+        } else {
+            kernels_.add(target, out, n);
         }
     }
 

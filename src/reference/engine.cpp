@@ -35,9 +35,11 @@ struct PopulationState {
 };
 
 struct ConnectionState {
-    explicit ConnectionState(std::pmr::memory_resource* mr) : synaptic(mr), sums(mr), coefficients(mr) {}
+    explicit ConnectionState(std::pmr::memory_resource* mr) : synaptic(mr), sums(mr), conv(mr), kernel(mr), coefficients(mr) {}
     pvector<float> synaptic;  // I or g, [capacity * n_post]
-    pvector<float> sums;      // the dense product: one step's sum per target, [n_post]
+    pvector<float> sums;      // the dense product and conv2d: one step's sum per target, [n_post]
+    pvector<float> conv;      // conv2d: the convolution, channels-last (core/conv.h)
+    pvector<float> kernel;    // conv2d: the kernel as [in_c][kh][kw][out_c]
     ConnectionCoefficients coefficients;
 };
 
@@ -68,7 +70,11 @@ public:
             const int64_t n_post = graph_.populations[static_cast<std::size_t>(c.post)].size;
             ConnectionState s(memory_);
             if (!c.synapse_model().state_vars.empty()) s.synaptic.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
-            if (dense_product(c)) s.sums.assign(static_cast<std::size_t>(n_post), 0.0f);
+            if (dense_product(c) || c.kind == SNN_CONNECTION_CONV2D) s.sums.assign(static_cast<std::size_t>(n_post), 0.0f);
+            if (c.kind == SNN_CONNECTION_CONV2D) {
+                s.conv.assign(static_cast<std::size_t>(c.conv.conv_cells()), 0.0f);
+                s.kernel.assign(static_cast<std::size_t>(c.conv.kernel_size()), 0.0f);
+            }
             conns_.push_back(std::move(s));
         }
         parameters_changed();
@@ -105,8 +111,11 @@ public:
     void parameters_changed() override {
         for (std::size_t p = 0; p < pops_.size(); ++p)
             compute_population_coefficients(graph_, static_cast<int32_t>(p), &pops_[p].coefficients);
-        for (std::size_t c = 0; c < conns_.size(); ++c)
+        for (std::size_t c = 0; c < conns_.size(); ++c) {
             compute_connection_coefficients(graph_, static_cast<int32_t>(c), &conns_[c].coefficients);
+            const Connection& conn = graph_.connections[c];
+            if (conn.kind == SNN_CONNECTION_CONV2D) conv::transpose_kernel(conn.conv, conn.weights.data(), conns_[c].kernel.data());
+        }
     }
 
     void read_state(Owner owner, int32_t id, int var, float* out) const override {
@@ -258,6 +267,22 @@ private:
                 continue;
             }
             const float* row_values = emitted(c.delay);
+            if (c.kind == SNN_CONNECTION_CONV2D) {
+                // The convolution of the arriving values (nonzero ones, ascending),
+                // from zero, pooled, plus the biases, then added once.
+                const ConvShape& g = c.conv;
+                std::fill(cs.conv.begin(), cs.conv.end(), 0.0f);
+                bool any = false;
+                for (int64_t i = 0; i < n_pre; ++i) {
+                    if (row_values[i] == 0.0f) continue;
+                    any = true;
+                    conv::scatter(g, cs.kernel.data(), i, row_values[i], cs.conv.data(), scalar_row_ops());
+                }
+                if (!any && !g.bias) continue;
+                conv::pool(g, cs.conv.data(), g.bias ? c.weights.data() + g.kernel_size() : nullptr, cs.sums.data(), nullptr);
+                for (int64_t j = 0; j < n; ++j) add(j, cs.sums[static_cast<std::size_t>(j)]);
+                continue;
+            }
             if (dense_product(c)) {
                 // Each target's sum of w * x over the arriving rows (ascending),
                 // from zero, then one addition to the target (docs/models.md).

@@ -163,8 +163,10 @@ Trainer::Trainer(Network& network, const snn_trainer_options& options)
         k.n_post = g.populations[static_cast<std::size_t>(c.post)].size;
         k.delay = c.delay;
         k.exp = sk == SynapseKind::Exp;
-        k.sparse = c.kind != SNN_CONNECTION_DENSE;
-        k.product = !k.sparse && pops_[static_cast<std::size_t>(c.pre)].graded_source;
+        k.sparse = c.kind == SNN_CONNECTION_SPARSE || c.kind == SNN_CONNECTION_ONE_TO_ONE;
+        k.conv = c.kind == SNN_CONNECTION_CONV2D;
+        k.shape = c.conv;
+        k.product = c.kind == SNN_CONNECTION_DENSE && pops_[static_cast<std::size_t>(c.pre)].graded_source;
         if (c.kind == SNN_CONNECTION_ONE_TO_ONE) {  // row i holds the one synapse i -> i
             for (int64_t i = 0; i <= k.n_pre; ++i) k.rows.push_back(i);
             for (int64_t i = 0; i < k.n_pre; ++i) k.targets.push_back(static_cast<int32_t>(i));
@@ -328,7 +330,22 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
                 }
             }
         }
-        if (!c.sparse && (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads)) {  // W transposed, for dL/d(pre output)
+        if (c.conv) {
+            const ConvShape& g = c.shape;
+            const float* w = network_.connection(c.id).weights.data();
+            c.kernel.resize(static_cast<std::size_t>(g.kernel_size()));
+            conv::transpose_kernel(g, w, c.kernel.data());
+            c.conv_sums.assign(B * static_cast<std::size_t>(g.conv_cells()), 0.0f);
+            if (g.pool == Pool::Max) c.argmax.assign(T * B * n, 0);
+            c.g_conv.assign(B * static_cast<std::size_t>(g.conv_cells()), 0.0f);
+            c.grad_kernel.assign(static_cast<std::size_t>(g.kernel_size()), 0.0f);
+            if (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads) {
+                c.kernel_in.resize(static_cast<std::size_t>(g.kernel_size()));
+                conv::kernel_for_input_grad(g, w, c.kernel_in.data());
+                c.g_pre.assign(B * static_cast<std::size_t>(c.n_pre), 0.0f);
+            }
+        }
+        if (!c.sparse && !c.conv && (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads)) {  // W transposed, for dL/d(pre output)
             const float* w = network_.connection(c.id).weights.data();
             c.transposed.resize(static_cast<std::size_t>(c.n_pre * c.n_post));
             for (int64_t i = 0; i < c.n_pre; ++i)
@@ -399,10 +416,14 @@ void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b) {
     for (int32_t cid : p.incoming) {
         ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
         const int64_t tp = t - c.delay;
-        if (tp < 0 && !use_past_) continue;
         const PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
-        const float* w = g.connections[static_cast<std::size_t>(cid)].weights.data();
         float* target = (c.exp ? c.I.data() : p.v.data()) + b * n;
+        if (c.conv) {  // (its biases arrive in every step)
+            deliver_conv(c, pre, t, b, target);
+            continue;
+        }
+        if (tp < 0 && !use_past_) continue;
+        const float* w = g.connections[static_cast<std::size_t>(cid)].weights.data();
         // What the presynaptic population emitted in step tp: this pass's
         // tape, or before it (carry_state) what the previous pass left.
         const int64_t past = pre.depth + tp;  // row of the past buffers when tp < 0
@@ -448,6 +469,43 @@ void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b) {
         for (int64_t word = 0; word < pre.words; ++word)
             for (uint64_t m = bits_row[word]; m != 0; m &= m - 1) kernels_.add(target, w + (word * 64 + __builtin_ctzll(m)) * n, n);
     }
+}
+
+// Phase 1 of a conv2d connection in step t for instance b (core/conv.h):
+// the values that arrive (none before the first step, unless carried over)
+// convolved from zero in ascending order, pooled, biased, added once.
+void Trainer::deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b, float* target) {
+    const ConvShape& g = c.shape;
+    const int64_t tp = t - c.delay, past = pre.depth + tp;
+    const RowOps ops{kernels_.add, kernels_.add_scaled};
+    float* scratch = c.conv_sums.data() + b * g.conv_cells();
+    kernels_.fill(scratch, 0.0f, g.conv_cells());
+    bool any = false;
+    if (tp >= 0 || use_past_) {
+        if (pre.graded_source) {
+            const float* x = tp >= 0 ? pre.graded.data() + (tp * batch_ + b) * c.n_pre : pre.past_graded.data() + (past * batch_ + b) * c.n_pre;
+            for (int64_t i = 0; i < c.n_pre; ++i) {
+                if (x[i] == 0.0f) continue;
+                any = true;
+                conv::scatter(g, c.kernel.data(), i, x[i], scratch, ops);
+            }
+        } else {
+            const uint64_t* bits = tp >= 0 ? pre.bits.data() + (tp * batch_ + b) * pre.words : pre.past_bits.data() + (past * batch_ + b) * pre.words;
+            for (int64_t word = 0; word < pre.words; ++word)
+                for (uint64_t m = bits[word]; m != 0; m &= m - 1) {
+                    any = true;
+                    conv::scatter(g, c.kernel.data(), word * 64 + __builtin_ctzll(m), 1.0f, scratch, ops);
+                }
+        }
+    }
+    uint8_t* argmax = g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * c.n_post : nullptr;
+    if (!any && !g.bias) {  // nothing is added; backward sees pool(conv(0)), whose ties go to the first cell
+        if (argmax) std::fill_n(argmax, c.n_post, uint8_t(0));
+        return;
+    }
+    float* out = c.sums.data() + b * std::max(c.n_pre, c.n_post);
+    conv::pool(g, scratch, g.bias ? network_.connection(c.id).weights.data() + g.kernel_size() : nullptr, out, argmax);
+    kernels_.add(target, out, c.n_post);
 }
 
 // Phases 2 and 3 of step t for instance b of population p, with the
@@ -753,6 +811,11 @@ void Trainer::backward() {
         for (ConnPlan& c : conns_)
             if (c.product) product_weight_grad(c, for_each);
     });
+    for (ConnPlan& c : conns_)
+        if (c.conv) {  // the kernel gradient, into the weights' order
+            conv::add_untransposed(c.shape, c.grad_kernel.data(), c.grad.data());
+            std::fill(c.grad_kernel.begin(), c.grad_kernel.end(), 0.0f);
+        }
     for (PopPlan& p : pops_) {
         if (p.source) continue;
         std::fill(p.g_out.begin(), p.g_out.end(), 0.0f);
@@ -780,8 +843,12 @@ void Trainer::step_backward(int64_t t, ForEach& for_each) {
         for (int32_t cid : p.incoming) {
             ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
             const int64_t tp = t - c.delay;
-            if (tp < 0) continue;
             PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
+            if (c.conv) {
+                conv_backward(c, pre, t, for_each);
+                continue;
+            }
+            if (tp < 0) continue;
             if (c.product) {  // its weight gradient comes after the steps (product_weight_grad)
                 const int64_t stride = (steps_ - c.delay) * batch_ * cpu::kDenseBlock;
                 for (int64_t b = 0; b < batch_; ++b)
@@ -888,6 +955,63 @@ void Trainer::sparse_backward(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& fo
         }
     };
     for_each(batch_, to_pre);
+}
+
+// A conv2d connection's share of step t's backward pass: dL/d(arrival)
+// back through the pooling (per instance), the biases' gradient (every
+// step: they arrive in every step), and from the values that arrived
+// (step t - delay) the kernel gradient, split by input channel, each
+// summing the instances in order, and dL/d(presynaptic output).
+template <class ForEach>
+void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_each) {
+    const ConvShape& g = c.shape;
+    const int64_t tp = t - c.delay, n = c.n_post, cells = g.conv_cells();
+    if (g.bias) {
+        const int64_t plane = int64_t(g.out_h) * g.out_w;
+        float* grad = c.grad.data() + g.kernel_size();
+        for (int64_t b = 0; b < batch_; ++b) {
+            const float* ga = c.arrival.data() + b * n;
+            for (int64_t co = 0; co < g.out_c; ++co) {
+                float sum = 0.0f;
+                for (int64_t j = 0; j < plane; ++j) sum += ga[co * plane + j];
+                grad[co] += sum;
+            }
+        }
+    }
+    if (tp < 0) return;
+    const bool to_pre = !pre.source || options_.input_grads;
+    auto unpool = [&](int64_t b) {
+        float* gc = c.g_conv.data() + b * cells;
+        kernels_.fill(gc, 0.0f, cells);
+        conv::pool_backward(g, c.arrival.data() + b * n, g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * n : nullptr, gc);
+    };
+    for_each(batch_, unpool);
+    const RowOps ops{kernels_.add, kernels_.add_scaled};
+    const int64_t plane = int64_t(g.in_h) * g.in_w;
+    auto kernel_grad = [&](int64_t ci) {
+        for (int64_t b = 0; b < batch_; ++b) {
+            const float* gc = c.g_conv.data() + b * cells;
+            if (pre.graded_source) {
+                const float* x = pre.graded.data() + (tp * batch_ + b) * c.n_pre;
+                for (int64_t i = ci * plane; i < (ci + 1) * plane; ++i)
+                    if (x[i] != 0.0f) conv::weight_grad(g, i, x[i], gc, c.grad_kernel.data(), ops);
+            } else {
+                for (int64_t i = ci * plane; i < (ci + 1) * plane; ++i)
+                    if (spiked(pre, tp, static_cast<int32_t>(b), i)) conv::weight_grad(g, i, 1.0f, gc, c.grad_kernel.data(), ops);
+            }
+        }
+    };
+    for_each(g.in_c, kernel_grad);
+    if (!to_pre) return;
+    auto presynaptic = [&](int64_t b) {
+        float* gp = c.g_pre.data() + b * c.n_pre;  // channels-last
+        kernels_.fill(gp, 0.0f, c.n_pre);
+        conv::input_grad(g, c.kernel_in.data(), c.g_conv.data() + b * cells, gp, ops);
+        float* out = pre.g_out.data() + (tp * batch_ + b) * c.n_pre;
+        for (int64_t ci = 0; ci < g.in_c; ++ci)
+            for (int64_t q = 0; q < plane; ++q) out[ci * plane + q] += gp[q * g.in_c + ci];
+    };
+    for_each(batch_, presynaptic);
 }
 
 void Trainer::backward_instance(PopPlan& p, int64_t t, int64_t b) {
@@ -1028,6 +1152,7 @@ int64_t Trainer::tape_bytes() const {
     for (const PopPlan& p : pops_)
         bytes += static_cast<int64_t>(p.bits.size() * sizeof(uint64_t) +
                                       (p.graded.size() + p.m.size() + p.a_tape.size()) * sizeof(float));
+    for (const ConnPlan& c : conns_) bytes += static_cast<int64_t>(c.argmax.size());
     return bytes;
 }
 

@@ -90,13 +90,16 @@ private:
     struct ConnPlan {
         explicit ConnPlan(std::pmr::memory_resource* mr)
             : rows(mr), targets(mr), coefficients(mr), I0(mr), I(mr), gI(mr), arrival(mr), grad(mr), moment1(mr), moment2(mr), scratch(mr),
-              sums(mr), transposed(mr), packed(mr), ahead(mr), ahead_any(mr), arrivals(mr), inputs_t(mr), grad_product(mr) {}
+              sums(mr), transposed(mr), packed(mr), ahead(mr), ahead_any(mr), arrivals(mr), inputs_t(mr), grad_product(mr),
+              kernel(mr), kernel_in(mr), conv_sums(mr), argmax(mr), g_conv(mr), grad_kernel(mr), g_pre(mr) {}
         int32_t id = -1, pre = -1, post = -1;
         int64_t n_pre = 0, n_post = 0;
         int32_t delay = 1;
         bool exp = false;
         bool product = false;  // dense product: the pre population is a current source (sum first, then add)
         bool sparse = false;   // sparse or one-to-one: synapses row by row (row_ptr, post), weights [nnz]
+        bool conv = false;     // conv2d (core/conv.h)
+        ConvShape shape;       // conv2d
         const int64_t* row_ptr = nullptr;
         const int32_t* post_index = nullptr;
         pvector<int64_t> rows;     // one-to-one: the row pointers it implies
@@ -121,6 +124,15 @@ private:
         pvector<float> arrivals;     // [blocks][(T - delay) * B][64]: row (t - delay) * B + b
         pvector<float> inputs_t;     // [n_pre][(T - delay) * B]: the inputs transposed, for dense_gemm
         pvector<float> grad_product; // [blocks][n_pre][64]: the weight gradient of one backward pass
+        // Conv2d: the kernel as [in_c][kh][kw][out_c] (delivery) and as
+        // [kh][kw][out_c][in_c] (dL/d(presynaptic output)); per instance the
+        // channels-last convolution and its gradient [B][conv_cells]; the
+        // tape of max-pooling choices [T][B][n_post]; the kernel gradient of
+        // one backward pass, as [in_c][kh][kw][out_c]; dL/d(presynaptic
+        // output) channels-last, [B][n_pre].
+        pvector<float> kernel, kernel_in, conv_sums;
+        pvector<uint8_t> argmax;
+        pvector<float> g_conv, grad_kernel, g_pre;
     };
 
     void check_unchanged() const;
@@ -144,6 +156,9 @@ private:
     void to_pre_dense(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& for_each);
     template <class ForEach>
     void sparse_backward(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& for_each);
+    void deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b, float* target);
+    template <class ForEach>
+    void conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_each);
     void backward_instance(PopPlan& p, int64_t t, int64_t b);
     cpu::TrainNeurons neurons_of(PopPlan& p, int64_t t, int64_t b);
     bool spiked(const PopPlan& p, int64_t t, int32_t b, int64_t j) const {

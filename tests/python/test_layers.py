@@ -80,7 +80,7 @@ def test_readout_and_current_input():
 
 
 def test_layer_errors():
-    with pytest.raises(snn.InvalidArgumentError, match="alternate"):
+    with pytest.raises(snn.InvalidArgumentError, match="a neuron layer follows a Linear"):
         snn.Sequential(snn.LIF(beta=0.9))
     with pytest.raises(snn.ShapeError, match="takes 5 inputs"):
         snn.Sequential(snn.Linear(3, 4), snn.LIF(beta=0.9), snn.Linear(5, 2), snn.LIF(beta=0.9))

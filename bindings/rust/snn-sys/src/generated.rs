@@ -24,6 +24,11 @@ pub const SNN_LOG_DEBUG: i32 = 3;
 pub const SNN_CONNECTION_DENSE: i32 = 1;
 pub const SNN_CONNECTION_SPARSE: i32 = 2;
 pub const SNN_CONNECTION_ONE_TO_ONE: i32 = 3;
+pub const SNN_CONNECTION_CONV2D: i32 = 4;
+pub const SNN_POOL_NONE: i32 = 0;
+pub const SNN_POOL_MAX: i32 = 1;
+pub const SNN_POOL_AVG: i32 = 2;
+pub const SNN_POOL_SUM: i32 = 3;
 pub const SNN_MODEL_NEURON: i32 = 1;
 pub const SNN_MODEL_SYNAPSE: i32 = 2;
 pub const SNN_PARAM_NUMBER: i32 = 1;
@@ -212,6 +217,49 @@ pub struct snn_connection_options {
     pub delay: i32,
     /// NULL: "float32"; or "bfloat16" (snn_connection_set_option)
     pub weight_dtype: *const c_char,
+}
+
+/// A 2-D convolution, as PyTorch's Conv2d followed by an optional pooling
+/// (docs/models.md, "Convolution"). The presynaptic population is read as
+/// \[in_channels, in_height, in_width\] and the postsynaptic one as
+/// \[out_channels, out_height, out_width\] in C order, where the convolution
+/// gives conv = (in + 2 padding - kernel) / stride + 1 positions per axis and
+/// the pooling out = (conv - pool) / pool_stride + 1 (rounded down). Each
+/// step the connection computes, from zero, the convolution of what arrives
+/// (only the presynaptic neurons with a nonzero value are visited), pools
+/// it, adds the bias of each output channel, and adds the result to its
+/// targets once. Weights: the kernel \[out_channels\]\[in_channels\]
+/// \[kernel_height\]\[kernel_width\], then with `bias` the \[out_channels\] biases;
+/// count = out_channels \* in_channels \* kernel_height \* kernel_width
+/// (+ out_channels).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct snn_conv2d_geometry {
+    pub struct_size: u32,
+    pub in_channels: i32,
+    pub in_height: i32,
+    pub in_width: i32,
+    pub out_channels: i32,
+    pub kernel_height: i32,
+    pub kernel_width: i32,
+    /// default 1
+    pub stride_y: i32,
+    /// default 1
+    pub stride_x: i32,
+    /// zeros around the input, default 0
+    pub padding_y: i32,
+    /// zeros around the input, default 0
+    pub padding_x: i32,
+    /// 1: a bias per output channel follows the kernel (default 0)
+    pub bias: i32,
+    /// SNN_POOL\_\* (default SNN_POOL_NONE)
+    pub pool: i32,
+    pub pool_height: i32,
+    pub pool_width: i32,
+    /// 0 (default): the pool's size
+    pub pool_stride_y: i32,
+    /// 0 (default): the pool's size
+    pub pool_stride_x: i32,
 }
 
 #[repr(C)]
@@ -480,6 +528,13 @@ extern "C" {
     /// when weights is NULL and count is 0 (using `weight`).
     pub fn snn_network_connect_one_to_one(network: *mut snn_network, pre: i32, post: i32, weights: *const f32, count: i64, weight: f32, options: *const snn_connection_options, out_connection: *mut i32) -> snn_status;
 
+    pub fn snn_conv2d_geometry_init(geometry: *mut snn_conv2d_geometry, struct_size: u32) -> snn_status;
+
+    pub fn snn_network_connect_conv2d(network: *mut snn_network, pre: i32, post: i32, geometry: *const snn_conv2d_geometry, weights: *const f32, count: i64, options: *const snn_connection_options, out_connection: *mut i32) -> snn_status;
+
+    /// The geometry of a conv2d connection (its defaults filled in).
+    pub fn snn_connection_conv2d_get(network: *const snn_network, connection: i32, out_geometry: *mut snn_conv2d_geometry) -> snn_status;
+
     pub fn snn_network_connection_count(network: *const snn_network, out_count: *mut i32) -> snn_status;
 
     pub fn snn_network_find_connection(network: *const snn_network, name: *const c_char, out_connection: *mut i32) -> snn_status;
@@ -500,13 +555,14 @@ extern "C" {
     pub fn snn_connection_get_option(network: *const snn_network, connection: i32, name: *const c_char, out_value: *mut *const c_char) -> snn_status;
 
     /// Weights in the connection's order (dense: \[pre\]\[post\]; sparse: CSR order;
-    /// one-to-one: by neuron). get: two-call on count; set: count == nnz.
+    /// one-to-one: by neuron; conv2d: the kernel, then any biases). get: two-call on count; set: count == nnz.
     pub fn snn_connection_get_weights(network: *const snn_network, connection: i32, out_weights: *mut f32, capacity: i64, out_count: *mut i64) -> snn_status;
 
     pub fn snn_connection_set_weights(network: *mut snn_network, connection: i32, weights: *const f32, count: i64) -> snn_status;
 
     /// The (pre, post) index pairs and delays in the same order as the weights.
-    /// Any of the three output arrays may be NULL. Two-call on count.
+    /// Any of the three output arrays may be NULL. Two-call on count. A conv2d
+    /// connection shares its weights among pairs: SNN_UNSUPPORTED.
     pub fn snn_connection_get_synapses(network: *const snn_network, connection: i32, out_pre: *mut i32, out_post: *mut i32, out_delays: *mut i32, capacity: i64, out_count: *mut i64) -> snn_status;
 
     /// Synaptic state ("I" for exp, "g" for cond_exp), \[batch\]\[n_post\] float32, as

@@ -1,0 +1,71 @@
+// The conv2d connection (docs/models.md, "Convolution"): its geometry and the
+// loops every backend and the trainer share, so that they all add the same
+// numbers in the same order.
+//
+// The convolution runs on a channels-last scratch [conv_h][conv_w][out_c]
+// with the kernel transposed to [in_c][kh][kw][out_c]: an arriving value then
+// adds kh * kw contiguous rows of out_c weights (a vector add each), and each
+// output element receives its terms in ascending presynaptic order — the
+// order of a direct gather over (in_c, ky, kx) too — so every implementation
+// gives the same bits.
+#pragma once
+
+#include <cstdint>
+
+namespace snn {
+
+enum class Pool : int32_t { None = 0, Max = 1, Avg = 2, Sum = 3 };  // = SNN_POOL_*
+
+struct ConvShape {
+    int32_t in_c = 0, in_h = 0, in_w = 0, out_c = 0;
+    int32_t kh = 0, kw = 0, sy = 1, sx = 1, py = 0, px = 0;
+    Pool pool = Pool::None;
+    int32_t ph = 1, pw = 1, psy = 1, psx = 1;  // with Pool::None: 1 x 1
+    bool bias = false;
+    // Derived.
+    int32_t conv_h = 0, conv_w = 0;  // convolution output
+    int32_t out_h = 0, out_w = 0;    // after pooling
+
+    int64_t n_pre() const { return int64_t(in_c) * in_h * in_w; }
+    int64_t n_post() const { return int64_t(out_c) * out_h * out_w; }
+    int64_t kernel_size() const { return int64_t(out_c) * in_c * kh * kw; }
+    int64_t weight_count() const { return kernel_size() + (bias ? out_c : 0); }
+    int64_t conv_cells() const { return int64_t(conv_h) * conv_w * out_c; }
+};
+
+// The row operations the loops use (a backend's SIMD kernels, or scalar).
+struct RowOps {
+    void (*add)(float* __restrict y, const float* __restrict x, int64_t n);                 // y += x
+    void (*add_scaled)(float* __restrict y, const float* __restrict x, float a, int64_t n); // y += x * a
+};
+const RowOps& scalar_row_ops();
+
+namespace conv {
+
+// [out_c][in_c][kh][kw] -> [in_c][kh][kw][out_c].
+void transpose_kernel(const ConvShape& s, const float* w, float* wt);
+// The inverse, adding: w[co][ci][ky][kx] += wt[ci][ky][kx][co].
+void add_untransposed(const ConvShape& s, const float* wt, float* w);
+
+// Adds presynaptic neuron i's value x (nonzero) into the channels-last scratch.
+void scatter(const ConvShape& s, const float* wt, int64_t i, float x, float* conv, const RowOps& ops);
+
+// Pools the scratch into out [out_c][out_h][out_w] and adds the biases (NULL:
+// none). For Pool::Max, argmax (NULL: not kept) receives each output's
+// position in its window (row-major, the first largest value).
+void pool(const ConvShape& s, const float* conv, const float* bias, float* out, uint8_t* argmax);
+
+// Backward of pool: adds dL/d(out) into dL/d(conv), channels-last.
+void pool_backward(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv);
+
+// Kernel gradient of presynaptic neuron i's value x: gwt[ci][ky][kx][:] += x * g_conv[oy][ox][:].
+void weight_grad(const ConvShape& s, int64_t i, float x, const float* g_conv, float* gwt, const RowOps& ops);
+
+// dL/d(presynaptic value), channels-last [in_h][in_w][in_c], adding: every
+// nonzero g_conv[oy][ox][co] scatters through the kernel wk [kh][kw][out_c][in_c].
+void input_grad(const ConvShape& s, const float* wk, const float* g_conv, float* g_pre, const RowOps& ops);
+// [out_c][in_c][kh][kw] -> [kh][kw][out_c][in_c] (input_grad's layout).
+void kernel_for_input_grad(const ConvShape& s, const float* w, float* wk);
+
+}  // namespace conv
+}  // namespace snn

@@ -1,0 +1,321 @@
+"""Conv2d connections (docs/models.md, "Convolution"): one step against a
+NumPy convolution and pooling, the backends against each other bit for bit,
+files, training gradients against the connection's dense equivalent and
+against finite differences, and the errors."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import snn
+
+DT = 1e-3
+
+
+def numpy_conv(x, kernel, bias=None, stride=(1, 1), padding=(0, 0), pool=None, pool_size=(2, 2), pool_stride=None):
+    """x [B, C, H, W] -> [B, O, h, w] in float64: cross-correlation (as
+    PyTorch's Conv2d), then pooling, then the bias per channel."""
+    x = np.asarray(x, np.float64)
+    k = np.asarray(kernel, np.float64)
+    B, C, H, W = x.shape
+    O, _, kh, kw = k.shape
+    (sy, sx), (py, px) = stride, padding
+    xp = np.zeros((B, C, H + 2 * py, W + 2 * px))
+    xp[:, :, py:py + H, px:px + W] = x
+    ch, cw = (H + 2 * py - kh) // sy + 1, (W + 2 * px - kw) // sx + 1
+    conv = np.zeros((B, O, ch, cw))
+    for oy, ox in itertools.product(range(ch), range(cw)):
+        patch = xp[:, :, oy * sy:oy * sy + kh, ox * sx:ox * sx + kw]
+        conv[:, :, oy, ox] = np.einsum("bcyx,ocyx->bo", patch, k)
+    if pool is not None:
+        (ph, pw) = pool_size
+        (qy, qx) = pool_stride or pool_size
+        oh, ow = (ch - ph) // qy + 1, (cw - pw) // qx + 1
+        pooled = np.zeros((B, O, oh, ow))
+        for y, xx in itertools.product(range(oh), range(ow)):
+            win = conv[:, :, y * qy:y * qy + ph, xx * qx:xx * qx + pw].reshape(B, O, -1)
+            pooled[:, :, y, xx] = {"max": win.max(axis=2), "avg": win.mean(axis=2), "sum": win.sum(axis=2)}[pool]
+        conv = pooled
+    if bias is not None:
+        conv = conv + np.asarray(bias, np.float64)[None, :, None, None]
+    return conv
+
+
+CASES = [  # (in C, H, W), out channels, kernel, stride, padding, pool, pool size, pool stride, bias
+    ((1, 8, 8), 3, (3, 3), (1, 1), (0, 0), None, None, None, False),
+    ((2, 9, 7), 4, (3, 2), (2, 1), (1, 1), None, None, None, True),
+    ((2, 10, 10), 3, (5, 5), (1, 1), (0, 0), "max", (2, 2), None, True),
+    ((3, 8, 8), 2, (3, 3), (1, 1), (1, 1), "avg", (2, 2), None, False),
+    ((2, 9, 9), 2, (2, 3), (1, 2), (0, 1), "sum", (3, 2), (2, 1), True),
+    ((1, 7, 7), 2, (3, 3), (1, 1), (0, 0), "max", (3, 3), (1, 1), False),  # overlapping windows
+]
+
+
+def out_shape(case):
+    (c, h, w), o, (kh, kw), (sy, sx), (py, px), pool, ps, pst, _ = case
+    ch, cw = (h + 2 * py - kh) // sy + 1, (w + 2 * px - kw) // sx + 1
+    if pool is not None:
+        (ph, pw), (qy, qx) = ps, pst or ps
+        ch, cw = (ch - ph) // qy + 1, (cw - pw) // qx + 1
+    return (o, ch, cw)
+
+
+def conv_net(case, kernel, bias, backend="reference", batch=1, source="spike_source", post="if", threads=None,
+             delay=0, **post_params):
+    (c, h, w), o, _, stride, padding, pool, ps, pst, _ = case
+    net = snn.Network(dt=DT, batch=batch, backend=backend, threads=threads)
+    net.population("x", (c, h, w), source)
+    if post == "if" and not post_params:
+        post_params = dict(v_th=1e9, v_reset=0.0)
+    net.population("y", out_shape(case), post, **post_params)
+    net.conv2d("x", "y", kernel, bias, stride=stride, padding=padding, pool=pool, pool_size=ps or 2, pool_stride=pst,
+               delay=delay, name="conv")
+    return net
+
+
+def params_of(case, seed):
+    r = np.random.default_rng(seed)
+    (c, _, _), o, (kh, kw) = case[0], case[1], case[2]
+    kernel = r.normal(0, 0.5, (o, c, kh, kw)).astype(np.float32)
+    bias = r.normal(0, 0.3, o).astype(np.float32) if case[8] else None
+    return kernel, bias
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
+@pytest.mark.parametrize("case", range(len(CASES)))
+@pytest.mark.parametrize("source", ["spike_source", "current_source"])
+def test_one_step_is_numpys_convolution(backend, case, source):
+    spec = CASES[case]
+    kernel, bias = params_of(spec, case)
+    batch = 3
+    r = np.random.default_rng(100 + case)
+    shape = (batch,) + spec[0]
+    x = (r.random(shape) < 0.3).astype(np.float32)
+    if source == "current_source":
+        x = (x * r.normal(0, 1, shape)).astype(np.float32)
+    net = conv_net(spec, kernel, bias, backend, batch=batch, source=source)
+    net.run(1, inputs={"x": x.reshape(1, batch, -1)})
+    got = net.state("y", "v", copy=True).reshape((batch,) + out_shape(spec))
+    want = numpy_conv(x, kernel, bias, spec[3], spec[4], spec[5], spec[6], spec[7])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_padding_reaches_every_edge():
+    """A 1-channel 3x3 kernel of ones with padding 1 counts each pixel's
+    spiking neighbours, edges and corners included."""
+    spec = ((1, 5, 6), 1, (3, 3), (1, 1), (1, 1), None, None, None, False)
+    x = np.ones((1, 1, 5, 6), np.float32)
+    net = conv_net(spec, np.ones((1, 1, 3, 3), np.float32), None)
+    net.run(1, inputs={"x": x.reshape(1, 1, -1)})
+    v = net.state("y", "v").reshape(5, 6)
+    assert v[0, 0] == 4 and v[0, 3] == 6 and v[2, 3] == 9 and v[4, 5] == 4
+
+
+@pytest.mark.parametrize("case", [0, 2, 4, 5])
+def test_backends_agree_bit_for_bit_over_many_steps(case):
+    """LIF neurons behind the convolution, exp synapses, delay 2, batch 3:
+    every backend, SIMD level and thread count gives the reference's bits."""
+    spec = CASES[case]
+    kernel, bias = params_of(spec, case)
+    steps, batch = 30, 3
+    r = np.random.default_rng(case)
+    x = (r.random((steps, batch, int(np.prod(spec[0])))) < 0.25).astype(np.float32)
+    lif = dict(tau_mem=10e-3, v_th=0.6, v_reset=0.0, v_rest=0.0)
+
+    def run(backend, threads=None):
+        net = snn.Network(dt=DT, batch=batch, backend=backend, threads=threads)
+        net.population("x", spec[0], "spike_source")
+        net.population("y", out_shape(spec), "lif", **lif)
+        net.conv2d("x", "y", kernel * 4, bias, stride=spec[3], padding=spec[4], pool=spec[5], pool_size=spec[6] or 2,
+                   pool_stride=spec[7], delay=2, synapse="exp", tau=4e-3)
+        result = net.run(steps, inputs={"x": x}, record=["y.spikes", "y.v"])
+        return result["y.spikes"], result["y.v"]
+
+    ref_spikes, ref_v = run("reference")
+    assert ref_spikes.sum() > 20, "the test needs spikes"
+    for threads in (1, 2):
+        spikes, v = run("cpu", threads)
+        np.testing.assert_array_equal(spikes, ref_spikes)
+        np.testing.assert_array_equal(v, ref_v)
+
+
+def test_save_and_load_keep_the_geometry(tmp_path):
+    spec = CASES[4]
+    kernel, bias = params_of(spec, 4)
+    net = conv_net(spec, kernel, bias, backend="cpu", post="lif", tau_mem=5e-3, v_th=0.5, v_reset=0.0, v_rest=0.0)
+    path = tmp_path / "conv.snn"
+    net.save(path)
+    loaded = snn.load(path, backend="cpu")
+    assert loaded.connections["conv"].geometry == net.connections["conv"].geometry
+    assert loaded.connections["conv"].kind == "conv2d"
+    np.testing.assert_array_equal(loaded.weights("conv"), np.concatenate([kernel.ravel(), bias]))
+    x = (np.random.default_rng(3).random((20, 1, int(np.prod(spec[0])))) < 0.4).astype(np.float32)
+    a = net.run(20, inputs={"x": x}, record="y.v")["y.v"]
+    b = loaded.run(20, inputs={"x": x}, record="y.v")["y.v"]
+    np.testing.assert_array_equal(a, b)
+
+
+def dense_equivalent(spec, kernel):
+    """The [pre, post] matrix of the convolution and pooling (linear pools
+    only), and for each kernel weight the matrix of d(M)/d(weight)."""
+    n_pre = int(np.prod(spec[0]))
+    basis = np.eye(n_pre).reshape((n_pre,) + spec[0])
+
+    def matrix(k):
+        return numpy_conv(basis, k, None, spec[3], spec[4], spec[5], spec[6] or (2, 2), spec[7]).reshape(n_pre, -1)
+
+    taps = []
+    for idx in np.ndindex(*kernel.shape):
+        unit = np.zeros(kernel.shape)
+        unit[idx] = 1.0
+        taps.append(matrix(unit))
+    return matrix(kernel).astype(np.float32), np.stack(taps)
+
+
+@pytest.mark.parametrize("case", [1, 3, 4])
+def test_gradients_equal_the_dense_equivalents(case):
+    """spike_source -> dense -> LIF [C, H, W] -> conv2d (linear pooling) ->
+    LI readout, against the same network with the convolution written out
+    as a dense matrix and its biases as a constant source: the kernel
+    gradient is the dense gradient summed over the pairs each weight
+    serves, and the gradient reaching the LIF layer through the
+    convolution trains the first layer alike."""
+    spec = CASES[case]
+    kernel, bias = params_of(spec, case)
+    n_pre, n_out = int(np.prod(spec[0])), int(np.prod(out_shape(spec)))
+    steps, batch, n_in = 20, 3, 10
+    r = np.random.default_rng(40 + case)
+    w_in = r.normal(0.3, 0.4, (n_in, n_pre)).astype(np.float32)
+    x = {"src": (r.random((steps, batch, n_in)) < 0.3).astype(np.float32)}
+    labels = r.integers(0, n_out, batch)
+    dense, taps = dense_equivalent(spec, kernel)
+
+    def run(as_conv):
+        net = snn.Network(dt=DT, batch=batch, backend="cpu")
+        net.population("src", n_in, "spike_source")
+        net.population("hid", spec[0], "lif", tau_mem=10e-3, v_rest=0.0, v_reset=0.0, v_th=1.0)
+        net.population("out", out_shape(spec), "li", tau_mem=20e-3, v_rest=0.0)
+        net.connect("src", "hid", weights=w_in, delay=0, name="in")
+        if as_conv:
+            net.conv2d("hid", "out", kernel, bias, stride=spec[3], padding=spec[4], pool=spec[5],
+                       pool_size=spec[6] or 2, pool_stride=spec[7], delay=1, synapse="exp", tau=5e-3, name="conv")
+        else:
+            net.connect("hid", "out", weights=dense, delay=1, synapse="exp", tau=5e-3, name="conv")
+            if bias is not None:
+                net.population("one", 1, "current_source", current=1.0)
+                per_position = np.repeat(bias, n_out // len(bias))[None, :]
+                # (delay 0: the biases arrive from the first step on, as the connection's do)
+                net.connect("one", "out", weights=per_position, delay=0, synapse="exp", tau=5e-3, name="bias")
+        trainer = snn.Trainer(net)
+        trainer.forward(x)
+        loss = trainer.loss("out", "ce_mean_v", labels)
+        trainer.backward()
+        return trainer, loss
+
+    conv, loss_c = run(True)
+    ref, loss_r = run(False)
+    np.testing.assert_array_equal(conv.output("hid"), ref.output("hid"))
+    assert conv.output("hid").sum() > 20
+    assert loss_c == pytest.approx(loss_r, rel=1e-5)
+    g = conv.grad("conv")
+    k = kernel.size
+    want_kernel = np.einsum("tij,ij->t", taps, ref.grad("conv").astype(np.float64))
+    np.testing.assert_allclose(g[:k], want_kernel, rtol=1e-4, atol=1e-5 * np.abs(want_kernel).max())
+    if bias is not None:
+        want_bias = ref.grad("bias").reshape(len(bias), -1).sum(axis=1)
+        np.testing.assert_allclose(g[k:], want_bias, rtol=1e-4, atol=1e-6)
+    want_in = ref.grad("in")
+    assert np.abs(want_in).max() > 1e-4
+    np.testing.assert_allclose(conv.grad("in"), want_in, rtol=1e-3, atol=1e-4 * np.abs(want_in).max())
+
+
+def test_max_pooling_gradient_matches_finite_differences():
+    """current_source -> conv2d (max pool, bias) -> LI: the loss is
+    piecewise smooth in the weights; small steps stay on one piece."""
+    spec = ((2, 8, 8), 3, (3, 3), (1, 1), (0, 0), "max", (2, 2), None, True)
+    kernel, bias = params_of(spec, 9)
+    steps, batch = 8, 2
+    r = np.random.default_rng(10)
+    xs = {"x": (r.normal(0, 1, (steps, batch, 128)) * (r.random((steps, batch, 128)) < 0.5)).astype(np.float32)}
+    labels = np.array([4, 20])
+
+    def loss_of(weights):
+        net = snn.Network(dt=DT, batch=batch, backend="cpu")
+        net.population("x", spec[0], "current_source")
+        net.population("y", out_shape(spec), "li", tau_mem=10e-3)
+        k, b = weights[:kernel.size].reshape(kernel.shape), weights[kernel.size:]
+        net.conv2d("x", "y", k, b, pool="max", pool_size=2, delay=0, name="conv")
+        trainer = snn.Trainer(net)
+        trainer.forward(xs)
+        return trainer, trainer.loss("y", "ce_mean_v", labels)
+
+    w = np.concatenate([kernel.ravel(), bias]).astype(np.float32)
+    trainer, _ = loss_of(w)
+    trainer.backward()
+    got = trainer.grad("conv")
+    eps = 1e-3
+    for q in list(range(0, kernel.size, 5)) + [kernel.size, kernel.size + 2]:
+        up, down = w.copy(), w.copy()
+        up[q] += eps
+        down[q] -= eps
+        numeric = (loss_of(up)[1] - loss_of(down)[1]) / (2 * eps)
+        assert got[q] == pytest.approx(numeric, rel=2e-2, abs=2e-4), q
+
+
+def test_training_is_deterministic_across_threads():
+    spec = CASES[2]
+    kernel, bias = params_of(spec, 2)
+    steps, batch = 15, 4
+    r = np.random.default_rng(12)
+    x = {"x": (r.random((steps, batch, int(np.prod(spec[0])))) < 0.3).astype(np.float32)}
+    grads = []
+    for threads in (1, 2, 3):
+        net = snn.Network(dt=DT, batch=batch, backend="cpu", threads=threads)
+        net.population("x", spec[0], "spike_source")
+        net.population("h", out_shape(spec), "lif", tau_mem=10e-3, v_th=0.5, v_reset=0.0, v_rest=0.0)
+        net.population("y", 4, "li", tau_mem=10e-3)
+        net.conv2d("x", "h", kernel * 2, bias, pool="max", pool_size=2, delay=0, name="conv")
+        net.connect("h", "y", weights=r.normal(0, 0.5, (int(np.prod(out_shape(spec))), 4)).astype(np.float32) * 0 + 0.1,
+                    delay=0, name="fc")
+        trainer = snn.Trainer(net, input_grads=True)
+        trainer.forward(x)
+        trainer.loss("y", "ce_mean_v", np.array([0, 1, 2, 3]))
+        trainer.backward()
+        grads.append((trainer.grad("conv"), trainer.grad("fc"), trainer.input_grad("x")))
+        assert trainer.output("h").sum() > 10
+    for other in grads[1:]:
+        for a, b in zip(grads[0], other):
+            np.testing.assert_array_equal(a, b)
+    assert np.abs(grads[0][0]).max() > 0 and np.abs(grads[0][2]).max() > 0
+
+
+def test_errors_are_clear():
+    net = snn.Network(dt=DT)
+    net.population("x", (2, 8, 8), "spike_source")
+    net.population("y", (3, 6, 6), "if")
+    net.population("flat", 128, "spike_source")
+    k = np.zeros((3, 2, 3, 3), np.float32)
+    with pytest.raises(snn.ShapeError, match="population \"y\""):
+        net.conv2d("x", "y", k, pool="max")  # 3 x 3 x 3 after pooling
+    with pytest.raises(snn.ShapeError, match="input channels"):
+        net.conv2d("x", "y", np.zeros((3, 1, 3, 3), np.float32))
+    with pytest.raises(snn.ShapeError, match="in_shape"):
+        net.conv2d("flat", "y", k)
+    with pytest.raises(snn.InvalidArgumentError, match="pool"):
+        net.conv2d("x", "y", k, pool="median")
+    with pytest.raises(snn.ShapeError, match="bias"):
+        net.conv2d("x", "y", k, bias=np.zeros(2, np.float32))
+    with pytest.raises(snn.InvalidArgumentError, match="finite"):
+        net.conv2d("x", "y", k * np.nan)
+    with pytest.raises(snn.InvalidArgumentError, match="padding"):
+        net.conv2d("x", "y", k, padding=3)
+    with pytest.raises(snn.InvalidArgumentError, match="stride"):
+        net.conv2d("x", "y", k, stride=0)
+    c = net.conv2d("flat", "y", k, in_shape=(2, 8, 8))
+    with pytest.raises(snn.UnsupportedError, match="shared among pairs"):
+        net.synapses(c)
+    with pytest.raises(snn.InvalidArgumentError, match="shares its weights"):
+        net.weights(c, dense=True)
+    with pytest.raises(snn.ShapeError):
+        net.set_weights(c, np.zeros(5, np.float32))
