@@ -33,39 +33,26 @@ struct ConvShape {
     int64_t conv_cells() const { return int64_t(conv_h) * conv_w * out_c; }
 };
 
-// The row operations the loops use (a backend's SIMD kernels, or scalar).
-struct RowOps {
-    void (*add)(float* __restrict y, const float* __restrict x, int64_t n);                 // y += x
-    void (*add_scaled)(float* __restrict y, const float* __restrict x, float a, int64_t n); // y += x * a
-};
-const RowOps& scalar_row_ops();
-
 namespace conv {
 
-// [out_c][in_c][kh][kw] -> [in_c][kh][kw][out_c].
-void transpose_kernel(const ConvShape& s, const float* w, float* wt);
-// The inverse, adding: w[co][ci][ky][kx] += wt[ci][ky][kx][co].
-void add_untransposed(const ConvShape& s, const float* wt, float* w);
+// [out_c][in_c][kh][kw] -> the delivery layout [in_c][kh][kw reversed][out_c] (conv_loops.h).
+void transpose_kernel(const ConvShape& s, const float* w, float* kernel);
+// The inverse, adding: w[co][ci][ky][kx] += kernel[ci][ky][kw - 1 - kx][co].
+void add_untransposed(const ConvShape& s, const float* kernel, float* w);
+// [out_c][in_c][kh][kw] -> the presynaptic-gradient layout [kh][out_c][kw][in_c].
+void kernel_for_input_grad(const ConvShape& s, const float* w, float* kernel_in);
 
-// Adds presynaptic neuron i's value x (nonzero) into the channels-last scratch.
-void scatter(const ConvShape& s, const float* wt, int64_t i, float x, float* conv, const RowOps& ops);
+// Adds the presynaptic values (ids ascending; values NULL: spikes) into
+// the channels-last convolution: conv_loops.h with scalar loops.
+void scatter(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count, float* conv);
 
-// Pools the scratch into out [out_c][out_h][out_w] and adds the biases (NULL:
-// none). For Pool::Max, argmax (NULL: not kept) receives each output's
-// position in its window (row-major, the first largest value).
+// Pools the convolution into out [out_c][out_h][out_w] and adds the biases
+// (NULL: none). For Pool::Max, argmax (NULL: not kept) receives each
+// output's position in its window (row-major; the first largest value).
 void pool(const ConvShape& s, const float* conv, const float* bias, float* out, uint8_t* argmax);
 
 // Backward of pool: adds dL/d(out) into dL/d(conv), channels-last.
 void pool_backward(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv);
-
-// Kernel gradient of presynaptic neuron i's value x: gwt[ci][ky][kx][:] += x * g_conv[oy][ox][:].
-void weight_grad(const ConvShape& s, int64_t i, float x, const float* g_conv, float* gwt, const RowOps& ops);
-
-// dL/d(presynaptic value), channels-last [in_h][in_w][in_c], adding: every
-// nonzero g_conv[oy][ox][co] scatters through the kernel wk [kh][kw][out_c][in_c].
-void input_grad(const ConvShape& s, const float* wk, const float* g_conv, float* g_pre, const RowOps& ops);
-// [out_c][in_c][kh][kw] -> [kh][kw][out_c][in_c] (input_grad's layout).
-void kernel_for_input_grad(const ConvShape& s, const float* w, float* wk);
 
 }  // namespace conv
 }  // namespace snn

@@ -216,7 +216,7 @@ public:
                 s.conv_kernel.assign(static_cast<std::size_t>(c.conv.kernel_size()), 0.0f);
                 s.conv_out.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
             }
-            if (c.kind == SNN_CONNECTION_DENSE) {
+            if (c.kind == SNN_CONNECTION_DENSE || c.kind == SNN_CONNECTION_CONV2D) {
                 const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
                 if (!pops_[static_cast<std::size_t>(c.pre)].graded.empty()) {
                     s.graded_ids.assign(static_cast<std::size_t>(capacity_ * n_pre), 0);
@@ -975,24 +975,21 @@ private:
         const PopulationState& pre = pops_[static_cast<std::size_t>(c.pre)];
         ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
         const int64_t n_pre = g.n_pre(), n = g.n_post();
-        const RowOps ops{kernels_.add, kernels_.add_scaled};
         float* scratch = cs.conv.data() + b * g.conv_cells();
         kernels_.fill(scratch, 0.0f, g.conv_cells());
-        bool any = false;
-        if (!pre.graded.empty()) {
-            const float* x = pre.graded.data() + (slot * capacity_ + b) * n_pre;
-            for (int64_t i = 0; i < n_pre; ++i) {
-                if (x[i] == 0.0f) continue;
-                any = true;
-                conv::scatter(g, cs.conv_kernel.data(), i, x[i], scratch, ops);
-            }
+        int32_t count = 0;
+        if (!pre.graded.empty()) {  // a current source's nonzero values
+            int32_t* ids = cs.graded_ids.data() + b * n_pre;
+            float* values = cs.graded_values.data() + b * n_pre;
+            count = nonzero_rows(pre.graded.data() + (slot * capacity_ + b) * n_pre, n_pre, ids, values);
+            kernels_.conv_scatter(g, cs.conv_kernel.data(), ids, values, count, scratch);
         } else {
-            const int32_t count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
-            const int32_t* ids = pre.ring_ids.data() + (slot * capacity_ + b) * n_pre;
-            times_.count(count);
-            for (int32_t k = 0; k < count; ++k) conv::scatter(g, cs.conv_kernel.data(), ids[k], 1.0f, scratch, ops);
-            any = count > 0;
+            count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
+            kernels_.conv_scatter(g, cs.conv_kernel.data(), pre.ring_ids.data() + (slot * capacity_ + b) * n_pre, nullptr, count,
+                                  scratch);
         }
+        times_.count(count);
+        const bool any = count > 0;
         if (!any && !g.bias) return;
         float* out = cs.conv_out.data() + b * n;
         conv::pool(g, scratch, g.bias ? c.weights.data() + g.kernel_size() : nullptr, out, nullptr);

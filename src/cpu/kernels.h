@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "core/conv.h"
+
 #ifndef SNN_GEMM_PANEL
 #define SNN_GEMM_PANEL 512  // weight rows per dense_gemm panel (a tuning knob: -DSNN_GEMM_PANEL=...)
 #endif
@@ -152,6 +154,12 @@ struct KernelTable {
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);
     void (*train_forward)(const TrainNeurons& s);
     void (*train_backward)(const TrainNeurons& s);
+    // Conv2d connections: core/conv_loops.h with the level's row operations.
+    void (*conv_scatter)(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count,
+                         float* conv);
+    void (*conv_weight_grad)(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, const float* g_conv,
+                             float* grad);
+    void (*conv_input_grad)(const ConvShape& s, const float* kernel_in, const float* g_conv, float* g_pre);
 };
 
 const KernelTable& generic_kernels();

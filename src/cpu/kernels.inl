@@ -950,6 +950,26 @@ void train_backward(const TrainNeurons& s) {
         for (int64_t j = 0; j < n; ++j) gv[j] = gm[j];
 }
 
+// The row operations above, for the conv2d loops (core/conv_loops.h).
+inline void row_add(float* __restrict y, const float* __restrict x, int64_t n) { add(y, x, n); }
+inline void row_add_scaled(float* __restrict y, const float* __restrict x, float a, int64_t n) { add_scaled(y, x, a, n); }
+struct RowOps {
+    static void add(float* __restrict y, const float* __restrict x, int64_t n) { row_add(y, x, n); }
+    static void add_scaled(float* __restrict y, const float* __restrict x, float a, int64_t n) { row_add_scaled(y, x, a, n); }
+};
+
+void conv_scatter(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count, float* conv) {
+    conv::loops::scatter<RowOps>(s, kernel, ids, values, count, conv);
+}
+
+void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, const float* g_conv, float* grad) {
+    conv::loops::weight_grad<RowOps>(s, ids, values, count, g_conv, grad);
+}
+
+void conv_input_grad(const ConvShape& s, const float* kernel_in, const float* g_conv, float* g_pre) {
+    conv::loops::input_grad<RowOps>(s, kernel_in, g_conv, g_pre);
+}
+
 }  // namespace
 
 const KernelTable& table() {
@@ -962,6 +982,6 @@ const KernelTable& table() {
 #else
                                nullptr,
 #endif
-                               poisson, compact, train_forward, train_backward};
+                               poisson, compact, train_forward, train_backward, conv_scatter, conv_weight_grad, conv_input_grad};
     return t;
 }

@@ -7,6 +7,7 @@
 
 #include <immintrin.h>
 
+#include "core/conv_loops.h"
 #include "core/phi.h"
 #include "core/rng.h"
 #include "cpu/kernels.h"

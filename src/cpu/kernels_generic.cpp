@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <type_traits>
 
+#include "core/conv_loops.h"
 #include "core/phi.h"
 #include "core/rng.h"
 #include "cpu/kernels.h"

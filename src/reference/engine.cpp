@@ -276,7 +276,8 @@ private:
                 for (int64_t i = 0; i < n_pre; ++i) {
                     if (row_values[i] == 0.0f) continue;
                     any = true;
-                    conv::scatter(g, cs.kernel.data(), i, row_values[i], cs.conv.data(), scalar_row_ops());
+                    const int32_t id = static_cast<int32_t>(i);
+                    conv::scatter(g, cs.kernel.data(), &id, &row_values[i], 1, cs.conv.data());
                 }
                 if (!any && !g.bias) continue;
                 conv::pool(g, cs.conv.data(), g.bias ? c.weights.data() + g.kernel_size() : nullptr, cs.sums.data(), nullptr);

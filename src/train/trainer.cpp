@@ -339,6 +339,9 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             if (g.pool == Pool::Max) c.argmax.assign(T * B * n, 0);
             c.g_conv.assign(B * static_cast<std::size_t>(g.conv_cells()), 0.0f);
             c.grad_kernel.assign(static_cast<std::size_t>(g.kernel_size()), 0.0f);
+            c.ids.assign(B * static_cast<std::size_t>(c.n_pre), 0);
+            if (pops_[static_cast<std::size_t>(c.pre)].graded_source) c.values.assign(B * static_cast<std::size_t>(c.n_pre), 0.0f);
+            c.counts.assign(B, 0);
             if (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads) {
                 c.kernel_in.resize(static_cast<std::size_t>(g.kernel_size()));
                 conv::kernel_for_input_grad(g, w, c.kernel_in.data());
@@ -476,36 +479,43 @@ void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b) {
 // convolved from zero in ascending order, pooled, biased, added once.
 void Trainer::deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b, float* target) {
     const ConvShape& g = c.shape;
-    const int64_t tp = t - c.delay, past = pre.depth + tp;
-    const RowOps ops{kernels_.add, kernels_.add_scaled};
+    const int64_t tp = t - c.delay;
     float* scratch = c.conv_sums.data() + b * g.conv_cells();
     kernels_.fill(scratch, 0.0f, g.conv_cells());
-    bool any = false;
-    if (tp >= 0 || use_past_) {
-        if (pre.graded_source) {
-            const float* x = tp >= 0 ? pre.graded.data() + (tp * batch_ + b) * c.n_pre : pre.past_graded.data() + (past * batch_ + b) * c.n_pre;
-            for (int64_t i = 0; i < c.n_pre; ++i) {
-                if (x[i] == 0.0f) continue;
-                any = true;
-                conv::scatter(g, c.kernel.data(), i, x[i], scratch, ops);
-            }
-        } else {
-            const uint64_t* bits = tp >= 0 ? pre.bits.data() + (tp * batch_ + b) * pre.words : pre.past_bits.data() + (past * batch_ + b) * pre.words;
-            for (int64_t word = 0; word < pre.words; ++word)
-                for (uint64_t m = bits[word]; m != 0; m &= m - 1) {
-                    any = true;
-                    conv::scatter(g, c.kernel.data(), word * 64 + __builtin_ctzll(m), 1.0f, scratch, ops);
-                }
-        }
-    }
+    const int32_t count = tp >= 0 || use_past_ ? arrivals_of(c, pre, tp, b) : 0;
+    kernels_.conv_scatter(g, c.kernel.data(), c.ids.data() + b * c.n_pre, pre.graded_source ? c.values.data() + b * c.n_pre : nullptr,
+                          count, scratch);
     uint8_t* argmax = g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * c.n_post : nullptr;
-    if (!any && !g.bias) {  // nothing is added; backward sees pool(conv(0)), whose ties go to the first cell
+    if (count == 0 && !g.bias) {  // nothing is added; backward sees pool(conv(0)), whose ties go to the first cell
         if (argmax) std::fill_n(argmax, c.n_post, uint8_t(0));
         return;
     }
     float* out = c.sums.data() + b * std::max(c.n_pre, c.n_post);
     conv::pool(g, scratch, g.bias ? network_.connection(c.id).weights.data() + g.kernel_size() : nullptr, out, argmax);
     kernels_.add(target, out, c.n_post);
+}
+
+// The presynaptic values of step tp (this pass's tape, or before it the
+// previous pass's) that are nonzero, into c.ids (and c.values) of instance b.
+int32_t Trainer::arrivals_of(ConnPlan& c, const PopPlan& pre, int64_t tp, int64_t b) {
+    const int64_t past = pre.depth + tp;
+    int32_t* ids = c.ids.data() + b * c.n_pre;
+    int32_t count = 0;
+    if (pre.graded_source) {
+        const float* x = tp >= 0 ? pre.graded.data() + (tp * batch_ + b) * c.n_pre : pre.past_graded.data() + (past * batch_ + b) * c.n_pre;
+        float* values = c.values.data() + b * c.n_pre;
+        for (int64_t i = 0; i < c.n_pre; ++i)
+            if (x[i] != 0.0f) {
+                ids[count] = static_cast<int32_t>(i);
+                values[count++] = x[i];
+            }
+    } else {
+        const uint64_t* bits = tp >= 0 ? pre.bits.data() + (tp * batch_ + b) * pre.words : pre.past_bits.data() + (past * batch_ + b) * pre.words;
+        for (int64_t word = 0; word < pre.words; ++word)
+            for (uint64_t m = bits[word]; m != 0; m &= m - 1) ids[count++] = static_cast<int32_t>(word * 64 + __builtin_ctzll(m));
+    }
+    c.counts[static_cast<std::size_t>(b)] = count;
+    return count;
 }
 
 // Phases 2 and 3 of step t for instance b of population p, with the
@@ -986,19 +996,20 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
         conv::pool_backward(g, c.arrival.data() + b * n, g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * n : nullptr, gc);
     };
     for_each(batch_, unpool);
-    const RowOps ops{kernels_.add, kernels_.add_scaled};
+    // The values that arrived in step t (kept by instance), then the kernel
+    // gradient by input channel: each channel's ids are a run of them.
+    auto arrived = [&](int64_t b) { arrivals_of(c, pre, tp, b); };
+    for_each(batch_, arrived);
     const int64_t plane = int64_t(g.in_h) * g.in_w;
     auto kernel_grad = [&](int64_t ci) {
         for (int64_t b = 0; b < batch_; ++b) {
-            const float* gc = c.g_conv.data() + b * cells;
-            if (pre.graded_source) {
-                const float* x = pre.graded.data() + (tp * batch_ + b) * c.n_pre;
-                for (int64_t i = ci * plane; i < (ci + 1) * plane; ++i)
-                    if (x[i] != 0.0f) conv::weight_grad(g, i, x[i], gc, c.grad_kernel.data(), ops);
-            } else {
-                for (int64_t i = ci * plane; i < (ci + 1) * plane; ++i)
-                    if (spiked(pre, tp, static_cast<int32_t>(b), i)) conv::weight_grad(g, i, 1.0f, gc, c.grad_kernel.data(), ops);
-            }
+            const int32_t* ids = c.ids.data() + b * c.n_pre;
+            const int32_t* end = ids + c.counts[static_cast<std::size_t>(b)];
+            const int32_t* first = std::lower_bound(ids, end, static_cast<int32_t>(ci * plane));
+            const int32_t* last = std::lower_bound(first, end, static_cast<int32_t>((ci + 1) * plane));
+            if (first == last) continue;
+            const float* values = pre.graded_source ? c.values.data() + b * c.n_pre + (first - ids) : nullptr;
+            kernels_.conv_weight_grad(g, first, values, last - first, c.g_conv.data() + b * cells, c.grad_kernel.data());
         }
     };
     for_each(g.in_c, kernel_grad);
@@ -1006,7 +1017,7 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
     auto presynaptic = [&](int64_t b) {
         float* gp = c.g_pre.data() + b * c.n_pre;  // channels-last
         kernels_.fill(gp, 0.0f, c.n_pre);
-        conv::input_grad(g, c.kernel_in.data(), c.g_conv.data() + b * cells, gp, ops);
+        kernels_.conv_input_grad(g, c.kernel_in.data(), c.g_conv.data() + b * cells, gp);
         float* out = pre.g_out.data() + (tp * batch_ + b) * c.n_pre;
         for (int64_t ci = 0; ci < g.in_c; ++ci)
             for (int64_t q = 0; q < plane; ++q) out[ci * plane + q] += gp[q * g.in_c + ci];

@@ -91,7 +91,7 @@ private:
         explicit ConnPlan(std::pmr::memory_resource* mr)
             : rows(mr), targets(mr), coefficients(mr), I0(mr), I(mr), gI(mr), arrival(mr), grad(mr), moment1(mr), moment2(mr), scratch(mr),
               sums(mr), transposed(mr), packed(mr), ahead(mr), ahead_any(mr), arrivals(mr), inputs_t(mr), grad_product(mr),
-              kernel(mr), kernel_in(mr), conv_sums(mr), argmax(mr), g_conv(mr), grad_kernel(mr), g_pre(mr) {}
+              kernel(mr), kernel_in(mr), conv_sums(mr), argmax(mr), g_conv(mr), grad_kernel(mr), g_pre(mr), ids(mr), values(mr), counts(mr) {}
         int32_t id = -1, pre = -1, post = -1;
         int64_t n_pre = 0, n_post = 0;
         int32_t delay = 1;
@@ -133,6 +133,11 @@ private:
         pvector<float> kernel, kernel_in, conv_sums;
         pvector<uint8_t> argmax;
         pvector<float> g_conv, grad_kernel, g_pre;
+        // The arriving values of each instance: ids ascending and values
+        // (graded sources), [B][n_pre], and their counts [B].
+        pvector<int32_t> ids;
+        pvector<float> values;
+        pvector<int32_t> counts;
     };
 
     void check_unchanged() const;
@@ -157,6 +162,7 @@ private:
     template <class ForEach>
     void sparse_backward(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& for_each);
     void deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b, float* target);
+    int32_t arrivals_of(ConnPlan& c, const PopPlan& pre, int64_t tp, int64_t b);
     template <class ForEach>
     void conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_each);
     void backward_instance(PopPlan& p, int64_t t, int64_t b);

@@ -263,31 +263,51 @@ def test_max_pooling_gradient_matches_finite_differences():
         assert got[q] == pytest.approx(numeric, rel=2e-2, abs=2e-4), q
 
 
-def test_training_is_deterministic_across_threads():
+def test_training_gives_the_same_bits_everywhere():
+    """Decision 5: the trainer's forward pass and gradients through a conv2d
+    connection (max pooling, biases, spike and current inputs) are the same
+    bits on "reference" and "cpu", at every SIMD level and thread count."""
     spec = CASES[2]
     kernel, bias = params_of(spec, 2)
     steps, batch = 15, 4
     r = np.random.default_rng(12)
-    x = {"x": (r.random((steps, batch, int(np.prod(spec[0])))) < 0.3).astype(np.float32)}
-    grads = []
-    for threads in (1, 2, 3):
-        net = snn.Network(dt=DT, batch=batch, backend="cpu", threads=threads)
+    n_in = int(np.prod(spec[0]))
+    n_hid = int(np.prod(out_shape(spec)))
+    x = {"x": (r.random((steps, batch, n_in)) < 0.3).astype(np.float32),
+         "c": (r.normal(0, 1, (steps, batch, n_in)) * (r.random((steps, batch, n_in)) < 0.2)).astype(np.float32)}
+    w_fc = r.normal(0, 0.5, (n_hid, 4)).astype(np.float32)
+
+    def run(backend, threads, simd):
+        try:
+            context = snn.Context(backend=backend, threads=threads, simd=simd)
+        except snn.UnsupportedError:
+            return None  # this CPU lacks the level
+        net = snn.Network(dt=DT, batch=batch, context=context)
         net.population("x", spec[0], "spike_source")
+        net.population("c", spec[0], "current_source")
         net.population("h", out_shape(spec), "lif", tau_mem=10e-3, v_th=0.5, v_reset=0.0, v_rest=0.0)
         net.population("y", 4, "li", tau_mem=10e-3)
         net.conv2d("x", "h", kernel * 2, bias, pool="max", pool_size=2, delay=0, name="conv")
-        net.connect("h", "y", weights=r.normal(0, 0.5, (int(np.prod(out_shape(spec))), 4)).astype(np.float32) * 0 + 0.1,
-                    delay=0, name="fc")
+        net.conv2d("c", "h", kernel[::-1].copy(), None, pool="avg", pool_size=2, delay=1, synapse="exp", tau=3e-3,
+                   name="conv_c")
+        net.connect("h", "y", weights=w_fc, delay=0, name="fc")
         trainer = snn.Trainer(net, input_grads=True)
         trainer.forward(x)
-        trainer.loss("y", "ce_mean_v", np.array([0, 1, 2, 3]))
+        loss = trainer.loss("y", "ce_mean_v", np.array([0, 1, 2, 3]))
         trainer.backward()
-        grads.append((trainer.grad("conv"), trainer.grad("fc"), trainer.input_grad("x")))
         assert trainer.output("h").sum() > 10
-    for other in grads[1:]:
-        for a, b in zip(grads[0], other):
-            np.testing.assert_array_equal(a, b)
-    assert np.abs(grads[0][0]).max() > 0 and np.abs(grads[0][2]).max() > 0
+        return [loss, trainer.output("h"), trainer.output("y", "v"), trainer.grad("conv"), trainer.grad("conv_c"),
+                trainer.grad("fc"), trainer.input_grad("x"), trainer.input_grad("c")]
+
+    reference = run("reference", 1, "auto")
+    assert np.abs(reference[3]).max() > 0 and np.abs(reference[4]).max() > 0 and np.abs(reference[6]).max() > 0
+    for variant in (("reference", 2, "auto"), ("cpu", 1, "generic"), ("cpu", 2, "avx2"), ("cpu", 3, "avx512"),
+                    ("cpu", 2, "auto")):
+        got = run(*variant)
+        if got is None:
+            continue
+        for a, b in zip(got, reference):
+            np.testing.assert_array_equal(a, b, err_msg=str(variant))
 
 
 def test_errors_are_clear():
