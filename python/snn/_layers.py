@@ -487,6 +487,11 @@ class Sequential:
     def _output(self) -> str:
         return f"layer{len(self._pairs) - 1}"
 
+    @property
+    def output_population(self) -> str:
+        """The name of the last layer's population in :attr:`network`."""
+        return self._output()
+
     def _readout(self) -> bool:
         return isinstance(self._pairs[-1][1], LI)
 
