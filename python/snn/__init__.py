@@ -25,7 +25,7 @@ from ._context import Context
 from ._models import ParamInfo, backends, model_params, model_state_vars, models
 from ._network import Connection, Network, Population, Recording, load
 from ._train import SGD, Adam, AdamW, Trainer
-from ._layers import IF, LI, LIF, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, Sequential, SumPool2d
+from ._layers import IF, LI, LIF, AvgPool2d, Conv2d, Flatten, Leaky, Linear, MaxPool2d, Sequential, SumPool2d
 from . import datasets, encode, nir
 from . import errors as _errors
 from .errors import (
@@ -76,6 +76,7 @@ __all__ = [
     "LIF",
     "IF",
     "LI",
+    "Leaky",
     "encode",
     "datasets",
     "nir",

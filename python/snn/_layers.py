@@ -28,7 +28,7 @@ from ._train import Adam, Trainer, _Optimizer
 from .errors import InvalidArgumentError, ShapeError, StateError
 
 __all__ = ["Layer", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "SumPool2d", "Flatten", "LIF", "IF", "LI",
-           "Sequential"]
+           "Leaky", "Sequential"]
 
 
 class Layer:
@@ -280,6 +280,40 @@ class IF(Layer):
         return f"IF(threshold={self.threshold}, reset={self.reset!r})"
 
 
+class Leaky(Layer):
+    """snnTorch's ``Leaky`` step for step (the core's ``leaky`` model,
+    docs/models.md): ``v <- beta v + input - reset``, a spike when ``v >
+    threshold``, where the reset of a spike applies in the next step
+    (``"subtract"``: ``threshold`` is subtracted; ``"zero"``: the next step
+    starts from 0; ``"none"``). The input is added undecayed, and the
+    surrogate defaults to snnTorch's (arctan, ``surrogate_scale`` 2). A port
+    of ``snntorch.Leaky(beta, threshold, reset_mechanism=...)`` gives its
+    spikes; snnTorch detaches the reset from the gradient, so train with
+    ``detach_reset=True`` for its gradients."""
+
+    model = "leaky"
+    decay_input = False
+
+    def __init__(self, beta: float = 0.9, threshold: float = 1.0, reset: str = "subtract", surrogate: str = "arctan",
+                 surrogate_scale: float = 0.0) -> None:
+        if not 0.0 <= beta <= 1.0:
+            raise InvalidArgumentError(f"beta must be in [0, 1], got {beta}")
+        if reset not in ("subtract", "zero", "none"):
+            raise InvalidArgumentError(f"reset must be 'subtract', 'zero' or 'none', got {reset!r}")
+        self.beta_value, self.threshold, self.reset = float(beta), float(threshold), reset
+        self.surrogate, self.surrogate_scale = surrogate, float(surrogate_scale)
+
+    def beta(self, dt: float) -> float:
+        return self.beta_value
+
+    def params(self, dt: float) -> Dict[str, Any]:
+        return dict(beta=self.beta_value, v_th=self.threshold, reset=self.reset, surrogate=self.surrogate,
+                    surrogate_scale=self.surrogate_scale)
+
+    def __repr__(self) -> str:
+        return f"Leaky(beta={self.beta_value}, threshold={self.threshold}, reset={self.reset!r})"
+
+
 class LI(_Neurons):
     """A leaky integrator readout (no spikes): ``v <- beta v + input``."""
 
@@ -338,7 +372,7 @@ class Sequential:
             elif isinstance(layer, Flatten):
                 if pending is not None:
                     raise InvalidArgumentError(f"Flatten at position {k}: put it after the neuron layer, before the Linear")
-            elif isinstance(layer, (LIF, IF, LI)):
+            elif isinstance(layer, (LIF, IF, LI, Leaky)):
                 if pending is None:
                     raise InvalidArgumentError(f"{layer!r} at position {k}: a neuron layer follows a Linear or Conv2d")
                 pending._model, pending._index = self, len(pairs)

@@ -42,6 +42,7 @@ void compute_population_coefficients(const Graph& graph, int32_t population, Pop
             double steps = std::round(static_cast<double>(param(pop, t_ref_index)[j]) / dt);
             out->refractory_steps[j] = static_cast<int32_t>(std::max(0.0, std::min(steps - 1.0, 2.0e9)));
         }
+        if (model.kind == NeuronKind::Leaky) out->mem_decay[j] = param(pop, leaky_param::beta)[j];
         if (model.kind == NeuronKind::ALIF)
             out->adapt_decay[j] = static_cast<float>(std::exp(-dt / param(pop, alif_param::tau_adapt)[j]));
         if (model.kind == NeuronKind::Poisson)
@@ -85,6 +86,9 @@ void compute_connection_coefficients(const Graph& graph, int32_t connection, Con
             }
             case NeuronKind::IF:
                 gain = tau_syn / tau_m * (1.0 - syn_decay);
+                break;
+            case NeuronKind::Leaky:
+                gain = 1.0;  // the current itself is the step's input (snnTorch's Synaptic)
                 break;
             default:
                 gain = 0.0;  // izhikevich integrates I with Euler; sources have no inputs

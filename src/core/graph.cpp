@@ -11,6 +11,11 @@ ResetMode Population::reset_mode() const {
     return options[static_cast<std::size_t>(index)] == "subtract" ? ResetMode::Subtract : ResetMode::Value;
 }
 
+LeakyReset Population::leaky_reset() const {
+    const std::string_view name = options[static_cast<std::size_t>(neuron_model().option_index("reset"))];
+    return name == "zero" ? LeakyReset::Zero : name == "none" ? LeakyReset::None : LeakyReset::Subtract;
+}
+
 int32_t Connection::min_delay() const {
     if (delays.empty()) return delay;
     return *std::min_element(delays.begin(), delays.end());

@@ -22,6 +22,7 @@ struct Population {
 
     const NeuronModel& neuron_model() const { return neuron_models()[static_cast<std::size_t>(model)]; }
     ResetMode reset_mode() const;
+    LeakyReset leaky_reset() const;  // leaky only
 };
 
 struct Connection {

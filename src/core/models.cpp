@@ -55,6 +55,17 @@ std::vector<NeuronModel> make_neuron_models() {
                  {}, {"v", "u"}});
     m.push_back({"li", NeuronKind::LI, false, false, false,
                  {kTauMem, {"v_rest", 0.0, "V", "resting potential"}}, {}, {"v"}});
+    // snnTorch's Leaky, step for step (docs/models.md): discrete time, the
+    // input added undecayed, the reset of a spike applied in the next step.
+    // "input" is the step's delta input, summed by delivery, 0 between steps.
+    m.push_back({"leaky", NeuronKind::Leaky, false, true, true,
+                 {{"beta", 0.9, "1", "decay of v per step, in [0, 1]"},
+                  {"v_th", 1.0, "1", "threshold (spike when v > v_th)"}, kSurrogateScale},
+                 {{"reset", "subtract", "subtract|zero|none",
+                   "subtract: the next step subtracts v_th; zero: the next step starts from 0; none: no reset"},
+                  {"surrogate", "arctan", "fast_sigmoid|arctan|triangle",
+                   "training: the surrogate derivative of the spike (default arctan, as snnTorch's Leaky)"}},
+                 {"input", "v"}});
     return m;
 }
 

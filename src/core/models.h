@@ -10,7 +10,7 @@
 
 namespace snn {
 
-enum class NeuronKind { SpikeSource, CurrentSource, Poisson, IF, LIF, ALIF, Izhikevich, LI };
+enum class NeuronKind { SpikeSource, CurrentSource, Poisson, IF, LIF, ALIF, Izhikevich, LI, Leaky };
 enum class SynapseKind { Delta, Exp, CondExp };
 
 struct NumberParam {
@@ -64,11 +64,14 @@ namespace if_param { enum { tau_mem, v_reset, v_th, t_ref, surrogate_scale }; }
 namespace alif_param { enum { tau_mem, v_rest, v_reset, v_th, t_ref, tau_adapt, delta_th, surrogate_scale }; }
 namespace izh_param { enum { a, b, c, d, v_peak, i_offset, tau_mem, t_ref }; }
 namespace li_param { enum { tau_mem, v_rest }; }
+namespace leaky_param { enum { beta, v_th, surrogate_scale }; }
+namespace leaky_var { enum { input, v }; }
 namespace poisson_param { enum { rate }; }
 namespace current_param { enum { current }; }
 namespace syn_param { enum { tau, e_rev }; }
 
-// Reset modes (the "reset" option).
+// Reset modes (the "reset" option; leaky's "zero" and "none" are its own).
 enum class ResetMode { Value, Subtract };
+enum class LeakyReset { Subtract, Zero, None };
 
 }  // namespace snn

@@ -46,6 +46,8 @@ void check_param_value(const NeuronModel& m, int index, double value) {
         throw fail(SNN_INVALID_ARGUMENT, "%s: must be > 0 (got %g)", name, value);
     if ((n == "t_ref" || n == "rate") && value < 0.0)
         throw fail(SNN_INVALID_ARGUMENT, "%s: must be >= 0 (got %g)", name, value);
+    if (n == "beta" && !(value >= 0.0 && value <= 1.0))
+        throw fail(SNN_INVALID_ARGUMENT, "%s: must be in [0, 1] (got %g)", name, value);
 }
 
 // Makes room for one more element (geometric growth), so that a following
@@ -231,6 +233,9 @@ int32_t Network::add_connection(Connection&& c, const snn_connection_options& o)
     int synapse = find_synapse_model(o.synapse ? std::string_view(o.synapse) : std::string_view("delta"));
     if (synapse < 0) throw fail(SNN_NOT_FOUND, "synapse: unknown synapse model \"%s\" (see snn_model_list)", o.synapse);
     c.synapse = synapse;
+    if (post.neuron_model().kind == NeuronKind::Leaky && synapse_models()[static_cast<std::size_t>(synapse)].kind == SynapseKind::CondExp)
+        throw fail(SNN_INVALID_ARGUMENT, "synapse: a leaky population (\"%s\") takes delta and exp synapses, not cond_exp",
+                   post.name.c_str());
     // Stored as float32, like every parameter (Decision 5).
     for (const NumberParam& p : synapse_models()[static_cast<std::size_t>(synapse)].params)
         c.syn_params.push_back(static_cast<float>(p.default_value));
@@ -689,7 +694,7 @@ void Network::default_initial(Owner owner, int32_t id, int var, float* out) cons
         const auto& c = p("c");
         const auto& b = p("b");
         for (int64_t j = 0; j < n; ++j) out[j] = name == "v" ? c[j] : b[j] * c[j];
-    } else if (name == "v") {
+    } else if (name == "v" && m.kind != NeuronKind::Leaky) {
         const auto& v0 = p(m.kind == NeuronKind::IF ? "v_reset" : "v_rest");
         std::copy(v0.begin(), v0.end(), out);
     } else {

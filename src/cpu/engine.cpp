@@ -62,7 +62,7 @@ constexpr int64_t kSplitNeurons = 16384;
 constexpr int64_t kMaxRanges = 64;
 
 // Which kernel runs phases 2 and 3 of a population.
-enum class UpdateKind : uint8_t { Izhikevich, ConductanceFused, Conductance, ExactFused, Exact };
+enum class UpdateKind : uint8_t { Izhikevich, Leaky, ConductanceFused, Conductance, ExactFused, Exact };
 
 struct PopulationState {
     explicit PopulationState(std::pmr::memory_resource* mr)
@@ -1151,6 +1151,10 @@ private:
                 s.update_kind = UpdateKind::Izhikevich;
                 continue;
             }
+            if (model.kind == NeuronKind::Leaky) {
+                s.update_kind = UpdateKind::Leaky;
+                continue;
+            }
             const int64_t row = b * n;
             span.n = n;
             span.v = s.vars[0].data() + row;
@@ -1227,6 +1231,11 @@ private:
             decay_synapses(s, b * graph_.populations[static_cast<std::size_t>(p)].size + j0, m);
             return;
         }
+        if (s.update_kind == UpdateKind::Leaky) {
+            integrate_leaky(p, b, j0, m);
+            decay_synapses(s, b * graph_.populations[static_cast<std::size_t>(p)].size + j0, m);
+            return;
+        }
         NeuronSpan span = s.spans[static_cast<std::size_t>(b)];
         const int64_t row = b * graph_.populations[static_cast<std::size_t>(p)].size + j0;  // state offset
         const int64_t pj = s.uniform ? 0 : j0;  // parameter offset: uniform arrays are read at element 0
@@ -1298,6 +1307,35 @@ private:
     }
 
     // Izhikevich with forward Euler: scalar, as in "reference".
+    // leaky (snnTorch's Leaky; docs/models.md): the reset of a spike in the
+    // next step, from the last step's membrane; the input undecayed.
+    void integrate_leaky(int32_t p, int32_t b, int64_t j0, int64_t m) {
+        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t row = b * pop.size + j0;
+        float* ei = s.exact_input.data() + row;  // sum over exp connections of I (gain 1), from zero
+        kernels_.fill(ei, 0.0f, m);
+        for (int32_t c_id : s.incoming) {
+            const ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
+            if (!cs.synaptic.empty()) kernels_.multiply_add(ei, cs.synaptic.data() + row, cs.coefficients.current_gain.data() + j0, m);
+        }
+        float* __restrict input = s.vars[leaky_var::input].data() + row;
+        float* __restrict mem = s.vars[leaky_var::v].data() + row;
+        uint8_t* __restrict spikes = s.spikes.data() + row;
+        const float* v_th = pop.params[leaky_param::v_th].data() + j0;
+        const float* beta = s.coefficients.mem_decay.data() + j0;
+        const LeakyReset mode = pop.leaky_reset();
+        for (int64_t j = 0; j < m; ++j) {
+            const bool reset = mem[j] > v_th[j];
+            const float x = input[j] + ei[j];
+            float value = beta[j] * (mode == LeakyReset::Zero && reset ? 0.0f : mem[j]) + x;
+            if (mode == LeakyReset::Subtract && reset) value -= v_th[j];
+            mem[j] = value;
+            input[j] = 0.0f;
+            spikes[j] = value > v_th[j];
+        }
+    }
+
     void integrate_izhikevich(int32_t p, int32_t b, int64_t j0, int64_t m) {
         const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
         PopulationState& s = pops_[static_cast<std::size_t>(p)];

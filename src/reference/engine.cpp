@@ -390,6 +390,22 @@ private:
                     }
                     break;
                 }
+                case NeuronKind::Leaky: {
+                    // v holds the last step's membrane: above the threshold, it spiked,
+                    // and its reset applies now (docs/models.md, "leaky").
+                    float* input = s.vars[leaky_var::input].data() + b * n;
+                    float* mem = s.vars[leaky_var::v].data() + b * n;
+                    const float v_th = P(leaky_param::v_th, j), beta = k.mem_decay[static_cast<std::size_t>(j)];
+                    const bool reset = mem[j] > v_th;
+                    const float x = input[j] + exact_input;
+                    const LeakyReset mode = pop.leaky_reset();
+                    float m = beta * (mode == LeakyReset::Zero && reset ? 0.0f : mem[j]) + x;
+                    if (mode == LeakyReset::Subtract && reset) m -= v_th;
+                    mem[j] = m;
+                    input[j] = 0.0f;
+                    spiked = m > v_th;
+                    break;
+                }
                 case NeuronKind::Izhikevich: {
                     float* u = s.vars[1].data() + b * n;
                     if (!is_held) {

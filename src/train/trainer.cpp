@@ -137,6 +137,7 @@ Trainer::Trainer(Network& network, const snn_trainer_options& options)
             case NeuronKind::ALIF: p.spiking = p.leaky = p.adaptive = true; break;
             case NeuronKind::IF: p.spiking = true; break;
             case NeuronKind::LI: p.li = p.leaky = true; break;
+            case NeuronKind::Leaky: p.spiking = p.discrete = true; break;
             case NeuronKind::Poisson:
                 throw fail(SNN_UNSUPPORTED,
                            "population \"%s\": a poisson source cannot be trained through; encode its rates as spikes "
@@ -221,9 +222,10 @@ void Trainer::refresh_parameters() {
         };
         if (p.leaky) p.v_rest = param("v_rest");
         if (p.spiking) {
-            p.v_reset = param("v_reset");
+            if (!p.discrete) p.v_reset = param("v_reset");
             p.v_th = param("v_th");
             p.subtract = pop.reset_mode() == ResetMode::Subtract;
+            if (p.discrete) p.leaky_reset = pop.leaky_reset();
             const std::string_view name = pop.options[static_cast<std::size_t>(pop.neuron_model().option_index("surrogate"))];
             p.surrogate = name == "arctan" ? Surrogate::Arctan : name == "triangle" ? Surrogate::Triangle : Surrogate::FastSigmoid;
             const float fallback = p.surrogate == Surrogate::FastSigmoid ? 25.0f : p.surrogate == Surrogate::Arctan ? 2.0f : 1.0f;
@@ -234,7 +236,7 @@ void Trainer::refresh_parameters() {
             }
         }
         initial.resize(static_cast<std::size_t>(network_.batch() * p.n));
-        network_.initial_state(Owner::Population, p.id, 0, initial.data());
+        network_.initial_state(Owner::Population, p.id, p.discrete ? leaky_var::v : 0, initial.data());
         p.v0.assign(initial.begin(), initial.begin() + p.n);
         if (p.adaptive) {
             p.delta_th = param("delta_th");
@@ -298,6 +300,11 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             }
             p.gv.assign(B * n, 0.0f);
             p.work.assign(B * n, 0.0f);
+        }
+        if (p.discrete) {
+            p.input.assign(B * n, 0.0f);
+            p.v_start.assign(p.v.begin(), p.v.end());
+            p.gr.assign(B * n, 0.0f);
         }
         if (p.adaptive) {
             if (!carry) {
@@ -420,7 +427,7 @@ void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b) {
         ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
         const int64_t tp = t - c.delay;
         const PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
-        float* target = (c.exp ? c.I.data() : p.v.data()) + b * n;
+        float* target = (c.exp ? c.I.data() : p.discrete ? p.input.data() : p.v.data()) + b * n;
         if (c.conv) {  // (its biases arrive in every step)
             deliver_conv(c, pre, t, b, target);
             continue;
@@ -530,11 +537,15 @@ void Trainer::forward_instance(PopPlan& p, int64_t t, int64_t b) {
         const ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
         if (c.exp) kernels_.multiply_add(ei, c.I.data() + b * n, c.coefficients.current_gain.data(), n);
     }
-    cpu::TrainNeurons k = neurons_of(p, t, b);
-    k.v = v;
-    k.ei = ei;
-    if (p.adaptive) k.a = p.a.data() + b * n;
-    kernels_.train_forward(k);
+    if (p.discrete) {
+        forward_leaky(p, t, b);
+    } else {
+        cpu::TrainNeurons k = neurons_of(p, t, b);
+        k.v = v;
+        k.ei = ei;
+        if (p.adaptive) k.a = p.a.data() + b * n;
+        kernels_.train_forward(k);
+    }
     if (p.li) std::copy(v, v + n, p.graded.data() + (t * batch_ + b) * n);
     for (int32_t cid : p.incoming) {
         ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
@@ -682,8 +693,9 @@ void Trainer::read_output(int32_t population, std::string_view var, float* out, 
         return;
     }
     if (var == "v" && !p.source) {
-        if (p.li) {
-            std::copy(p.graded.begin(), p.graded.end(), out);
+        if (p.li || p.discrete) {  // (leaky: v is m; its reset comes in the next step)
+            const pvector<float>& v = p.li ? p.graded : p.m;
+            std::copy(v.begin(), v.end(), out);
             return;
         }
         for (int64_t r = 0; r < rows; ++r)
@@ -808,6 +820,7 @@ void Trainer::backward() {
         if (p.source && options_.input_grads) std::fill(p.g_out.begin(), p.g_out.end(), 0.0f);
         if (!p.source) std::fill(p.gv.begin(), p.gv.end(), 0.0f);
         if (p.adaptive) std::fill(p.ga.begin(), p.ga.end(), 0.0f);
+        if (p.discrete) std::fill(p.gr.begin(), p.gr.end(), 0.0f);
     }
     for (ConnPlan& c : conns_)
         if (c.exp) std::fill(c.gI.begin(), c.gI.end(), 0.0f);
@@ -1025,16 +1038,78 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
     for_each(batch_, presynaptic);
 }
 
+// leaky, step t of instance b (docs/models.md): with v the last step's
+// membrane and x the step's input (delta inputs, then exp currents),
+//   m = beta * (reset "zero" and v > v_th ? 0 : v) + x - (reset "subtract" and v > v_th ? v_th : 0)
+// and a spike when m > v_th; v becomes m.
+void Trainer::forward_leaky(PopPlan& p, int64_t t, int64_t b) {
+    const int64_t n = p.n;
+    float* __restrict v = p.v.data() + b * n;
+    float* __restrict input = p.input.data() + b * n;
+    const float* __restrict ei = p.work.data() + b * n;
+    float* __restrict m = p.m.data() + (t * batch_ + b) * n;
+    uint64_t* bits = p.bits.data() + (t * batch_ + b) * p.words;
+    const float* beta = p.coefficients.mem_decay.data();
+    const float* v_th = p.v_th.data();
+    for (int64_t j = 0; j < n; ++j) {
+        const bool reset = v[j] > v_th[j];
+        const float x = input[j] + ei[j];
+        float value = beta[j] * (p.leaky_reset == LeakyReset::Zero && reset ? 0.0f : v[j]) + x;
+        if (p.leaky_reset == LeakyReset::Subtract && reset) value -= v_th[j];
+        m[j] = v[j] = value;
+        input[j] = 0.0f;
+        if (value > v_th[j]) bits[j >> 6] |= uint64_t(1) << (j & 63);
+    }
+}
+
+// The reverse of forward_leaky. gv: in dL/dv after step t, out dL/dv after
+// step t - 1; gr: in dL/ds(t) from step t + 1's reset, out dL/ds(t - 1) from
+// this step's (zero with detach_reset, as snnTorch, whose reset is detached);
+// work: out dL/dm = dL/dx.
+void Trainer::backward_leaky(PopPlan& p, int64_t t, int64_t b) {
+    const int64_t n = p.n;
+    const float* g_out = p.g_out.data() + (t * batch_ + b) * n;
+    const float* m = p.m.data() + (t * batch_ + b) * n;
+    const float* before = t > 0 ? p.m.data() + ((t - 1) * batch_ + b) * n : p.v_start.data() + b * n;
+    float* gv = p.gv.data() + b * n;
+    float* gr = p.gr.data() + b * n;
+    float* gm = p.work.data() + b * n;
+    const float* beta = p.coefficients.mem_decay.data();
+    const float* v_th = p.v_th.data();
+    const bool detach = options_.detach_reset != 0;
+    for (int64_t j = 0; j < n; ++j) {
+        const float k = p.scale[static_cast<std::size_t>(j)], x = m[j] - v_th[j];
+        const float slope = p.surrogate == Surrogate::FastSigmoid ? 1.0f / ((1.0f + k * std::fabs(x)) * (1.0f + k * std::fabs(x)))
+                            : p.surrogate == Surrogate::Arctan   ? (k / 2.0f) / (1.0f + (1.57079632679489662f * k * x) * (1.57079632679489662f * k * x))
+                                                                   : std::max(0.0f, 1.0f - k * std::fabs(x));
+        const float g = gv[j] + (g_out[j] + gr[j]) * slope;
+        gm[j] = g;
+        const bool reset = before[j] > v_th[j];
+        const bool zeroed = p.leaky_reset == LeakyReset::Zero && reset;
+        gv[j] = zeroed ? 0.0f : g * beta[j];
+        gr[j] = detach ? 0.0f
+                : p.leaky_reset == LeakyReset::Subtract ? -v_th[j] * g
+                : p.leaky_reset == LeakyReset::Zero     ? -beta[j] * before[j] * g
+                                                        : 0.0f;
+    }
+}
+
 void Trainer::backward_instance(PopPlan& p, int64_t t, int64_t b) {
     const int64_t n = p.n;
-    cpu::TrainNeurons k = neurons_of(p, t, b);
-    k.g_out = p.g_out.data() + (t * batch_ + b) * n;
-    k.gv = p.gv.data() + b * n;
-    k.gm = p.work.data() + b * n;  // dL/d(v before the threshold)
-    if (p.adaptive) k.ga = p.ga.data() + b * n;
-    kernels_.train_backward(k);
-    const float* __restrict gv = k.gv;
-    const float* __restrict gm = k.gm;
+    const float* __restrict gv;
+    const float* __restrict gm = p.work.data() + b * n;  // dL/d(v before the threshold)
+    if (p.discrete) {
+        backward_leaky(p, t, b);
+        gv = gm;  // the input is added undecayed: dL/dx = dL/dm
+    } else {
+        cpu::TrainNeurons k = neurons_of(p, t, b);
+        k.g_out = p.g_out.data() + (t * batch_ + b) * n;
+        k.gv = p.gv.data() + b * n;
+        k.gm = p.work.data() + b * n;
+        if (p.adaptive) k.ga = p.ga.data() + b * n;
+        kernels_.train_backward(k);
+        gv = k.gv;
+    }
     for (int32_t cid : p.incoming) {
         ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
         float* __restrict arrival = c.arrival.data() + b * n;

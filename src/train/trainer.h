@@ -53,13 +53,15 @@ private:
         explicit PopPlan(std::pmr::memory_resource* mr)
             : incoming(mr), coefficients(mr), v_rest(mr), v_reset(mr), v_th(mr), scale(mr), v0(mr), delta_th(mr), a0(mr),
               bits(mr), graded(mr), m(mr), a_tape(mr), g_out(mr), v(mr), gv(mr), work(mr), a(mr), past_bits(mr),
-              past_graded(mr), ga(mr) {}
+              past_graded(mr), ga(mr), input(mr), v_start(mr), gr(mr) {}
         int32_t id = -1;
         int64_t n = 0;
         int64_t words = 0;  // 64-bit words per spike row
         bool source = false, spiking = false, graded_source = false, leaky = false, subtract = false;
         bool li = false;
         bool adaptive = false;  // alif
+        bool discrete = false;  // leaky (snnTorch's Leaky): its reset in the next step
+        LeakyReset leaky_reset = LeakyReset::Subtract;
         Surrogate surrogate = Surrogate::FastSigmoid;
         pvector<int32_t> incoming;  // connection ids, ascending
         PopulationCoefficients coefficients;
@@ -83,6 +85,10 @@ private:
         pvector<uint64_t> past_bits;  // [depth][B][words]
         pvector<float> past_graded;   // [depth][B][n] (graded sources)
         pvector<float> ga;       // alif, backward: dL/da after the current step, [B][n]
+        // leaky: the step's delta input [B][n]; v at the start of the pass
+        // [B][n]; backward: dL/d(the spike of the step before) from the
+        // current step's reset, [B][n].
+        pvector<float> input, v_start, gr;
         bool has_grad = false;
     };
 
@@ -166,6 +172,8 @@ private:
     template <class ForEach>
     void conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_each);
     void backward_instance(PopPlan& p, int64_t t, int64_t b);
+    void forward_leaky(PopPlan& p, int64_t t, int64_t b);
+    void backward_leaky(PopPlan& p, int64_t t, int64_t b);
     cpu::TrainNeurons neurons_of(PopPlan& p, int64_t t, int64_t b);
     bool spiked(const PopPlan& p, int64_t t, int32_t b, int64_t j) const {
         return (p.bits[static_cast<std::size_t>((t * batch_ + b) * p.words + (j >> 6))] >> (j & 63)) & 1u;
