@@ -310,6 +310,42 @@ def test_training_gives_the_same_bits_everywhere():
             np.testing.assert_array_equal(a, b, err_msg=str(variant))
 
 
+def test_carry_state_crosses_the_cuts():
+    """Truncated BPTT through conv2d connections with delays 2 and 3 (one
+    from a current source, one between spiking layers), a leaky layer and
+    biases: a sequence in three pieces runs as one pass."""
+    spec = CASES[2]
+    kernel, bias = params_of(spec, 2)
+    steps, batch = 45, 2
+    r = np.random.default_rng(14)
+    n_in = int(np.prod(spec[0]))
+    x = {"x": (r.normal(0, 1, (steps, batch, n_in)) * (r.random((steps, batch, n_in)) < 0.3)).astype(np.float32)}
+
+    def build():
+        net = snn.Network(dt=DT, batch=batch, backend="cpu")
+        net.population("x", spec[0], "current_source")
+        net.population("h", out_shape(spec), "lif", tau_mem=10e-3, v_th=0.5, v_reset=0.0, v_rest=0.0)
+        net.population("k", (2, 3, 3), "leaky", beta=0.8, v_th=0.7)
+        net.conv2d("x", "h", kernel * 2, bias, pool="max", pool_size=2, delay=2, name="conv")
+        net.conv2d("h", "k", r2.normal(0.2, 0.5, (2, 3, 1, 1)).astype(np.float32), np.array([0.1, -0.05], np.float32),
+                   pool="avg", pool_size=(1, 1), delay=3, synapse="exp", tau=4e-3, name="conv2")
+        return net
+
+    r2 = np.random.default_rng(15)
+    whole = snn.Trainer(build())
+    whole.forward(x)
+    r2 = np.random.default_rng(15)
+    pieces = snn.Trainer(build(), carry_state=True)
+    outs = {"h": [], "k": []}
+    for k in range(3):
+        pieces.forward({"x": x["x"][15 * k:15 * (k + 1)]})
+        for name in outs:
+            outs[name].append(pieces.output(name, "v"))
+    assert whole.output("k").sum() > 5
+    for name in outs:
+        np.testing.assert_array_equal(np.concatenate(outs[name]), whole.output(name, "v"), err_msg=name)
+
+
 def test_errors_are_clear():
     net = snn.Network(dt=DT)
     net.population("x", (2, 8, 8), "spike_source")
