@@ -468,7 +468,9 @@ SNN_API snn_status snn_network_connect_one_to_one(snn_network* network, int32_t 
  * targets once. Weights: the kernel [out_channels][in_channels]
  * [kernel_height][kernel_width], then with `bias` the [out_channels] biases;
  * count = out_channels * in_channels * kernel_height * kernel_width
- * (+ out_channels). */
+ * (+ out_channels). Limits: every size 1 to 2^20; padding less than the
+ * kernel's size; a pool of at most 256 cells (its fields are ignored, and
+ * read back as 0, with SNN_POOL_NONE). */
 typedef struct snn_conv2d_geometry {
     uint32_t struct_size;
     int32_t in_channels, in_height, in_width;
@@ -577,7 +579,8 @@ SNN_API snn_status snn_network_load_from_memory(snn_context* context, const void
 
 /* A trainer runs a network forward over a batch of sequences, keeping what
  * the backward pass needs (the tape), then backpropagates gradients to the
- * weights of its dense connections and updates them with an optimizer. The
+ * weights of its connections (and to neuron parameters chosen with
+ * snn_trainer_train_param) and updates them with an optimizer. The
  * forward pass computes exactly what "reference" computes for the same
  * inputs from the initial state. The weights it trains are the network's own:
  * after snn_trainer_step the network runs, saves and exports them. A trainer
@@ -663,7 +666,8 @@ SNN_API snn_status snn_trainer_backward(snn_trainer* trainer);
 /* Sets every weight gradient to zero. */
 SNN_API snn_status snn_trainer_zero_grad(snn_trainer* trainer);
 
-/* A connection's weight gradient, in the order and shape of its weights ([pre, post] dense, [nnz] sparse). */
+/* A connection's weight gradient, in the order and shape of its weights ([pre, post] dense, [nnz] sparse
+ * and one-to-one, the kernel then the biases for conv2d). */
 SNN_API snn_status snn_trainer_read_grad(const snn_trainer* trainer, int32_t connection, float* out_grad,
                                          int64_t count);
 SNN_API snn_status snn_trainer_write_grad(snn_trainer* trainer, int32_t connection, const float* grad,
@@ -689,6 +693,21 @@ SNN_API snn_status snn_trainer_reset_state(snn_trainer* trainer);
 
 /* Bytes the tape of the last forward pass holds. */
 SNN_API snn_status snn_trainer_tape_bytes(const snn_trainer* trainer, int64_t* out_bytes);
+
+/* Neuron parameters trained beside the weights (docs/training.md): "v_th"
+ * (lif, alif, if, leaky), "tau_mem" or "beta" (lif, alif, li whose inputs
+ * are all delta synapses; "beta" trains the decay per step exp(-dt /
+ * tau_mem), a dimensionless number, and stores it back as tau_mem) and
+ * "beta" (leaky), one value per neuron. trainable 1: from the next forward
+ * pass on, snn_trainer_backward also computes their gradient and
+ * snn_trainer_step updates them with the weights (tau_mem kept at least dt /
+ * 1000, a decay within [1e-6, 1 - 1e-6], leaky's beta in [0, 1]); 0: no
+ * longer. */
+SNN_API snn_status snn_trainer_train_param(snn_trainer* trainer, int32_t population, const char* name,
+                                           int32_t trainable);
+/* A trained parameter's gradient, [n] (zero_grad clears it). */
+SNN_API snn_status snn_trainer_read_param_grad(const snn_trainer* trainer, int32_t population, const char* name,
+                                               float* out_grad, int64_t count);
 
 #ifdef __cplusplus
 }

@@ -290,4 +290,6 @@ snn_status snn_trainer_step(snn_trainer *trainer);
 snn_status snn_trainer_read_input_grad(const snn_trainer *trainer, int32_t population, float *out_grad, int64_t count);
 snn_status snn_trainer_reset_state(snn_trainer *trainer);
 snn_status snn_trainer_tape_bytes(const snn_trainer *trainer, int64_t *out_bytes);
+snn_status snn_trainer_train_param(snn_trainer *trainer, int32_t population, const char *name, int32_t trainable);
+snn_status snn_trainer_read_param_grad(const snn_trainer *trainer, int32_t population, const char *name, float *out_grad, int64_t count);
 """

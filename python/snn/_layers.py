@@ -215,7 +215,8 @@ class _Neurons(Layer):
     model = ""
     decay_input = True  # the exact propagator decays the step's input (lif, li)
 
-    def __init__(self, beta: Optional[float], tau: Optional[float]) -> None:
+    def __init__(self, beta: Optional[float], tau: Optional[float], learn_beta: bool = False) -> None:
+        self.learn_beta = bool(learn_beta)
         if (beta is None) == (tau is None):
             raise InvalidArgumentError(f"{type(self).__name__}: give beta or tau (seconds), not both or neither")
         if beta is not None and not 0.0 < beta < 1.0:
@@ -234,13 +235,18 @@ class _Neurons(Layer):
 class LIF(_Neurons):
     """Leaky integrate-and-fire: ``v <- beta v + input``; a spike when ``v >
     threshold``, then ``reset`` "subtract" (``v -= threshold``) or "zero".
+    ``learn_threshold`` / ``learn_beta`` train the threshold / the time
+    constant per neuron beside the weights (as snnTorch's flags; ``beta``
+    here multiplies the stored input weight too, so ``weight`` follows it).
     ``beta`` or ``tau`` (seconds; ``beta = exp(-dt / tau)``)."""
 
     model = "lif"
 
     def __init__(self, beta: Optional[float] = None, tau: Optional[float] = None, threshold: float = 1.0,
-                 reset: str = "subtract", surrogate: str = "fast_sigmoid", surrogate_scale: float = 0.0) -> None:
-        super().__init__(beta, tau)
+                 reset: str = "subtract", surrogate: str = "fast_sigmoid", surrogate_scale: float = 0.0,
+                 learn_beta: bool = False, learn_threshold: bool = False) -> None:
+        super().__init__(beta, tau, learn_beta)
+        self.learn_threshold = bool(learn_threshold)
         if reset not in ("subtract", "zero"):
             raise InvalidArgumentError(f"reset must be 'subtract' or 'zero', got {reset!r}")
         self.threshold, self.reset = float(threshold), reset
@@ -263,10 +269,11 @@ class IF(Layer):
     decay_input = False
 
     def __init__(self, threshold: float = 1.0, reset: str = "subtract", surrogate: str = "fast_sigmoid",
-                 surrogate_scale: float = 0.0) -> None:
+                 surrogate_scale: float = 0.0, learn_threshold: bool = False) -> None:
         if reset not in ("subtract", "zero"):
             raise InvalidArgumentError(f"reset must be 'subtract' or 'zero', got {reset!r}")
         self.threshold, self.reset = float(threshold), reset
+        self.learn_threshold = bool(learn_threshold)
         self.surrogate, self.surrogate_scale = surrogate, float(surrogate_scale)
 
     def beta(self, dt: float) -> float:
@@ -295,7 +302,8 @@ class Leaky(Layer):
     decay_input = False
 
     def __init__(self, beta: float = 0.9, threshold: float = 1.0, reset: str = "subtract", surrogate: str = "arctan",
-                 surrogate_scale: float = 0.0) -> None:
+                 surrogate_scale: float = 0.0, learn_beta: bool = False, learn_threshold: bool = False) -> None:
+        self.learn_beta, self.learn_threshold = bool(learn_beta), bool(learn_threshold)
         if not 0.0 <= beta <= 1.0:
             raise InvalidArgumentError(f"beta must be in [0, 1], got {beta}")
         if reset not in ("subtract", "zero", "none"):
@@ -319,8 +327,8 @@ class LI(_Neurons):
 
     model = "li"
 
-    def __init__(self, beta: Optional[float] = None, tau: Optional[float] = None) -> None:
-        super().__init__(beta, tau)
+    def __init__(self, beta: Optional[float] = None, tau: Optional[float] = None, learn_beta: bool = False) -> None:
+        super().__init__(beta, tau, learn_beta)
 
     def params(self, dt: float) -> Dict[str, Any]:
         return dict(tau_mem=self.tau(dt), v_rest=0.0)
@@ -375,6 +383,9 @@ class Sequential:
             elif isinstance(layer, (LIF, IF, LI, Leaky)):
                 if pending is None:
                     raise InvalidArgumentError(f"{layer!r} at position {k}: a neuron layer follows a Linear or Conv2d")
+                if isinstance(pending, Conv2d) and getattr(layer, "decay_input", False) and layer.learn_beta:
+                    raise InvalidArgumentError(f"{layer!r} with learn_beta after a Conv2d: its shared kernel cannot follow "
+                                               "per-neuron time constants; use Leaky(learn_beta=True)")
                 pending._model, pending._index = self, len(pairs)
                 pairs.append((pending, layer))
                 pending = None
@@ -483,13 +494,20 @@ class Sequential:
             self._write_weight(k, lin._weight, lin._bias)
         return net
 
-    def _scale(self, k: int) -> float:
+    def _scale(self, k: int):
+        """What the core's step multiplies a stored input weight by: the
+        layer's decay (one value, or per neuron when it is trained)."""
         neurons = self._pairs[k][1]
-        return neurons.beta(self.dt) if neurons.decay_input else 1.0
+        if not neurons.decay_input:
+            return np.float32(1.0)
+        if neurons.learn_beta and self._net is not None:
+            tau = np.asarray(self._net.param(f"layer{k}", "tau_mem"), np.float64)
+            return np.exp(-self.dt / tau).astype(np.float32)
+        return np.float32(neurons.beta(self.dt))
 
     def _read_weight(self, k: int) -> np.ndarray:
         lin = self._pairs[k][0]
-        w = self._net.weights(f"fc{k}") * np.float32(self._scale(k))
+        w = self._net.weights(f"fc{k}") * self._scale(k)
         if isinstance(lin, Conv2d):
             return w[:int(np.prod(lin.weight_shape))].reshape(lin.weight_shape)
         return w.T.copy()
@@ -498,11 +516,11 @@ class Sequential:
         lin = self._pairs[k][0]
         if isinstance(lin, Conv2d):
             w = self._net.weights(f"fc{k}")
-            return (w[-lin.out_channels:] * np.float32(self._scale(k))).copy()
-        return (self._net.weights(f"fc{k}_bias")[0] * np.float32(self._scale(k))).copy()
+            return (w[-lin.out_channels:] * self._scale(k)).copy()
+        return (self._net.weights(f"fc{k}_bias")[0] * self._scale(k)).copy()
 
     def _write_weight(self, k: int, weight, bias) -> None:
-        scale = np.float32(self._scale(k))
+        scale = self._scale(k)
         lin = self._pairs[k][0]
         if isinstance(lin, Conv2d):  # one array: the kernel, then the biases
             w = self._net.weights(f"fc{k}")
@@ -513,8 +531,8 @@ class Sequential:
                 w[kernel:] = np.asarray(bias, np.float32) / scale
             self._net.set_weights(f"fc{k}", w)
             return
-        if weight is not None:
-            self._net.set_weights(f"fc{k}", np.ascontiguousarray((weight / scale).T, dtype=np.float32))
+        if weight is not None:  # [out, in] over each output neuron's scale
+            self._net.set_weights(f"fc{k}", np.ascontiguousarray((weight / np.reshape(scale, (-1, 1))).T, dtype=np.float32))
         if bias is not None:
             self._net.set_weights(f"fc{k}_bias", (bias / scale).astype(np.float32)[None, :])
 
@@ -548,6 +566,11 @@ class Sequential:
         net = self._compile(kind)
         if self._trainer is None:
             self._trainer = Trainer(net, optimizer=self._optimizer or Adam())
+            for k, (_, neurons) in enumerate(self._pairs):
+                if getattr(neurons, "learn_threshold", False):
+                    self._trainer.train_param(f"layer{k}", "v_th")
+                if getattr(neurons, "learn_beta", False):
+                    self._trainer.train_param(f"layer{k}", "beta")  # the decay per step, as snnTorch trains it
         return self._trainer
 
     def forward(self, x, encoder=None, rng=None) -> np.ndarray:

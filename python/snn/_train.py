@@ -226,6 +226,27 @@ class Trainer:
     def zero_grad(self) -> None:
         check(lib.snn_trainer_zero_grad(self._ptr))
 
+    def train_param(self, population: PopulationRef, name: str, trainable: bool = True) -> None:
+        """Trains a neuron parameter beside the weights, one value per neuron:
+        ``"v_th"`` (spiking layers), ``"tau_mem"`` or ``"beta"`` (``lif``,
+        ``alif``, ``li`` fed by delta synapses; ``"beta"`` is the decay per
+        step ``exp(-dt / tau_mem)``, stored back as ``tau_mem``), ``"beta"``
+        (``leaky``). From the next forward pass on, :meth:`backward` computes
+        its gradient (:meth:`param_grad`) and :meth:`step` updates it
+        (tau_mem kept >= dt / 1000, decays within [1e-6, 1 - 1e-6], leaky's
+        beta in [0, 1])."""
+        pop = self._net._pop(population)
+        check(lib.snn_trainer_train_param(self._ptr, pop.id, name_bytes(name, "name"), 1 if trainable else 0),
+              f"train_param({pop.name!r}, {name!r})")
+
+    def param_grad(self, population: PopulationRef, name: str) -> np.ndarray:
+        """A trained parameter's gradient, ``[n]`` float32."""
+        pop = self._net._pop(population)
+        out = np.empty(pop.size, dtype=np.float32)
+        check(lib.snn_trainer_read_param_grad(self._ptr, pop.id, name_bytes(name, "name"), _buf(out, True), out.size),
+              f"param_grad({pop.name!r}, {name!r})")
+        return out
+
     def grad(self, connection: ConnectionRef) -> np.ndarray:
         """A connection's weight gradient, shaped as :meth:`Network.weights`
         gives its weights: ``[pre, post]`` (dense) or ``[nnz]``."""

@@ -770,7 +770,10 @@ SNN_API snn_status snn_network_connect_dense(snn_network* network, int32_t pre, 
 }
 
 SNN_API snn_status snn_conv2d_geometry_init(snn_conv2d_geometry* geometry, uint32_t struct_size) {
-    return init_options(geometry, struct_size, default_conv2d_geometry());
+    return guarded([&] {
+        SNN_REQUIRE_ARG(geometry);
+        return init_options(geometry, struct_size, default_conv2d_geometry());
+    });
 }
 
 SNN_API snn_status snn_network_connect_conv2d(snn_network* network, int32_t pre, int32_t post, const snn_conv2d_geometry* geometry,
@@ -1183,6 +1186,27 @@ SNN_API snn_status snn_trainer_read_input_grad(const snn_trainer* trainer, int32
         SNN_REQUIRE_ARG(trainer);
         SNN_REQUIRE_ARG(out_grad);
         const_trainer_of(trainer)->read_input_grad(population, out_grad, count);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_train_param(snn_trainer* trainer, int32_t population, const char* name, int32_t trainable) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        SNN_REQUIRE_ARG(name);
+        SNN_REQUIRE(trainable == 0 || trainable == 1, SNN_INVALID_ARGUMENT, "trainable: %d; expected 0 or 1", trainable);
+        trainer_of(trainer)->train_param(population, name, trainable != 0);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_trainer_read_param_grad(const snn_trainer* trainer, int32_t population, const char* name, float* out_grad,
+                                               int64_t count) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(trainer);
+        SNN_REQUIRE_ARG(name);
+        SNN_REQUIRE_ARG(out_grad);
+        const_trainer_of(trainer)->read_param_grad(population, name, out_grad, count);
         return SNN_OK;
     });
 }

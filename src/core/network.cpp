@@ -445,7 +445,7 @@ ConvShape conv_shape_of(const snn_conv2d_geometry& g) {
     s.conv_h = static_cast<int32_t>(conv_h);
     s.conv_w = static_cast<int32_t>(conv_w);
     if (s.pool != Pool::None) {
-        if (g.pool_height < 1 || g.pool_width < 1 || g.pool_height * g.pool_width > 256)
+        if (g.pool_height < 1 || g.pool_width < 1 || int64_t(g.pool_height) * g.pool_width > 256)
             throw fail(SNN_INVALID_ARGUMENT, "geometry.pool_height/pool_width: %d x %d; expected at least 1 x 1 and at most 256 cells",
                        g.pool_height, g.pool_width);
         if (g.pool_stride_y < 0 || g.pool_stride_x < 0)

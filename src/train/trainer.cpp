@@ -112,7 +112,8 @@ Trainer::Trainer(Network& network, const snn_trainer_options& options)
       options_(options),
       pops_(memory_),
       conns_(memory_),
-      order_(memory_) {
+      order_(memory_),
+      params_(memory_) {
     if (options_.detach_reset != 0 && options_.detach_reset != 1)
         throw fail(SNN_INVALID_ARGUMENT, "options.detach_reset: %d; expected 0 or 1", options_.detach_reset);
     if (options_.carry_state != 0 && options_.carry_state != 1)
@@ -306,6 +307,10 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             p.v_start.assign(p.v.begin(), p.v.end());
             p.gr.assign(B * n, 0.0f);
         }
+        if (p.grad_th) p.g_th.assign(B * n, 0.0f);
+        if (p.grad_tau || p.grad_beta) p.g_decay.assign(B * n, 0.0f);
+        if (p.grad_tau) p.u_tape.assign(T * B * n, 0.0f);
+        if (p.grad_th && !p.discrete) p.gv_in.assign(B * n, 0.0f);
         if (p.adaptive) {
             if (!carry) {
                 p.a.resize(B * n);
@@ -540,6 +545,10 @@ void Trainer::forward_instance(PopPlan& p, int64_t t, int64_t b) {
     if (p.discrete) {
         forward_leaky(p, t, b);
     } else {
+        if (p.grad_tau) {  // u - v_rest, for the gradient of the decay
+            float* u = p.u_tape.data() + (t * batch_ + b) * n;
+            for (int64_t j = 0; j < n; ++j) u[j] = v[j] - p.v_rest[static_cast<std::size_t>(j)];
+        }
         cpu::TrainNeurons k = neurons_of(p, t, b);
         k.v = v;
         k.ei = ei;
@@ -829,11 +838,39 @@ void Trainer::backward() {
             c.arrivals.assign(static_cast<std::size_t>(std::max<int64_t>(0, (steps_ - c.delay) * batch_) *
                                                        ((c.n_post + cpu::kDenseBlock - 1) / cpu::kDenseBlock) * cpu::kDenseBlock),
                               0.0f);
+    for (const PopPlan& p : pops_) {  // a parameter made trainable after the forward pass: its tape is missing
+        const std::size_t cells = static_cast<std::size_t>(batch_ * p.n);
+        if ((p.grad_th && (p.g_th.size() != cells || (!p.discrete && p.gv_in.size() != cells))) ||
+            ((p.grad_tau || p.grad_beta) && p.g_decay.size() != cells) ||
+            (p.grad_tau && p.u_tape.size() != cells * static_cast<std::size_t>(steps_)))
+            throw fail(SNN_STATE, "population \"%s\": a parameter became trainable after the forward pass; run it again",
+                       network_.population(p.id).name.c_str());
+    }
+    for (PopPlan& p : pops_) {
+        if (p.grad_th) std::fill(p.g_th.begin(), p.g_th.end(), 0.0f);
+        if (p.grad_tau || p.grad_beta) std::fill(p.g_decay.begin(), p.g_decay.end(), 0.0f);
+    }
     run_on_pool(network_.context().pool(), [&](auto& for_each) {
         for (int64_t t = steps_ - 1; t >= 0; --t) step_backward(t, for_each);
         for (ConnPlan& c : conns_)
             if (c.product) product_weight_grad(c, for_each);
     });
+    // Trained parameters: the instances' gradients summed in order.
+    const double dt = network_.graph().dt;
+    for (ParamPlan& q : params_) {
+        const PopPlan& p = pops_[static_cast<std::size_t>(q.population)];
+        const pvector<float>& partial = q.kind == ParamPlan::Threshold ? p.g_th : p.g_decay;
+        const pvector<float>& tau = network_.population(q.population).params[static_cast<std::size_t>(q.index)];
+        for (int64_t j = 0; j < p.n; ++j) {
+            float sum = 0.0f;
+            for (int64_t b = 0; b < batch_; ++b) sum += partial[static_cast<std::size_t>(b * p.n + j)];
+            if (q.kind == ParamPlan::TauMem) {  // dE/dtau = E dt / tau^2, E = exp(-dt / tau)
+                const double t = tau[static_cast<std::size_t>(j)];
+                sum = static_cast<float>(sum * (std::exp(-dt / t) * dt / (t * t)));
+            }
+            q.grad[static_cast<std::size_t>(j)] += sum;
+        }
+    }
     for (ConnPlan& c : conns_)
         if (c.conv) {  // the kernel gradient, into the weights' order
             conv::add_untransposed(c.shape, c.grad_kernel.data(), c.grad.data());
@@ -1086,6 +1123,9 @@ void Trainer::backward_leaky(PopPlan& p, int64_t t, int64_t b) {
         gm[j] = g;
         const bool reset = before[j] > v_th[j];
         const bool zeroed = p.leaky_reset == LeakyReset::Zero && reset;
+        if (p.grad_th)  // through the spike's threshold and a subtracted reset
+            p.g_th[static_cast<std::size_t>(b * n + j)] -= (g_out[j] + gr[j]) * slope + (p.leaky_reset == LeakyReset::Subtract && reset ? g : 0.0f);
+        if (p.grad_beta) p.g_decay[static_cast<std::size_t>(b * n + j)] += zeroed ? 0.0f : g * before[j];
         gv[j] = zeroed ? 0.0f : g * beta[j];
         gr[j] = detach ? 0.0f
                 : p.leaky_reset == LeakyReset::Subtract ? -v_th[j] * g
@@ -1107,8 +1147,26 @@ void Trainer::backward_instance(PopPlan& p, int64_t t, int64_t b) {
         k.gv = p.gv.data() + b * n;
         k.gm = p.work.data() + b * n;
         if (p.adaptive) k.ga = p.ga.data() + b * n;
+        if (p.grad_th) std::copy(k.gv, k.gv + n, p.gv_in.data() + b * n);
         kernels_.train_backward(k);
         gv = k.gv;
+        if (p.grad_th) {
+            // dL/dm = g + dL/ds * sigma'(m - threshold) with g = dL/dv (reset "value": 0
+            // after a spike); the threshold enters through sigma's argument and, with
+            // reset "subtract", through v = m - s (v_th - v_reset).
+            const float* g_in = p.gv_in.data() + b * n;
+            float* g_th = p.g_th.data() + b * n;
+            for (int64_t j = 0; j < n; ++j) {
+                const bool s = spiked(p, t, static_cast<int32_t>(b), j);
+                const float g = p.subtract || !s ? g_in[j] : 0.0f;
+                g_th[j] -= (gm[j] - g) + (p.subtract && s ? g_in[j] : 0.0f);
+            }
+        }
+        if (p.grad_tau) {  // m = v_rest + (u - v_rest) E + ...: dL/dE = dL/dm (u - v_rest)
+            const float* u = p.u_tape.data() + (t * batch_ + b) * n;
+            float* g_decay = p.g_decay.data() + b * n;
+            for (int64_t j = 0; j < n; ++j) g_decay[j] += gm[j] * u[j];
+        }
     }
     for (int32_t cid : p.incoming) {
         ConnPlan& c = conns_[static_cast<std::size_t>(cid)];
@@ -1138,6 +1196,65 @@ void Trainer::read_input_grad(int32_t population, float* out, int64_t count) con
 
 void Trainer::zero_grad() {
     for (ConnPlan& c : conns_) std::fill(c.grad.begin(), c.grad.end(), 0.0f);
+    for (ParamPlan& q : params_) std::fill(q.grad.begin(), q.grad.end(), 0.0f);
+}
+
+void Trainer::train_param(int32_t population, std::string_view name, bool trainable) {
+    PopPlan& p = plan_of(population);
+    const Population& pop = network_.population(population);
+    const NeuronKind kind = pop.neuron_model().kind;
+    ParamPlan::Kind what;
+    if (name == "v_th" && p.spiking && !p.source) {
+        what = ParamPlan::Threshold;
+    } else if ((name == "tau_mem" || name == "beta") &&
+               (kind == NeuronKind::LIF || kind == NeuronKind::ALIF || kind == NeuronKind::LI)) {
+        what = name == "beta" ? ParamPlan::Decay : ParamPlan::TauMem;
+        for (int32_t cid : p.incoming)
+            if (conns_[static_cast<std::size_t>(cid)].exp)
+                throw fail(SNN_UNSUPPORTED, "%.*s of \"%s\": trained only where every input is a delta synapse (an exp "
+                           "synapse's gain depends on tau_mem)", static_cast<int>(name.size()), name.data(), pop.name.c_str());
+    } else if (name == "beta" && kind == NeuronKind::Leaky) {
+        what = ParamPlan::Beta;
+    } else {
+        throw fail(SNN_INVALID_ARGUMENT, "name: \"%.*s\" of population \"%s\" (%s) cannot be trained (v_th of spiking "
+                   "layers, tau_mem or beta of lif, alif and li, beta of leaky can)", static_cast<int>(name.size()), name.data(),
+                   pop.name.c_str(), pop.neuron_model().name);
+    }
+    // tau_mem and beta of one lif are one parameter: one of them at a time.
+    auto same = [&](const ParamPlan& q) {
+        const bool decay_like = what == ParamPlan::TauMem || what == ParamPlan::Decay;
+        return q.population == population && (q.kind == what || (decay_like && (q.kind == ParamPlan::TauMem || q.kind == ParamPlan::Decay)));
+    };
+    auto it = std::find_if(params_.begin(), params_.end(), same);
+    if (trainable && it != params_.end() && it->kind != what) params_.erase(it), it = params_.end();
+    if (!trainable) {
+        if (it != params_.end()) params_.erase(it);
+    } else if (it == params_.end()) {
+        ParamPlan q(memory_);
+        q.population = population;
+        q.kind = what;
+        q.index = pop.neuron_model().param_index(what == ParamPlan::Decay ? "tau_mem" : name);
+        q.grad.assign(static_cast<std::size_t>(p.n), 0.0f);
+        params_.push_back(std::move(q));
+    }
+    bool* flag = what == ParamPlan::Threshold ? &p.grad_th : what == ParamPlan::Beta ? &p.grad_beta : &p.grad_tau;
+    *flag = trainable;
+}
+
+void Trainer::read_param_grad(int32_t population, std::string_view name, float* out, int64_t count) const {
+    plan_of(population);
+    for (const ParamPlan& q : params_)
+        if (q.population == population &&
+            (q.kind == ParamPlan::Decay ? name == "beta"
+                                        : std::string_view(network_.population(population).neuron_model().params[static_cast<std::size_t>(q.index)].name) == name)) {
+            if (count != static_cast<int64_t>(q.grad.size()))
+                throw fail(SNN_SHAPE, "out_grad: %lld values; the population has %lld neurons", static_cast<long long>(count),
+                           static_cast<long long>(q.grad.size()));
+            std::copy(q.grad.begin(), q.grad.end(), out);
+            return;
+        }
+    throw fail(SNN_STATE, "\"%.*s\" of population \"%s\" is not trained (snn_trainer_train_param)", static_cast<int>(name.size()),
+               name.data(), network_.population(population).name.c_str());
 }
 
 void Trainer::read_grad(int32_t connection, float* out, int64_t count) const {
@@ -1180,18 +1297,25 @@ void Trainer::set_optimizer(const snn_optimizer_options& o) {
         c.moment1.clear();
         c.moment2.clear();
     }
+    for (ParamPlan& q : params_) {
+        q.moment1.clear();
+        q.moment2.clear();
+    }
 }
 
 void Trainer::optimizer_step() {
     check_unchanged();
     const snn_optimizer_options& o = optimizer_;
     ++optimizer_steps_;
-    // Clipping by the joint norm, summed in connection order (Decision 5).
+    // Clipping by the joint norm of every gradient, summed in order (Decision 5):
+    // connections by id, then the trained parameters.
     float clip = 1.0f;
     if (o.clip_norm > 0.0) {
         double squares = 0.0;
         for (const ConnPlan& c : conns_)
             for (float x : c.grad) squares += static_cast<double>(x) * x;
+        for (const ParamPlan& q : params_)
+            for (float x : q.grad) squares += static_cast<double>(x) * x;
         const double norm = std::sqrt(squares);
         if (norm > o.clip_norm) clip = static_cast<float>(o.clip_norm / (norm + 1e-6));
     }
@@ -1201,15 +1325,14 @@ void Trainer::optimizer_step() {
     const double steps = static_cast<double>(optimizer_steps_);
     const float step_size = static_cast<float>(o.learning_rate / (1.0 - std::pow(o.beta1, steps)));
     const float root_bc2 = static_cast<float>(std::sqrt(1.0 - std::pow(o.beta2, steps)));
-    for (ConnPlan& c : conns_) {
-        const pvector<float>& weights = network_.connection(c.id).weights;
-        const std::size_t size = c.grad.size();
-        if (c.moment1.size() != size) c.moment1.assign(size, 0.0f);
-        if (o.kind != SNN_OPTIMIZER_SGD && c.moment2.size() != size) c.moment2.assign(size, 0.0f);
-        float* w = c.scratch.data();
+    // One array of values and its gradient: the new values into `out`.
+    auto update = [&](const float* values, const pvector<float>& grads, pvector<float>& moment1, pvector<float>& moment2, float* out) {
+        const std::size_t size = grads.size();
+        if (moment1.size() != size) moment1.assign(size, 0.0f);
+        if (o.kind != SNN_OPTIMIZER_SGD && moment2.size() != size) moment2.assign(size, 0.0f);
         for (std::size_t q = 0; q < size; ++q) {
-            float x = weights[q];
-            float grad = c.grad[q] * clip;
+            float x = values[q];
+            float grad = grads[q] * clip;
             if (o.kind == SNN_OPTIMIZER_ADAMW) {
                 x *= 1.0f - lr * wd;
             } else if (wd != 0.0f) {
@@ -1217,19 +1340,45 @@ void Trainer::optimizer_step() {
             }
             if (o.kind == SNN_OPTIMIZER_SGD) {
                 if (momentum != 0.0f) {
-                    c.moment1[q] = momentum * c.moment1[q] + grad;
-                    grad = c.moment1[q];
+                    moment1[q] = momentum * moment1[q] + grad;
+                    grad = moment1[q];
                 }
                 x -= lr * grad;
             } else {
-                c.moment1[q] = beta1 * c.moment1[q] + (1.0f - beta1) * grad;
-                c.moment2[q] = beta2 * c.moment2[q] + (1.0f - beta2) * grad * grad;
-                const float denom = std::sqrt(c.moment2[q]) / root_bc2 + eps;
-                x -= step_size * (c.moment1[q] / denom);
+                moment1[q] = beta1 * moment1[q] + (1.0f - beta1) * grad;
+                moment2[q] = beta2 * moment2[q] + (1.0f - beta2) * grad * grad;
+                const float denom = std::sqrt(moment2[q]) / root_bc2 + eps;
+                x -= step_size * (moment1[q] / denom);
             }
-            w[q] = x;
+            out[q] = x;
         }
-        network_.set_weights(c.id, w, static_cast<int64_t>(size));
+    };
+    for (ConnPlan& c : conns_) {
+        update(network_.connection(c.id).weights.data(), c.grad, c.moment1, c.moment2, c.scratch.data());
+        network_.set_weights(c.id, c.scratch.data(), static_cast<int64_t>(c.grad.size()));
+    }
+    const double dt = network_.graph().dt;
+    const float shortest_tau = static_cast<float>(dt / 1000.0);
+    pvector<float> decays(memory_);
+    for (ParamPlan& q : params_) {
+        const Population& pop = network_.population(q.population);
+        const pvector<float>& values = pop.params[static_cast<std::size_t>(q.index)];
+        q.scratch.resize(q.grad.size());
+        if (q.kind == ParamPlan::Decay) {  // the decay exp(-dt / tau_mem), as the core computes it
+            decays.resize(values.size());
+            for (std::size_t j = 0; j < values.size(); ++j) decays[j] = static_cast<float>(std::exp(-dt / values[j]));
+            update(decays.data(), q.grad, q.moment1, q.moment2, q.scratch.data());
+        } else {
+            update(values.data(), q.grad, q.moment1, q.moment2, q.scratch.data());
+        }
+        for (float& x : q.scratch) {  // kept where the model is defined
+            if (q.kind == ParamPlan::TauMem) x = std::max(x, shortest_tau);
+            if (q.kind == ParamPlan::Beta) x = std::min(1.0f, std::max(0.0f, x));
+            if (q.kind == ParamPlan::Decay)  // back to tau_mem, the decay within [1e-6, 1 - 1e-6]
+                x = static_cast<float>(-dt / std::log(std::min(1.0 - 1e-6, std::max(1e-6, static_cast<double>(x)))));
+        }
+        network_.set_param_array(q.population, pop.neuron_model().params[static_cast<std::size_t>(q.index)].name, q.scratch.data(),
+                                 static_cast<int64_t>(q.scratch.size()));
     }
 }
 

@@ -46,6 +46,8 @@ public:
     int64_t tape_bytes() const;
     void reset_state() { carried_ = false; }
     void read_input_grad(int32_t population, float* out, int64_t count) const;
+    void train_param(int32_t population, std::string_view name, bool trainable);
+    void read_param_grad(int32_t population, std::string_view name, float* out, int64_t count) const;
 
 private:
     // One population as the trainer runs it.
@@ -89,6 +91,12 @@ private:
         // [B][n]; backward: dL/d(the spike of the step before) from the
         // current step's reset, [B][n].
         pvector<float> input, v_start, gr;
+        // Trained parameters (train_param): their gradients, per instance
+        // [B][n] while a backward pass runs, then summed in instance order
+        // into ParamPlan::grad; tau_mem also needs u - v_rest of every step
+        // (u: v after delivery), [T][B][n].
+        bool grad_th = false, grad_tau = false, grad_beta = false;
+        pvector<float> g_th, g_decay, u_tape, gv_in;
         bool has_grad = false;
     };
 
@@ -146,6 +154,17 @@ private:
         pvector<int32_t> counts;
     };
 
+    // A neuron parameter trained beside the weights.
+    struct ParamPlan {
+        explicit ParamPlan(std::pmr::memory_resource* mr) : grad(mr), moment1(mr), moment2(mr), scratch(mr) {}
+        int32_t population = -1;
+        int index = -1;  // the model's parameter index (Decay: tau_mem's)
+        // Decay: lif, alif and li's decay per step exp(-dt / tau_mem), trained
+        // as such ("beta") and stored back as tau_mem.
+        enum Kind { Threshold, TauMem, Beta, Decay } kind = Threshold;
+        pvector<float> grad, moment1, moment2, scratch;  // [n]
+    };
+
     void check_unchanged() const;
     PopPlan& plan_of(int32_t population);
     const PopPlan& plan_of(int32_t population) const;
@@ -192,6 +211,7 @@ private:
     pvector<PopPlan> pops_;    // by population id
     pvector<ConnPlan> conns_;  // by connection id
     pvector<int32_t> order_;   // update order
+    pvector<ParamPlan> params_;  // trained neuron parameters
     int64_t steps_ = 0;
     int32_t batch_ = 0;
     bool forward_done_ = false;

@@ -281,7 +281,9 @@ namespace Snn.Interop
     /// targets once. Weights: the kernel [out_channels][in_channels]
     /// [kernel_height][kernel_width], then with `bias` the [out_channels] biases;
     /// count = out_channels * in_channels * kernel_height * kernel_width
-    /// (+ out_channels).
+    /// (+ out_channels). Limits: every size 1 to 2^20; padding less than the
+    /// kernel's size; a pool of at most 256 cells (its fields are ignored, and
+    /// read back as 0, with SNN_POOL_NONE).
     /// </summary>
     /// <remarks>C: <c>struct snn_conv2d_geometry</c></remarks>
     [StructLayout(LayoutKind.Sequential)]
@@ -374,7 +376,8 @@ namespace Snn.Interop
     /// <summary>
     /// A trainer runs a network forward over a batch of sequences, keeping what
     /// the backward pass needs (the tape), then backpropagates gradients to the
-    /// weights of its dense connections and updates them with an optimizer. The
+    /// weights of its connections (and to neuron parameters chosen with
+    /// snn_trainer_train_param) and updates them with an optimizer. The
     /// forward pass computes exactly what "reference" computes for the same
     /// inputs from the initial state. The weights it trains are the network's own:
     /// after snn_trainer_step the network runs, saves and exports them. A trainer
@@ -1086,7 +1089,10 @@ namespace Snn.Interop
         [DllImport(Library, EntryPoint = "snn_trainer_zero_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_trainer_zero_grad(snn_trainer* trainer);
 
-        /// <summary>A connection's weight gradient, in the order and shape of its weights ([pre, post] dense, [nnz] sparse).</summary>
+        /// <summary>
+        /// A connection's weight gradient, in the order and shape of its weights ([pre, post] dense, [nnz] sparse
+        /// and one-to-one, the kernel then the biases for conv2d).
+        /// </summary>
         /// <remarks>C: <c>snn_status snn_trainer_read_grad(const snn_trainer *trainer, int32_t connection, float *out_grad, int64_t count)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_trainer_read_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_trainer_read_grad(snn_trainer* trainer, int connection, float* out_grad, long count);
@@ -1132,5 +1138,25 @@ namespace Snn.Interop
         /// <remarks>C: <c>snn_status snn_trainer_tape_bytes(const snn_trainer *trainer, int64_t *out_bytes)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_trainer_tape_bytes", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_trainer_tape_bytes(snn_trainer* trainer, long* out_bytes);
+
+        /// <summary>
+        /// Neuron parameters trained beside the weights (docs/training.md): "v_th"
+        /// (lif, alif, if, leaky), "tau_mem" or "beta" (lif, alif, li whose inputs
+        /// are all delta synapses; "beta" trains the decay per step exp(-dt /
+        /// tau_mem), a dimensionless number, and stores it back as tau_mem) and
+        /// "beta" (leaky), one value per neuron. trainable 1: from the next forward
+        /// pass on, snn_trainer_backward also computes their gradient and
+        /// snn_trainer_step updates them with the weights (tau_mem kept at least dt /
+        /// 1000, a decay within [1e-6, 1 - 1e-6], leaky's beta in [0, 1]); 0: no
+        /// longer.
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_trainer_train_param(snn_trainer *trainer, int32_t population, const char *name, int32_t trainable)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_train_param", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_train_param(snn_trainer* trainer, int population, byte* name, int trainable);
+
+        /// <summary>A trained parameter's gradient, [n] (zero_grad clears it).</summary>
+        /// <remarks>C: <c>snn_status snn_trainer_read_param_grad(const snn_trainer *trainer, int32_t population, const char *name, float *out_grad, int64_t count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_read_param_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_read_param_grad(snn_trainer* trainer, int population, byte* name, float* out_grad, long count);
     }
 }

@@ -231,7 +231,9 @@ pub struct snn_connection_options {
 /// targets once. Weights: the kernel \[out_channels\]\[in_channels\]
 /// \[kernel_height\]\[kernel_width\], then with `bias` the \[out_channels\] biases;
 /// count = out_channels \* in_channels \* kernel_height \* kernel_width
-/// (+ out_channels).
+/// (+ out_channels). Limits: every size 1 to 2^20; padding less than the
+/// kernel's size; a pool of at most 256 cells (its fields are ignored, and
+/// read back as 0, with SNN_POOL_NONE).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct snn_conv2d_geometry {
@@ -291,7 +293,8 @@ pub struct snn_load_options {
 
 /// A trainer runs a network forward over a batch of sequences, keeping what
 /// the backward pass needs (the tape), then backpropagates gradients to the
-/// weights of its dense connections and updates them with an optimizer. The
+/// weights of its connections (and to neuron parameters chosen with
+/// snn_trainer_train_param) and updates them with an optimizer. The
 /// forward pass computes exactly what "reference" computes for the same
 /// inputs from the initial state. The weights it trains are the network's own:
 /// after snn_trainer_step the network runs, saves and exports them. A trainer
@@ -630,7 +633,8 @@ extern "C" {
     /// Sets every weight gradient to zero.
     pub fn snn_trainer_zero_grad(trainer: *mut snn_trainer) -> snn_status;
 
-    /// A connection's weight gradient, in the order and shape of its weights (\[pre, post\] dense, \[nnz\] sparse).
+    /// A connection's weight gradient, in the order and shape of its weights (\[pre, post\] dense, \[nnz\] sparse
+    /// and one-to-one, the kernel then the biases for conv2d).
     pub fn snn_trainer_read_grad(trainer: *const snn_trainer, connection: i32, out_grad: *mut f32, count: i64) -> snn_status;
 
     pub fn snn_trainer_write_grad(trainer: *mut snn_trainer, connection: i32, grad: *const f32, count: i64) -> snn_status;
@@ -654,4 +658,18 @@ extern "C" {
 
     /// Bytes the tape of the last forward pass holds.
     pub fn snn_trainer_tape_bytes(trainer: *const snn_trainer, out_bytes: *mut i64) -> snn_status;
+
+    /// Neuron parameters trained beside the weights (docs/training.md): "v_th"
+    /// (lif, alif, if, leaky), "tau_mem" or "beta" (lif, alif, li whose inputs
+    /// are all delta synapses; "beta" trains the decay per step exp(-dt /
+    /// tau_mem), a dimensionless number, and stores it back as tau_mem) and
+    /// "beta" (leaky), one value per neuron. trainable 1: from the next forward
+    /// pass on, snn_trainer_backward also computes their gradient and
+    /// snn_trainer_step updates them with the weights (tau_mem kept at least dt /
+    /// 1000, a decay within \[1e-6, 1 - 1e-6\], leaky's beta in \[0, 1\]); 0: no
+    /// longer.
+    pub fn snn_trainer_train_param(trainer: *mut snn_trainer, population: i32, name: *const c_char, trainable: i32) -> snn_status;
+
+    /// A trained parameter's gradient, \[n\] (zero_grad clears it).
+    pub fn snn_trainer_read_param_grad(trainer: *const snn_trainer, population: i32, name: *const c_char, out_grad: *mut f32, count: i64) -> snn_status;
 }
