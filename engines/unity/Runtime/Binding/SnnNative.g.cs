@@ -269,6 +269,71 @@ namespace Snn.Interop
         public byte* weight_dtype;
     }
 
+    /// <summary>
+    /// A 2-D convolution, as PyTorch's Conv2d followed by an optional pooling
+    /// (docs/models.md, "Convolution"). The presynaptic population is read as
+    /// [in_channels, in_height, in_width] and the postsynaptic one as
+    /// [out_channels, out_height, out_width] in C order, where the convolution
+    /// gives conv = (in + 2 padding - kernel) / stride + 1 positions per axis and
+    /// the pooling out = (conv - pool) / pool_stride + 1 (rounded down). Each
+    /// step the connection computes, from zero, the convolution of what arrives
+    /// (only the presynaptic neurons with a nonzero value are visited), pools
+    /// it, adds the bias of each output channel, and adds the result to its
+    /// targets once. Weights: the kernel [out_channels][in_channels]
+    /// [kernel_height][kernel_width], then with `bias` the [out_channels] biases;
+    /// count = out_channels * in_channels * kernel_height * kernel_width
+    /// (+ out_channels). Limits: every size 1 to 2^20; padding less than the
+    /// kernel's size; a pool of at most 256 cells (its fields are ignored, and
+    /// read back as 0, with SNN_POOL_NONE).
+    /// </summary>
+    /// <remarks>C: <c>struct snn_conv2d_geometry</c></remarks>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct snn_conv2d_geometry
+    {
+        /// <remarks>C: <c>uint32_t struct_size</c></remarks>
+        public uint struct_size;
+        /// <remarks>C: <c>int32_t in_channels</c></remarks>
+        public int in_channels;
+        /// <remarks>C: <c>int32_t in_height</c></remarks>
+        public int in_height;
+        /// <remarks>C: <c>int32_t in_width</c></remarks>
+        public int in_width;
+        /// <remarks>C: <c>int32_t out_channels</c></remarks>
+        public int out_channels;
+        /// <remarks>C: <c>int32_t kernel_height</c></remarks>
+        public int kernel_height;
+        /// <remarks>C: <c>int32_t kernel_width</c></remarks>
+        public int kernel_width;
+        /// <summary>default 1</summary>
+        /// <remarks>C: <c>int32_t stride_y</c></remarks>
+        public int stride_y;
+        /// <summary>default 1</summary>
+        /// <remarks>C: <c>int32_t stride_x</c></remarks>
+        public int stride_x;
+        /// <summary>zeros around the input, default 0</summary>
+        /// <remarks>C: <c>int32_t padding_y</c></remarks>
+        public int padding_y;
+        /// <summary>zeros around the input, default 0</summary>
+        /// <remarks>C: <c>int32_t padding_x</c></remarks>
+        public int padding_x;
+        /// <summary>1: a bias per output channel follows the kernel (default 0)</summary>
+        /// <remarks>C: <c>int32_t bias</c></remarks>
+        public int bias;
+        /// <summary>SNN_POOL_* (default SNN_POOL_NONE)</summary>
+        /// <remarks>C: <c>int32_t pool</c></remarks>
+        public int pool;
+        /// <remarks>C: <c>int32_t pool_height</c></remarks>
+        public int pool_height;
+        /// <remarks>C: <c>int32_t pool_width</c></remarks>
+        public int pool_width;
+        /// <summary>0 (default): the pool's size</summary>
+        /// <remarks>C: <c>int32_t pool_stride_y</c></remarks>
+        public int pool_stride_y;
+        /// <summary>0 (default): the pool's size</summary>
+        /// <remarks>C: <c>int32_t pool_stride_x</c></remarks>
+        public int pool_stride_x;
+    }
+
     /// <remarks>C: <c>struct snn_connection_info</c></remarks>
     [StructLayout(LayoutKind.Sequential)]
     public unsafe struct snn_connection_info
@@ -312,7 +377,8 @@ namespace Snn.Interop
     /// <summary>
     /// A trainer runs a network forward over a batch of sequences, keeping what
     /// the backward pass needs (the tape), then backpropagates gradients to the
-    /// weights of its dense connections and updates them with an optimizer. The
+    /// weights of its connections (and to neuron parameters chosen with
+    /// snn_trainer_train_param) and updates them with an optimizer. The
     /// forward pass computes exactly what "reference" computes for the same
     /// inputs from the initial state. The weights it trains are the network's own:
     /// after snn_trainer_step the network runs, saves and exports them. A trainer
@@ -444,6 +510,20 @@ namespace Snn.Interop
         public const int SNN_CONNECTION_SPARSE = 2;
         /// <remarks>C: <c>#define SNN_CONNECTION_ONE_TO_ONE 3</c></remarks>
         public const int SNN_CONNECTION_ONE_TO_ONE = 3;
+        /// <summary>shared kernel over a [C, H, W] population; snn_network_connect_conv2d</summary>
+        /// <remarks>C: <c>#define SNN_CONNECTION_CONV2D 4</c></remarks>
+        public const int SNN_CONNECTION_CONV2D = 4;
+        /// <remarks>C: <c>#define SNN_POOL_NONE 0</c></remarks>
+        public const int SNN_POOL_NONE = 0;
+        /// <summary>the largest value of the window</summary>
+        /// <remarks>C: <c>#define SNN_POOL_MAX 1</c></remarks>
+        public const int SNN_POOL_MAX = 1;
+        /// <summary>the window's sum divided by its size</summary>
+        /// <remarks>C: <c>#define SNN_POOL_AVG 2</c></remarks>
+        public const int SNN_POOL_AVG = 2;
+        /// <summary>the window's sum</summary>
+        /// <remarks>C: <c>#define SNN_POOL_SUM 3</c></remarks>
+        public const int SNN_POOL_SUM = 3;
         /// <remarks>C: <c>#define SNN_MODEL_NEURON 1</c></remarks>
         public const int SNN_MODEL_NEURON = 1;
         /// <remarks>C: <c>#define SNN_MODEL_SYNAPSE 2</c></remarks>
@@ -824,6 +904,19 @@ namespace Snn.Interop
         [DllImport(Library, EntryPoint = "snn_network_connect_one_to_one", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_network_connect_one_to_one(snn_network* network, int pre, int post, float* weights, long count, float weight, snn_connection_options* options, int* out_connection);
 
+        /// <remarks>C: <c>snn_status snn_conv2d_geometry_init(snn_conv2d_geometry *geometry, uint32_t struct_size)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_conv2d_geometry_init", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_conv2d_geometry_init(snn_conv2d_geometry* geometry, uint struct_size);
+
+        /// <remarks>C: <c>snn_status snn_network_connect_conv2d(snn_network *network, int32_t pre, int32_t post, const snn_conv2d_geometry *geometry, const float *weights, int64_t count, const snn_connection_options *options, int32_t *out_connection)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_network_connect_conv2d", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_network_connect_conv2d(snn_network* network, int pre, int post, snn_conv2d_geometry* geometry, float* weights, long count, snn_connection_options* options, int* out_connection);
+
+        /// <summary>The geometry of a conv2d connection (its defaults filled in).</summary>
+        /// <remarks>C: <c>snn_status snn_connection_conv2d_get(const snn_network *network, int32_t connection, snn_conv2d_geometry *out_geometry)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_connection_conv2d_get", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_connection_conv2d_get(snn_network* network, int connection, snn_conv2d_geometry* out_geometry);
+
         /// <remarks>C: <c>snn_status snn_network_connection_count(const snn_network *network, int32_t *out_count)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_network_connection_count", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_network_connection_count(snn_network* network, int* out_count);
@@ -861,7 +954,7 @@ namespace Snn.Interop
 
         /// <summary>
         /// Weights in the connection's order (dense: [pre][post]; sparse: CSR order;
-        /// one-to-one: by neuron). get: two-call on count; set: count == nnz.
+        /// one-to-one: by neuron; conv2d: the kernel, then any biases). get: two-call on count; set: count == nnz.
         /// </summary>
         /// <remarks>C: <c>snn_status snn_connection_get_weights(const snn_network *network, int32_t connection, float *out_weights, int64_t capacity, int64_t *out_count)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_connection_get_weights", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
@@ -873,7 +966,8 @@ namespace Snn.Interop
 
         /// <summary>
         /// The (pre, post) index pairs and delays in the same order as the weights.
-        /// Any of the three output arrays may be NULL. Two-call on count.
+        /// Any of the three output arrays may be NULL. Two-call on count. A conv2d
+        /// connection shares its weights among pairs: SNN_UNSUPPORTED.
         /// </summary>
         /// <remarks>C: <c>snn_status snn_connection_get_synapses(const snn_network *network, int32_t connection, int32_t *out_pre, int32_t *out_post, int32_t *out_delays, int64_t capacity, int64_t *out_count)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_connection_get_synapses", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
@@ -996,7 +1090,10 @@ namespace Snn.Interop
         [DllImport(Library, EntryPoint = "snn_trainer_zero_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_trainer_zero_grad(snn_trainer* trainer);
 
-        /// <summary>A connection's weight gradient, in the order and shape of its weights ([pre, post] dense, [nnz] sparse).</summary>
+        /// <summary>
+        /// A connection's weight gradient, in the order and shape of its weights ([pre, post] dense, [nnz] sparse
+        /// and one-to-one, the kernel then the biases for conv2d).
+        /// </summary>
         /// <remarks>C: <c>snn_status snn_trainer_read_grad(const snn_trainer *trainer, int32_t connection, float *out_grad, int64_t count)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_trainer_read_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_trainer_read_grad(snn_trainer* trainer, int connection, float* out_grad, long count);
@@ -1042,5 +1139,25 @@ namespace Snn.Interop
         /// <remarks>C: <c>snn_status snn_trainer_tape_bytes(const snn_trainer *trainer, int64_t *out_bytes)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_trainer_tape_bytes", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_trainer_tape_bytes(snn_trainer* trainer, long* out_bytes);
+
+        /// <summary>
+        /// Neuron parameters trained beside the weights (docs/training.md): "v_th"
+        /// (lif, alif, if, leaky), "tau_mem" or "beta" (lif, alif, li whose inputs
+        /// are all delta synapses; "beta" trains the decay per step exp(-dt /
+        /// tau_mem), a dimensionless number, and stores it back as tau_mem) and
+        /// "beta" (leaky), one value per neuron. trainable 1: from the next forward
+        /// pass on, snn_trainer_backward also computes their gradient and
+        /// snn_trainer_step updates them with the weights (tau_mem kept at least dt /
+        /// 1000, a decay within [1e-6, 1 - 1e-6], leaky's beta in [0, 1]); 0: no
+        /// longer.
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_trainer_train_param(snn_trainer *trainer, int32_t population, const char *name, int32_t trainable)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_train_param", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_train_param(snn_trainer* trainer, int population, byte* name, int trainable);
+
+        /// <summary>A trained parameter's gradient, [n] (zero_grad clears it).</summary>
+        /// <remarks>C: <c>snn_status snn_trainer_read_param_grad(const snn_trainer *trainer, int32_t population, const char *name, float *out_grad, int64_t count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_trainer_read_param_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_trainer_read_param_grad(snn_trainer* trainer, int population, byte* name, float* out_grad, long count);
     }
 }
