@@ -352,11 +352,13 @@ class Sequential:
 
     ``input_shape`` (``(C, H, W)`` for a first Conv2d) is taken from the
     first data the model sees when not given: ``[N, H, W]`` images for one
-    channel, or ``[N, C, H, W]``.
+    channel, or ``[N, C, H, W]``. ``detach_reset`` (default: True when a
+    layer is a :class:`Leaky`, as snnTorch trains it, else False) drops the
+    reset from the gradient.
     """
 
     def __init__(self, *layers: Layer, dt: float = 1e-3, backend: Optional[str] = None, threads: Optional[int] = None,
-                 seed: int = 0, input_shape=None) -> None:
+                 seed: int = 0, input_shape=None, detach_reset: Optional[bool] = None) -> None:
         if not layers:
             raise InvalidArgumentError("Sequential needs layers")
         self.layers: List[Layer] = list(layers)
@@ -401,6 +403,8 @@ class Sequential:
         self._shapes: Optional[List[tuple]] = None
         if self.input_shape is not None:
             self._shapes = self._infer_shapes(self.input_shape)
+        # snnTorch detaches the reset from the gradient: so do models of its Leaky.
+        self.detach_reset = (any(isinstance(n, Leaky) for _, n in pairs) if detach_reset is None else bool(detach_reset))
         self._net: Optional[Network] = None
         self._input_kind: Optional[str] = None
         self._trainer: Optional[Trainer] = None
@@ -565,7 +569,7 @@ class Sequential:
     def _get_trainer(self, kind: str) -> Trainer:
         net = self._compile(kind)
         if self._trainer is None:
-            self._trainer = Trainer(net, optimizer=self._optimizer or Adam())
+            self._trainer = Trainer(net, optimizer=self._optimizer or Adam(), detach_reset=self.detach_reset)
             for k, (_, neurons) in enumerate(self._pairs):
                 if getattr(neurons, "learn_threshold", False):
                     self._trainer.train_param(f"layer{k}", "v_th")

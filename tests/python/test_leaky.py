@@ -195,3 +195,10 @@ def test_errors():
         net.set_param("y", "reset", "value")
     with pytest.raises(snn.InvalidArgumentError, match="reset"):
         snn.Leaky(reset="value")
+
+
+def test_a_leaky_sequential_detaches_the_reset_as_snntorch():
+    leaky = snn.Sequential(snn.Linear(4, 3), snn.Leaky(beta=0.9))
+    lif = snn.Sequential(snn.Linear(4, 3), snn.LIF(beta=0.9))
+    assert leaky.detach_reset and not lif.detach_reset
+    assert not snn.Sequential(snn.Linear(4, 3), snn.Leaky(beta=0.9), detach_reset=False).detach_reset
