@@ -7,6 +7,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -81,6 +82,17 @@ def parse(output: str) -> Optional[Dict[str, Any]]:
         if line.startswith(RESULT_TAG):
             return json.loads(line[len(RESULT_TAG):])
     return None
+
+
+def run_worker(argv: List[str], env: Dict[str, str], timeout: float = 1800) -> Dict[str, Any]:
+    """Runs a worker process and returns the result it emitted, or
+    {"status": "error", "reason": ...} with the last line it wrote."""
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
+    result = parse(proc.stdout)
+    if result is None:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        return {"status": "error", "reason": f"exit {proc.returncode}: {tail[0][:200]}"}
+    return result
 
 
 def machine() -> Dict[str, Any]:

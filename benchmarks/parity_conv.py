@@ -334,8 +334,8 @@ def main() -> None:
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; libsnn commit {commit or 'unknown'}",
         f"- CPU: {m.get('cpu', '?')}, {m.get('usable_cpus')} usable CPUs, {m.get('memory_gib', '?')} GiB; "
         f"load average at the start {os.getloadavg()[0]:.2f}",
-        f"- network: 1x28x28 - Conv2d(1, 12, 5) - MaxPool2d(2) - neurons - Conv2d(12, 64, 5) - MaxPool2d(2) - "
-        f"neurons - Flatten - Linear(1024, 10) - neurons; "
+        "- network: 1x28x28 - Conv2d(1, 12, 5) - MaxPool2d(2) - neurons - Conv2d(12, 64, 5) - MaxPool2d(2) - "
+        "neurons - Flatten - Linear(1024, 10) - neurons; "
         + ("neurons: snnTorch's Leaky with its defaults (beta 0.9, threshold 1; the reset of a spike subtracted in the "
            "next step), libsnn's Leaky; " if args.neuron == "leaky" else
            "LIF v <- 0.9 v + W x, spike if v > 1, v -= 1 in the step of the spike; ") +

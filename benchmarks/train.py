@@ -25,7 +25,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _common import machine, parse  # noqa: E402
+from _common import machine, run_worker  # noqa: E402
 
 PEERS = ("snntorch", "norse", "spikingjelly")
 STEPS, BATCH, N_IN, N_HID, N_OUT = 25, 128, 784, 1024, 10
@@ -56,14 +56,8 @@ def run_side(lib: str, folder: str, threads: int, reps: int, peers_python: str) 
         env.pop("PYTHONPATH", None)
     else:
         env["OPENBLAS_NUM_THREADS"] = "1"  # NumPy's BLAS threads would only spin beside libsnn's
-    proc = subprocess.run([python, os.path.join(HERE, "peer_train.py"), "--lib", lib, "--data", folder,
-                           "--threads", str(threads), "--reps", str(reps)], capture_output=True, text=True, env=env,
-                          timeout=1800)
-    result = parse(proc.stdout)
-    if result is None:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        return {"status": "error", "reason": f"exit {proc.returncode}: {tail[0][:200]}"}
-    return result
+    return run_worker([python, os.path.join(HERE, "peer_train.py"), "--lib", lib, "--data", folder, "--threads",
+                       str(threads), "--reps", str(reps)], env)
 
 
 def ms(s: float) -> str:

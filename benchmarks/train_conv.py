@@ -33,7 +33,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _common import emit, machine, parse  # noqa: E402
+from _common import emit, machine, run_worker  # noqa: E402
 
 STEPS, BATCH, BETA, THRESHOLD, SLOPE = 25, 128, 0.9, 1.0, 25.0
 DT = 1e-3
@@ -335,14 +335,8 @@ def run_side(lib: str, folder: str, threads: int, reps: int, peers_python: str) 
     python = sys.executable if lib == "libsnn" else peers_python
     if not os.path.exists(python):
         return {"status": "missing"}
-    proc = subprocess.run([python, os.path.abspath(__file__), "--worker", lib, "--data", folder, "--threads",
-                           str(threads), "--reps", str(reps)], capture_output=True, text=True, env=peer_env(lib),
-                          timeout=1800)
-    result = parse(proc.stdout)
-    if result is None:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        return {"status": "error", "reason": f"exit {proc.returncode}: {tail[0][:200]}"}
-    return result
+    return run_worker([python, os.path.abspath(__file__), "--worker", lib, "--data", folder, "--threads", str(threads),
+                       "--reps", str(reps)], peer_env(lib))
 
 
 def ms(s: float) -> str:

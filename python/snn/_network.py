@@ -734,13 +734,7 @@ class Network:
                                  f"({n_pre}, {n_post}), got {w.shape}")
             status = lib.snn_network_connect_dense(self._ptr, pre_p.id, post_p.id, _buf(w), w.size,
                                                    opts, out)
-        if status:
-            self._fail(status, label)
-        conn = self._connection_handle(out[0])
-        self._conns.append(conn)
-        for key, value in params.items():
-            self.set_param(conn, key, value)
-        return conn
+        return self._added_connection(status, out, label, params)
 
     def conv2d(self, pre: PopulationRef, post: PopulationRef, kernel: ArrayLike, bias: Optional[ArrayLike] = None, *,
                stride: Any = 1, padding: Any = 0, pool: Optional[str] = None, pool_size: Any = 2,
@@ -806,6 +800,11 @@ class Network:
         opts.delay = _int_scalar(delay, "delay", 0)
         out = ffi.new("int32_t*")
         status = lib.snn_network_connect_conv2d(self._ptr, pre_p.id, post_p.id, g, _buf(weights), weights.size, opts, out)
+        return self._added_connection(status, out, label, params)
+
+    def _added_connection(self, status: int, out, label: str, params: Mapping[str, float]) -> Connection:
+        """The connection a connect call made (raising for its status), with
+        its synapse parameters set."""
         if status:
             self._fail(status, label)
         conn = self._connection_handle(out[0])
