@@ -95,6 +95,14 @@ def run_worker(argv: List[str], env: Dict[str, str], timeout: float = 1800) -> D
     return result
 
 
+def append_section(text: str, markdown: Optional[str]) -> None:
+    """Prints a results section and appends it to the markdown file, if given."""
+    print(text)
+    if markdown:
+        with open(markdown, "a") as f:
+            f.write("\n" + text + "\n")
+
+
 def machine() -> Dict[str, Any]:
     """CPU model, cores and memory, from /proc (Linux) with portable fallbacks."""
     info: Dict[str, Any] = {"platform": platform.platform(), "python": platform.python_version(),

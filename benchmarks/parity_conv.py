@@ -42,7 +42,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _common import emit, machine, parse  # noqa: E402
+from _common import append_section, emit, machine, parse  # noqa: E402
 from train_conv import (BATCH, PARAMS, STEPS, initial_weights, libsnn_grads, libsnn_model, peak_rss,  # noqa: E402
                         peer_env, rate_spikes, torch_model)
 
@@ -382,11 +382,7 @@ def main() -> None:
                   "training and test spikes). Training time: the epoch loop (spike drawing, forward, loss, backward, "
                   "Adam step, training accuracy); test pass: the 10 000 test images in batches of "
                   f"{EVAL_BATCH}. Ratios > 1: libsnn is faster."]
-    text = "\n".join(lines)
-    print(text)
-    if args.markdown:
-        with open(args.markdown, "a") as f:
-            f.write("\n" + text + "\n")
+    append_section("\n".join(lines), args.markdown)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from _common import emit, machine, run_worker  # noqa: E402
+from _common import append_section, emit, machine, run_worker  # noqa: E402
 
 STEPS, BATCH, BETA, THRESHOLD, SLOPE = 25, 128, 0.9, 1.0, 25.0
 DT = 1e-3
@@ -408,11 +408,7 @@ def main() -> None:
               "snnTorch fast sigmoid (slope 25), Norse SuperSpike, SpikingJelly sigmoid (the same cost; only the "
               "gradient values differ). Ratios > 1: libsnn is faster. Equal hidden spike rates show that every "
               "library did the same work."]
-    text = "\n".join(lines)
-    print(text)
-    if args.markdown:
-        with open(args.markdown, "a") as f:
-            f.write("\n" + text + "\n")
+    append_section("\n".join(lines), args.markdown)
 
 
 if __name__ == "__main__":
