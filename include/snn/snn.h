@@ -133,6 +133,7 @@ SNN_API const char* snn_version_string(void);
 /* Model kinds for the model registry queries. */
 #define SNN_MODEL_NEURON 1
 #define SNN_MODEL_SYNAPSE 2
+#define SNN_MODEL_PLASTICITY 3 /* learning rules of connections (option "plasticity") */
 
 /* Parameter kinds (snn_param_info.kind). */
 #define SNN_PARAM_NUMBER 1
@@ -253,7 +254,7 @@ typedef struct snn_param_info {
     const char* description;
 } snn_param_info;
 
-/* Names of the models of a kind (SNN_MODEL_NEURON or SNN_MODEL_SYNAPSE).
+/* Names of the models of a kind (SNN_MODEL_NEURON, SNN_MODEL_SYNAPSE or SNN_MODEL_PLASTICITY).
  * Two-call pattern; the strings are static. */
 SNN_API snn_status snn_model_list(int32_t kind, const char** out_names, int32_t capacity, int32_t* out_count);
 

@@ -9,7 +9,7 @@ from .errors import InvalidArgumentError, NotFoundError
 
 __all__ = ["ParamInfo", "models", "model_params", "model_state_vars", "backends"]
 
-_KINDS = {"neuron": lib.SNN_MODEL_NEURON, "synapse": lib.SNN_MODEL_SYNAPSE}
+_KINDS = {"neuron": lib.SNN_MODEL_NEURON, "synapse": lib.SNN_MODEL_SYNAPSE, "plasticity": lib.SNN_MODEL_PLASTICITY}
 
 
 class ParamInfo(NamedTuple):
@@ -33,7 +33,7 @@ def _kind_code(kind: str) -> int:
     try:
         return _KINDS[kind]
     except (KeyError, TypeError):
-        raise InvalidArgumentError(f"model kind must be 'neuron' or 'synapse', got {kind!r}") from None
+        raise InvalidArgumentError(f"model kind must be 'neuron', 'synapse' or 'plasticity', got {kind!r}") from None
 
 
 def _string_list(fn, *args) -> List[str]:
@@ -49,7 +49,8 @@ def _string_list(fn, *args) -> List[str]:
 
 
 def models(kind: str = "neuron") -> List[str]:
-    """Names of the registered models of a kind: ``"neuron"`` (default) or ``"synapse"``.
+    """Names of the registered models of a kind: ``"neuron"`` (default),
+    ``"synapse"`` or ``"plasticity"`` (learning rules of connections).
 
     >>> "lif" in snn.models()
     True
@@ -60,10 +61,10 @@ def models(kind: str = "neuron") -> List[str]:
 def _resolve_kind(model: str, kind: Optional[str]) -> int:
     if kind is not None:
         return _kind_code(kind)
-    for code in (lib.SNN_MODEL_NEURON, lib.SNN_MODEL_SYNAPSE):
+    for code in (lib.SNN_MODEL_NEURON, lib.SNN_MODEL_SYNAPSE, lib.SNN_MODEL_PLASTICITY):
         if model in _string_list(lib.snn_model_list, code):
             return code
-    raise NotFoundError(f"no neuron or synapse model named {model!r}; see snn.models()")
+    raise NotFoundError(f"no neuron, synapse or plasticity model named {model!r}; see snn.models()")
 
 
 def model_params(model: str, kind: Optional[str] = None) -> Dict[str, ParamInfo]:
@@ -71,7 +72,8 @@ def model_params(model: str, kind: Optional[str] = None) -> Dict[str, ParamInfo]
 
     Args:
         model: a model name, e.g. ``"lif"`` or ``"exp"``.
-        kind: ``"neuron"`` or ``"synapse"``; ``None`` looks in both (neurons first).
+        kind: ``"neuron"``, ``"synapse"`` or ``"plasticity"``; ``None`` looks
+            in all three (in that order).
     """
     code = _resolve_kind(model, kind)
     mname = name_bytes(model, "model")

@@ -632,7 +632,8 @@ class Network:
                 p: Optional[float] = None, weight: Optional[float] = None, one_to_one: bool = False,
                 pairs: Optional[Tuple[ArrayLike, ArrayLike]] = None, delay: Union[int, ArrayLike] = 1,
                 synapse: Optional[str] = None, name: Optional[str] = None, seed: int = 0,
-                weight_dtype: Optional[str] = None, **params: float) -> Connection:
+                weight_dtype: Optional[str] = None, plasticity: Optional[str] = None,
+                **params: Union[float, str]) -> Connection:
         """Connects two populations. Exactly one way of giving the synapses:
 
         * ``weights=W``: a dense NumPy array ``[pre.size, post.size]`` (stored
@@ -660,13 +661,28 @@ class Network:
                 weights are rounded to bfloat16 numbers, which the "cpu"
                 backend stores in half the memory (the option can also be
                 changed later with ``set_param(conn, "weight_dtype", ...)``).
-            **params: synapse parameters such as ``tau=5e-3`` or ``e_rev=0.0``.
+            plasticity: a learning rule for the weights (``"stdp"``,
+                ``"triplet"``, ``"rstdp"``; ``snn.models("plasticity")``), run
+                after every step (docs/models.md, "Plasticity"). Its
+                parameters and options go in ``**params`` as well, e.g.
+                ``a_plus=1e-4, w_max=0.01, pairing="nearest"``.
+            **params: synapse parameters such as ``tau=5e-3`` or ``e_rev=0.0``,
+                and the learning rule's.
 
         Weights are float32; current-synapse weights are in volts (a spike
         adds w to I), see docs/models.md.
         """
         pre_p, post_p = self._pop(pre), self._pop(post)
-        _check_keywords("synapse", synapse or "delta", params, f"connect({pre_p.name!r}, {post_p.name!r})")
+        label0 = f"connect({pre_p.name!r}, {post_p.name!r})"
+        rule_params: Dict[str, Any] = {}
+        if plasticity is not None and isinstance(plasticity, str) and plasticity != "none":
+            try:
+                known = _model_params(plasticity, "plasticity")
+            except NotFoundError:
+                raise NotFoundError(f"{label0}: unknown plasticity rule {plasticity!r}; "
+                                    f"see snn.models('plasticity')") from None
+            rule_params = {k: params.pop(k) for k in list(params) if k in known}
+        _check_keywords("synapse", synapse or "delta", params, label0)
         opts = ffi.new("snn_connection_options*")
         check(lib.snn_connection_options_init(opts, ffi.sizeof("snn_connection_options")))
         keep = []
@@ -734,7 +750,26 @@ class Network:
                                  f"({n_pre}, {n_post}), got {w.shape}")
             status = lib.snn_network_connect_dense(self._ptr, pre_p.id, post_p.id, _buf(w), w.size,
                                                    opts, out)
-        return self._added_connection(status, out, label, params)
+        conn = self._added_connection(status, out, label, params)
+        if plasticity is not None:
+            self._set_plasticity(conn, plasticity, rule_params)
+        return conn
+
+    def _set_plasticity(self, conn: Connection, rule: str, params: Mapping[str, Any]) -> None:
+        """Attaches a learning rule and sets its options, then its numbers
+        (the bounds in an order that never crosses them)."""
+        self.set_param(conn, "plasticity", rule)
+        numbers = {k: v for k, v in params.items() if not isinstance(v, str)}
+        for key, value in params.items():
+            if isinstance(value, str):
+                self.set_param(conn, key, value)
+        if "w_min" in numbers and "w_max" in numbers and not float(numbers["w_min"]) < self.param(conn, "w_max"):
+            order = ["w_max", "w_min"]
+        else:
+            order = ["w_min", "w_max"]
+        for key in order + [k for k in numbers if k not in ("w_min", "w_max")]:
+            if key in numbers:
+                self.set_param(conn, key, numbers[key])
 
     def conv2d(self, pre: PopulationRef, post: PopulationRef, kernel: ArrayLike, bias: Optional[ArrayLike] = None, *,
                stride: Any = 1, padding: Any = 0, pool: Optional[str] = None, pool_size: Any = 2,
@@ -905,7 +940,7 @@ class Network:
         parameter of a connection, a str for a connection's option."""
         item = self._target(target)
         cname = name_bytes(name, "parameter name")
-        if isinstance(item, Connection) and name == "weight_dtype":
+        if isinstance(item, Connection) and name in self._connection_options(item):
             s = ffi.new("const char**")
             status = lib.snn_connection_get_option(self._ptr, item.id, cname, s)
             if status:
@@ -935,20 +970,46 @@ class Network:
             self._fail(status, f"{item.name}.{name}")
         return out[: count[0]]
 
+    def _connection_options(self, conn: Connection) -> List[str]:
+        """The string options of a connection: weight_dtype, plasticity, and
+        for a plastic one learning and its rule's options."""
+        names = ["weight_dtype", "plasticity"]
+        s = ffi.new("const char**")
+        check(lib.snn_connection_get_option(self._ptr, conn.id, b"plasticity", s))
+        rule = to_str(s[0])
+        if rule != "none":
+            names.append("learning")
+            names += [k for k, info in _model_params(rule, "plasticity").items() if info.kind == "string"]
+        return names
+
     def params(self, target: Target) -> Dict[str, Union[np.ndarray, float, str]]:
         """All parameters of a population's neuron model or a connection's
         synapse model, by name (see :meth:`param` for the value types)."""
         item = self._target(target)
         if isinstance(item, Connection):
-            names = list(_model_params(item.synapse, "synapse")) + ["weight_dtype"]
+            names = list(_model_params(item.synapse, "synapse")) + list(self._connection_options(item))
+            rule = self.param(item, "plasticity")
+            if rule != "none":
+                names += [k for k in _model_params(rule, "plasticity") if k not in names]
         else:
             names = list(_model_params(item.model, "neuron"))
         return {name: self.param(item, name) for name in names}
 
     # -- state -------------------------------------------------------------------------
 
-    def _state_values(self, item: Union[Population, Connection], values: ArrayLike, what: str) -> np.ndarray:
-        n = item.size if isinstance(item, Population) else item.post.size
+    def _conn_state_size(self, conn: Connection, cvar) -> int:
+        """Values per instance of a connection's state variable: post.size for
+        synaptic state, pre.size / post.size / nnz for a learning rule's traces."""
+        count = ffi.new("int64_t*")
+        status = lib.snn_connection_read_state(self._ptr, conn.id, cvar, NULL, 0, count)
+        if status:
+            self._fail(status, f"{conn.name}.{cvar.decode()}")
+        return int(count[0]) // self.batch
+
+    def _state_values(self, item: Union[Population, Connection], values: ArrayLike, what: str,
+                      n: Optional[int] = None) -> np.ndarray:
+        if n is None:
+            n = item.size if isinstance(item, Population) else item.post.size
         shape = item.shape if isinstance(item, Population) else (n,)
         arr = _f32(values, what)
         if arr.ndim == 0:
@@ -964,11 +1025,13 @@ class Network:
         """Writes a state variable: a scalar, ``[n]`` (the same for every
         instance) or ``[batch, n]``. ``target`` is a population (``"v"``, ``"u"``
         ...) or a connection (synaptic state such as ``"I"`` or ``"g"``, with
-        n = post.size). Before the first step this also sets the initial state
-        that :meth:`reset` restores."""
+        n = post.size; a learning rule's traces, with n = pre.size, post.size
+        or nnz, after the first step). Before the first step this also sets
+        the initial state that :meth:`reset` restores."""
         item = self._target(target)
-        arr = self._state_values(item, values, f"{item.name}.{var}")
         cvar = name_bytes(var, "variable")
+        n = self._conn_state_size(item, cvar) if isinstance(item, Connection) else None
+        arr = self._state_values(item, values, f"{item.name}.{var}", n)
         if isinstance(item, Population):
             status = lib.snn_population_write_state(self._ptr, item.id, cvar, _buf(arr), arr.size)
         else:
@@ -987,13 +1050,16 @@ class Network:
         backend), and with ``copy=True``, it is a copy instead.
 
         ``"spikes"`` gives the last step's spikes as a bool copy; a
-        connection's synaptic state (``"I"``, ``"g"``) is a float32 copy.
+        connection's synaptic state (``"I"``, ``"g"``) is a float32 copy, as
+        are its learning rule's traces (``"x_pre"`` ``[batch, pre.size]``,
+        ``"x_post"`` ``[batch, post.size]``, ``"eligibility"`` ``[batch, nnz]``
+        ...; docs/models.md, "Plasticity").
         """
         item = self._target(target)
         cvar = name_bytes(var, "variable")
         if isinstance(item, Connection):
-            return self._read(lib.snn_connection_read_state, item, cvar, np.float32, item.post.size,
-                              f"state({item.name!r}, {var!r})")
+            return self._read(lib.snn_connection_read_state, item, cvar, np.float32,
+                              self._conn_state_size(item, cvar), f"state({item.name!r}, {var!r})")
         if var == "spikes":
             arr = self._read(lib.snn_population_read_spikes, item, None, np.uint8, item.size,
                              f"state({item.name!r}, 'spikes')")

@@ -281,8 +281,10 @@ SNN_API snn_status snn_model_list(int32_t kind, const char** out_names, int32_t 
             for (const auto& m : snn::neuron_models()) names.push_back(m.name);
         else if (kind == SNN_MODEL_SYNAPSE)
             for (const auto& m : snn::synapse_models()) names.push_back(m.name);
+        else if (kind == SNN_MODEL_PLASTICITY)
+            for (const auto& m : snn::plasticity_models()) names.push_back(m.name);
         else
-            throw fail(SNN_INVALID_ARGUMENT, "kind: %d is not SNN_MODEL_NEURON or SNN_MODEL_SYNAPSE", kind);
+            throw fail(SNN_INVALID_ARGUMENT, "kind: %d is not SNN_MODEL_NEURON, SNN_MODEL_SYNAPSE or SNN_MODEL_PLASTICITY", kind);
         int64_t n64 = 0;
         two_call<const char*>(names.data(), static_cast<int64_t>(names.size()), out_names, capacity, &n64, "out_names");
         *out_count = static_cast<int32_t>(n64);
@@ -306,29 +308,36 @@ std::vector<snn_param_info> model_param_infos(int32_t kind, const char* model) {
         i.description = p.description;
         infos.push_back(i);
     };
+    auto add_string = [&](const snn::StringParam& s) {
+        snn_param_info i{};
+        i.struct_size = sizeof i;
+        i.name = s.name;
+        i.kind = SNN_PARAM_STRING;
+        i.default_number = 0.0;
+        i.default_string = s.default_value;
+        i.unit = "";
+        i.choices = s.choices;
+        i.description = s.description;
+        infos.push_back(i);
+    };
     if (kind == SNN_MODEL_NEURON) {
         int index = snn::find_neuron_model(model);
         if (index < 0) throw fail(SNN_NOT_FOUND, "model: unknown neuron model \"%s\"", model);
         const snn::NeuronModel& m = snn::neuron_models()[static_cast<std::size_t>(index)];
         for (const auto& p : m.params) add_number(p);
-        for (const auto& s : m.options) {
-            snn_param_info i{};
-            i.struct_size = sizeof i;
-            i.name = s.name;
-            i.kind = SNN_PARAM_STRING;
-            i.default_number = 0.0;
-            i.default_string = s.default_value;
-            i.unit = "";
-            i.choices = s.choices;
-            i.description = s.description;
-            infos.push_back(i);
-        }
+        for (const auto& s : m.options) add_string(s);
     } else if (kind == SNN_MODEL_SYNAPSE) {
         int index = snn::find_synapse_model(model);
         if (index < 0) throw fail(SNN_NOT_FOUND, "model: unknown synapse model \"%s\"", model);
         for (const auto& p : snn::synapse_models()[static_cast<std::size_t>(index)].params) add_number(p);
+    } else if (kind == SNN_MODEL_PLASTICITY) {
+        int index = snn::find_plasticity_model(model);
+        if (index < 0) throw fail(SNN_NOT_FOUND, "model: unknown plasticity rule \"%s\"", model);
+        const snn::PlasticityModel& m = snn::plasticity_models()[static_cast<std::size_t>(index)];
+        for (const auto& p : m.params) add_number(p);
+        for (const auto& s : m.options) add_string(s);
     } else {
-        throw fail(SNN_INVALID_ARGUMENT, "kind: %d is not SNN_MODEL_NEURON or SNN_MODEL_SYNAPSE", kind);
+        throw fail(SNN_INVALID_ARGUMENT, "kind: %d is not SNN_MODEL_NEURON, SNN_MODEL_SYNAPSE or SNN_MODEL_PLASTICITY", kind);
     }
     return infos;
 }
@@ -373,8 +382,12 @@ SNN_API snn_status snn_model_state_vars(int32_t kind, const char* model, const c
             int index = snn::find_synapse_model(model);
             if (index < 0) throw fail(SNN_NOT_FOUND, "model: unknown synapse model \"%s\"", model);
             names = snn::synapse_models()[static_cast<std::size_t>(index)].state_vars;
+        } else if (kind == SNN_MODEL_PLASTICITY) {
+            int index = snn::find_plasticity_model(model);
+            if (index < 0) throw fail(SNN_NOT_FOUND, "model: unknown plasticity rule \"%s\"", model);
+            for (const auto& v : snn::plasticity_models()[static_cast<std::size_t>(index)].state_vars) names.push_back(v.name);
         } else {
-            throw fail(SNN_INVALID_ARGUMENT, "kind: %d is not SNN_MODEL_NEURON or SNN_MODEL_SYNAPSE", kind);
+            throw fail(SNN_INVALID_ARGUMENT, "kind: %d is not SNN_MODEL_NEURON, SNN_MODEL_SYNAPSE or SNN_MODEL_PLASTICITY", kind);
         }
         int64_t n64 = 0;
         two_call<const char*>(names.data(), static_cast<int64_t>(names.size()), out_names, capacity, &n64, "out_names");
@@ -595,7 +608,7 @@ snn_status read_state_impl(const snn_network* network, Owner owner, int32_t id, 
         // "spikes" reads like a (read-only) state variable of a population.
         const bool spikes = owner == Owner::Population && std::string_view(var) == "spikes";
         int index = spikes ? 0 : n->var_index(owner, id, var);
-        const int64_t count = n->batch() * n->state_size(owner, id);
+        const int64_t count = n->batch() * n->state_size(owner, id, index);
         *out_count = count;
         if (capacity == 0) return SNN_OK;
         SNN_REQUIRE(capacity > 0, SNN_INVALID_ARGUMENT, "capacity: is negative");

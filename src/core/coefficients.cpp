@@ -43,6 +43,10 @@ void compute_population_coefficients(const Graph& graph, int32_t population, Pop
             out->refractory_steps[j] = static_cast<int32_t>(std::max(0.0, std::min(steps - 1.0, 2.0e9)));
         }
         if (model.kind == NeuronKind::Leaky) out->mem_decay[j] = param(pop, leaky_param::beta)[j];
+        if (model.kind == NeuronKind::Modulator) {
+            const double tau = param(pop, modulator_param::tau)[j];
+            out->mem_decay[j] = tau > 0.0 ? static_cast<float>(std::exp(-dt / tau)) : 0.0f;
+        }
         if (model.kind == NeuronKind::ALIF)
             out->adapt_decay[j] = static_cast<float>(std::exp(-dt / param(pop, alif_param::tau_adapt)[j]));
         if (model.kind == NeuronKind::Poisson)

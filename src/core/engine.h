@@ -86,6 +86,16 @@ public:
     // Parameters or weights changed: recompute what depends on them.
     virtual void parameters_changed() = 0;
 
+    // Learning (core/plasticity) changed weights of a connection in the graph
+    // after a step: those of the given rows (presynaptic neurons) and columns
+    // (postsynaptic neurons), or all of them when a count is negative. A
+    // backend that keeps its own copy of the weights updates it here.
+    virtual void weights_changed(int32_t connection, const int32_t* rows, int64_t row_count, const int32_t* columns,
+                                 int64_t column_count) {
+        (void)connection, (void)rows, (void)row_count, (void)columns, (void)column_count;
+        parameters_changed();
+    }
+
     // State variables (index into the model's state_vars, or 0 for a
     // connection's synaptic state), [batch][n] float32.
     virtual void read_state(Owner owner, int32_t id, int var, float* out) const = 0;

@@ -136,6 +136,20 @@ std::vector<uint8_t> save_network(const Network& network, uint32_t flags) {
             for (const ConvField& f : kConvFields) fields.set(f.name, Value::from_int64(geometry.*f.field));
             entry.set("conv2d", fields);
         }
+        if (conn.plastic()) {  // the learning rule (docs/models.md, "Plasticity"); its traces are not saved
+            const PlasticityModel& pm = conn.plasticity_model();
+            Value rule = Value::object();
+            rule.set("rule", Value::from_string(pm.name));
+            Value rule_params = Value::object();
+            for (std::size_t k = 0; k < pm.params.size(); ++k) rule_params.set(pm.params[k].name, Value::from_double(conn.plastic_params[k]));
+            rule.set("params", rule_params);
+            Value rule_options = Value::object();
+            for (std::size_t k = 0; k < pm.options.size(); ++k)
+                rule_options.set(pm.options[k].name, Value::from_string(conn.plastic_options[k].c_str()));
+            rule.set("options", rule_options);
+            rule.set("learning", Value::from_bool(conn.learning));
+            entry.set("plasticity", rule);
+        }
         if (conn.bfloat16) {  // written only when not the default, so float32 files stay as they were
             Value options = Value::object();
             options.set("weight_dtype", Value::from_string("bfloat16"));
@@ -387,6 +401,34 @@ void build(Network& net, const Value& graph, const st::File& file, int64_t saved
                 if (!value.is_number()) bad("a synapse parameter is not a number", key);
                 net.set_connection_param(id, key, value.as_number());
             }
+        }
+        if (const Value* rule = entry.find("plasticity")) {
+            if (!rule->is_object()) bad("plasticity is not an object", name);
+            net.set_connection_option(id, "plasticity", text_of(*rule, "rule", "plasticity"));
+            if (const Value* options = rule->find("options")) {
+                if (!options->is_object()) bad("plasticity options is not an object", name);
+                for (const auto& [key, value] : options->as_object()) {
+                    if (!value.is_string()) bad("a plasticity option is not a string", key);
+                    if (!value.as_string().empty()) net.set_connection_option(id, key, value.as_string());
+                }
+            }
+            if (const Value* params = rule->find("params")) {
+                if (!params->is_object()) bad("plasticity params is not an object", name);
+                // The bounds first, in an order that never crosses them, then the rest.
+                const Value* lo = params->find("w_min");
+                const Value* hi = params->find("w_max");
+                if (lo && hi && lo->is_number() && hi->is_number()) {
+                    const bool max_first = !(lo->as_number() < net.connection_param(id, "w_max"));
+                    net.set_connection_param(id, max_first ? "w_max" : "w_min", (max_first ? hi : lo)->as_number());
+                    net.set_connection_param(id, max_first ? "w_min" : "w_max", (max_first ? lo : hi)->as_number());
+                }
+                for (const auto& [key, value] : params->as_object()) {
+                    if (!value.is_number()) bad("a plasticity parameter is not a number", key);
+                    net.set_connection_param(id, key, value.as_number());
+                }
+            }
+            if (const Value* learning = rule->find("learning"))
+                net.set_connection_option(id, "learning", learning->as_bool() ? "on" : "off");
         }
         const SynapseModel& sm = net.connection(id).synapse_model();
         if (!sm.state_vars.empty()) {

@@ -27,7 +27,7 @@ struct Population {
 
 struct Connection {
     explicit Connection(std::pmr::memory_resource* mr)
-        : name(mr), syn_params(mr), weights(mr), row_ptr(mr), post_index(mr), delays(mr) {}
+        : name(mr), syn_params(mr), weights(mr), row_ptr(mr), post_index(mr), delays(mr), plastic_params(mr), plastic_options(mr) {}
 
     pstring name;
     int32_t pre = -1, post = -1;
@@ -41,8 +41,16 @@ struct Connection {
     pvector<int32_t> delays;   // sparse with per-synapse delays: [nnz], else empty
     bool bfloat16 = false;     // option weight_dtype: every weight is a bfloat16 number
     ConvShape conv;            // conv2d only
+    // Plasticity (docs/models.md): the rule, its parameters (float32 values)
+    // and options, and whether it learns now (option "learning").
+    int plasticity = -1;       // index into plasticity_models(), -1: none
+    pvector<double> plastic_params;
+    pvector<pstring> plastic_options;
+    bool learning = true;
 
     const SynapseModel& synapse_model() const { return synapse_models()[static_cast<std::size_t>(synapse)]; }
+    bool plastic() const { return plasticity >= 0; }
+    const PlasticityModel& plasticity_model() const { return plasticity_models()[static_cast<std::size_t>(plasticity)]; }
     int64_t nnz() const { return static_cast<int64_t>(weights.size()); }
     bool has_synapse_delays() const { return !delays.empty(); }
     int32_t min_delay() const;

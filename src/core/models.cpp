@@ -66,6 +66,14 @@ std::vector<NeuronModel> make_neuron_models() {
                   {"surrogate", "arctan", "fast_sigmoid|arctan|triangle",
                    "training: the surrogate derivative of the spike (default arctan, as snnTorch's Leaky)"}},
                  {"input", "v"}});
+    // A neuromodulator concentration (docs/models.md, "modulator"): what
+    // arrives through its connections and the step's input add to m, which
+    // decays with tau. Plastic connections of rule rstdp read it.
+    NeuronModel modulator{"modulator", NeuronKind::Modulator, false, false, false,
+                          {{"tau", 0.2, "s", "decay time constant of m (0: m holds only the current step's input)"}},
+                          {}, {"input", "m"}};
+    modulator.takes_input = true;
+    m.push_back(modulator);
     return m;
 }
 
@@ -79,7 +87,65 @@ std::vector<SynapseModel> make_synapse_models() {
     return m;
 }
 
+std::vector<PlasticityModel> make_plasticity_models() {
+    const NumberParam w_min{"w_min", 0.0, "w", "lower weight bound (weights are clipped to [w_min, w_max] after each update)"};
+    const NumberParam w_max{"w_max", 1.0, "w", "upper weight bound"};
+    const StringParam pairing{"pairing", "all_to_all", "all_to_all|nearest",
+                              "all_to_all: a spike adds 1 to its traces; nearest: a spike sets them to 1"};
+    std::vector<PlasticityModel> m;
+    m.push_back({"stdp",
+                 PlasticityKind::PairSTDP,
+                 {w_min, w_max,
+                  {"a_plus", 0.01, "w", "potentiation per pre-before-post pair (times the trace)"},
+                  {"a_minus", 0.0105, "w", "depression per post-before-pre pair (times the trace)"},
+                  {"tau_plus", 20e-3, "s", "decay time constant of the presynaptic trace"},
+                  {"tau_minus", 20e-3, "s", "decay time constant of the postsynaptic trace"},
+                  {"mu_plus", 0.0, "1", "weight dependence of potentiation: 0 additive, 1 multiplicative (soft bound)"},
+                  {"mu_minus", 0.0, "1", "weight dependence of depression: 0 additive, 1 multiplicative (soft bound)"}},
+                 {pairing},
+                 {{"x_pre", TraceSide::Pre}, {"x_post", TraceSide::Post}}});
+    // Pfister & Gerstner 2006: defaults are their visual-cortex fit of the
+    // all-to-all full model (Table 4).
+    m.push_back({"triplet",
+                 PlasticityKind::Triplet,
+                 {w_min, w_max,
+                  {"a2_plus", 7.5e-10, "w", "pair potentiation"},
+                  {"a3_plus", 9.3e-3, "w", "triplet potentiation (post-pre-post)"},
+                  {"a2_minus", 7e-3, "w", "pair depression"},
+                  {"a3_minus", 2.3e-4, "w", "triplet depression (pre-post-pre)"},
+                  {"tau_plus", 16.8e-3, "s", "decay of the fast presynaptic trace r1"},
+                  {"tau_minus", 33.7e-3, "s", "decay of the fast postsynaptic trace o1"},
+                  {"tau_x", 101e-3, "s", "decay of the slow presynaptic trace r2"},
+                  {"tau_y", 125e-3, "s", "decay of the slow postsynaptic trace o2"}},
+                 {pairing},
+                 {{"r1", TraceSide::Pre}, {"r2", TraceSide::Pre}, {"o1", TraceSide::Post}, {"o2", TraceSide::Post}}});
+    m.push_back({"rstdp",
+                 PlasticityKind::RewardSTDP,
+                 {w_min, w_max,
+                  {"a_plus", 1.0, "1", "eligibility added per pre-before-post pair (times the trace)"},
+                  {"a_minus", 1.0, "1", "eligibility removed per post-before-pre pair (times the trace)"},
+                  {"tau_plus", 20e-3, "s", "decay time constant of the presynaptic trace"},
+                  {"tau_minus", 20e-3, "s", "decay time constant of the postsynaptic trace"},
+                  {"tau_e", 1.0, "s", "decay time constant of the eligibility trace"},
+                  {"eta", 1e-3, "w", "learning rate: each step w += eta * m * e"}},
+                 {pairing,
+                  {"modulator", "", "",
+                   "the modulator population (model \"modulator\", 1 neuron or one per postsynaptic neuron) whose m gates learning"}},
+                 {{"x_pre", TraceSide::Pre}, {"x_post", TraceSide::Post}, {"eligibility", TraceSide::Synapse}}});
+    return m;
+}
+
 }  // namespace
+
+int PlasticityModel::param_index(std::string_view n) const { return index_by_name(params, n); }
+int PlasticityModel::option_index(std::string_view n) const { return index_by_name(options, n); }
+int PlasticityModel::state_index(std::string_view n) const { return index_by_name(state_vars, n); }
+
+const std::vector<PlasticityModel>& plasticity_models() {
+    static const std::vector<PlasticityModel> models = make_plasticity_models();
+    return models;
+}
+int find_plasticity_model(std::string_view name) { return index_by_name(plasticity_models(), name); }
 
 int NeuronModel::param_index(std::string_view n) const { return index_by_name(params, n); }
 int NeuronModel::option_index(std::string_view n) const { return index_by_name(options, n); }

@@ -10,7 +10,7 @@
 
 namespace snn {
 
-enum class NeuronKind { SpikeSource, CurrentSource, Poisson, IF, LIF, ALIF, Izhikevich, LI, Leaky };
+enum class NeuronKind { SpikeSource, CurrentSource, Poisson, IF, LIF, ALIF, Izhikevich, LI, Leaky, Modulator };
 enum class SynapseKind { Delta, Exp, CondExp };
 
 struct NumberParam {
@@ -36,6 +36,7 @@ struct NeuronModel {
     std::vector<NumberParam> params;
     std::vector<StringParam> options;
     std::vector<const char*> state_vars;  // writable float state, in storage order
+    bool takes_input = false;  // a non-source that also takes per-step inputs (modulator)
 
     int param_index(std::string_view name) const;
     int option_index(std::string_view name) const;
@@ -51,11 +52,36 @@ struct SynapseModel {
     int param_index(std::string_view name) const;
 };
 
+// A learning rule attached to a connection (docs/models.md, "Plasticity").
+enum class PlasticityKind { PairSTDP, Triplet, RewardSTDP };
+// Which array a plasticity state variable is: one value per presynaptic
+// neuron, per postsynaptic neuron, or per synapse (all per instance).
+enum class TraceSide { Pre, Post, Synapse };
+
+struct PlasticityVar {
+    const char* name;
+    TraceSide side;
+};
+
+struct PlasticityModel {
+    const char* name;
+    PlasticityKind kind;
+    std::vector<NumberParam> params;
+    std::vector<StringParam> options;
+    std::vector<PlasticityVar> state_vars;
+
+    int param_index(std::string_view name) const;
+    int option_index(std::string_view name) const;
+    int state_index(std::string_view name) const;
+};
+
 const std::vector<NeuronModel>& neuron_models();
 const std::vector<SynapseModel>& synapse_models();
 // -1 when unknown.
 int find_neuron_model(std::string_view name);
 int find_synapse_model(std::string_view name);
+const std::vector<PlasticityModel>& plasticity_models();
+int find_plasticity_model(std::string_view name);
 
 // Index of each neuron-model parameter, fixed so engines can address them
 // without string lookups. Must match the order in models.cpp.
@@ -69,6 +95,14 @@ namespace leaky_var { enum { input, v }; }
 namespace poisson_param { enum { rate }; }
 namespace current_param { enum { current }; }
 namespace syn_param { enum { tau, e_rev }; }
+namespace modulator_param { enum { tau }; }
+namespace modulator_var { enum { input, m }; }
+// Plasticity parameters: every rule lists these first, in this order, then its own.
+namespace plastic_param { enum { w_min, w_max }; }
+namespace stdp_param { enum { w_min, w_max, a_plus, a_minus, tau_plus, tau_minus, mu_plus, mu_minus }; }
+namespace triplet_param { enum { w_min, w_max, a2_plus, a3_plus, a2_minus, a3_minus, tau_plus, tau_minus, tau_x, tau_y }; }
+namespace rstdp_param { enum { w_min, w_max, a_plus, a_minus, tau_plus, tau_minus, tau_e, eta }; }
+namespace plastic_option { enum { pairing, modulator }; }  // modulator: rstdp only
 
 // Reset modes (the "reset" option; leaky's "zero" and "none" are its own).
 enum class ResetMode { Value, Subtract };

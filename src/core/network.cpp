@@ -44,7 +44,7 @@ void check_param_value(const NeuronModel& m, int index, double value) {
     std::string_view n(name);
     if ((n == "tau_mem" || n == "tau_adapt") && !(value > 0.0))
         throw fail(SNN_INVALID_ARGUMENT, "%s: must be > 0 (got %g)", name, value);
-    if ((n == "t_ref" || n == "rate") && value < 0.0)
+    if ((n == "t_ref" || n == "rate" || (m.kind == NeuronKind::Modulator && n == "tau")) && value < 0.0)
         throw fail(SNN_INVALID_ARGUMENT, "%s: must be >= 0 (got %g)", name, value);
     if (n == "beta" && !(value >= 0.0 && value <= 1.0))
         throw fail(SNN_INVALID_ARGUMENT, "%s: must be in [0, 1] (got %g)", name, value);
@@ -213,12 +213,6 @@ bool weight_dtype_is_bfloat16(std::string_view value, const char* what) {
                static_cast<int>(value.size()), value.data());
 }
 
-// Connections have one option so far.
-void check_connection_option(std::string_view name) {
-    if (name != "weight_dtype")
-        throw fail(SNN_NOT_FOUND, "name: connections have no option \"%.*s\" (they have weight_dtype)", static_cast<int>(name.size()),
-                   name.data());
-}
 }  // namespace
 
 int32_t Network::add_connection(Connection&& c, const snn_connection_options& o) {
@@ -233,6 +227,8 @@ int32_t Network::add_connection(Connection&& c, const snn_connection_options& o)
     int synapse = find_synapse_model(o.synapse ? std::string_view(o.synapse) : std::string_view("delta"));
     if (synapse < 0) throw fail(SNN_NOT_FOUND, "synapse: unknown synapse model \"%s\" (see snn_model_list)", o.synapse);
     c.synapse = synapse;
+    if (post.neuron_model().kind == NeuronKind::Modulator && synapse_models()[static_cast<std::size_t>(synapse)].kind != SynapseKind::Delta)
+        throw fail(SNN_INVALID_ARGUMENT, "synapse: a modulator population (\"%s\") takes delta synapses only", post.name.c_str());
     if (post.neuron_model().kind == NeuronKind::Leaky && synapse_models()[static_cast<std::size_t>(synapse)].kind == SynapseKind::CondExp)
         throw fail(SNN_INVALID_ARGUMENT, "synapse: a leaky population (\"%s\") takes delta and exp synapses, not cond_exp",
                    post.name.c_str());
@@ -592,42 +588,148 @@ const char* Network::option(int32_t pop_id, std::string_view name) const {
 void Network::set_connection_param(int32_t conn_id, std::string_view name, double value) {
     Connection& c = mutable_connection(conn_id);
     int index = c.synapse_model().param_index(name);
+    if (index >= 0) {
+        check_finite(value, c.synapse_model().params[static_cast<std::size_t>(index)].name);
+        if (name == "tau" && !(value > 0.0)) throw fail(SNN_INVALID_ARGUMENT, "tau: must be > 0 (got %g)", value);
+        c.syn_params[static_cast<std::size_t>(index)] = static_cast<float>(value);  // float32, like every parameter
+        if (engine_) engine_->parameters_changed();
+        return;
+    }
+    index = c.plastic() ? c.plasticity_model().param_index(name) : -1;
     if (index < 0)
-        throw fail(SNN_NOT_FOUND, "name: synapse model \"%s\" has no parameter \"%.*s\"", c.synapse_model().name,
-                   static_cast<int>(name.size()), name.data());
-    check_finite(value, c.synapse_model().params[static_cast<std::size_t>(index)].name);
-    if (name == "tau" && !(value > 0.0)) throw fail(SNN_INVALID_ARGUMENT, "tau: must be > 0 (got %g)", value);
-    c.syn_params[static_cast<std::size_t>(index)] = static_cast<float>(value);  // float32, like every parameter
-    if (engine_) engine_->parameters_changed();
+        throw fail(SNN_NOT_FOUND, "name: connection \"%s\" (synapse \"%s\", plasticity \"%s\") has no parameter \"%.*s\"", c.name.c_str(),
+                   c.synapse_model().name, c.plastic() ? c.plasticity_model().name : "none", static_cast<int>(name.size()), name.data());
+    const char* pname = c.plasticity_model().params[static_cast<std::size_t>(index)].name;
+    check_finite(value, pname);
+    const std::string_view n(pname);
+    if (n.substr(0, 3) == "tau" && !(value > 0.0)) throw fail(SNN_INVALID_ARGUMENT, "%s: must be > 0 (got %g)", pname, value);
+    if (n.substr(0, 2) == "mu" && !(value >= 0.0)) throw fail(SNN_INVALID_ARGUMENT, "%s: must be >= 0 (got %g)", pname, value);
+    const float v = static_cast<float>(value);
+    if (n == "w_min" && !(v < c.plastic_params[plastic_param::w_max]))
+        throw fail(SNN_INVALID_ARGUMENT, "w_min: must be below w_max = %g (got %g); set w_max first", c.plastic_params[plastic_param::w_max], value);
+    if (n == "w_max" && !(v > c.plastic_params[plastic_param::w_min]))
+        throw fail(SNN_INVALID_ARGUMENT, "w_max: must be above w_min = %g (got %g); set w_min first", c.plastic_params[plastic_param::w_min], value);
+    c.plastic_params[static_cast<std::size_t>(index)] = v;  // the learner reads them every step
 }
 
 double Network::connection_param(int32_t conn_id, std::string_view name) const {
     const Connection& c = connection(conn_id);
     int index = c.synapse_model().param_index(name);
+    if (index >= 0) return c.syn_params[static_cast<std::size_t>(index)];
+    index = c.plastic() ? c.plasticity_model().param_index(name) : -1;
     if (index < 0)
-        throw fail(SNN_NOT_FOUND, "name: synapse model \"%s\" has no parameter \"%.*s\"", c.synapse_model().name,
-                   static_cast<int>(name.size()), name.data());
-    return c.syn_params[static_cast<std::size_t>(index)];
+        throw fail(SNN_NOT_FOUND, "name: connection \"%s\" (synapse \"%s\", plasticity \"%s\") has no parameter \"%.*s\"", c.name.c_str(),
+                   c.synapse_model().name, c.plastic() ? c.plasticity_model().name : "none", static_cast<int>(name.size()), name.data());
+    return c.plastic_params[static_cast<std::size_t>(index)];
 }
 
+namespace {
+[[noreturn]] void no_connection_option(const Connection& c, std::string_view name) {
+    throw fail(SNN_NOT_FOUND, "name: connection \"%s\" has no option \"%.*s\" (weight_dtype, plasticity%s)", c.name.c_str(),
+               static_cast<int>(name.size()), name.data(), c.plastic() ? ", learning and its rule's options" : "");
+}
+}  // namespace
+
+void Network::set_plasticity(Connection& c, std::string_view value) {
+    check_buildable("plasticity");
+    if (value == "none") {
+        c.plasticity = -1;
+        c.plastic_params.clear();
+        c.plastic_options.clear();
+        return;
+    }
+    const int rule = find_plasticity_model(value);
+    if (rule < 0)
+        throw fail(SNN_NOT_FOUND, "value: unknown plasticity rule \"%.*s\" (none, or see snn_model_list(SNN_MODEL_PLASTICITY))",
+                   static_cast<int>(value.size()), value.data());
+    const Population& pre = population(c.pre);
+    if (c.kind == SNN_CONNECTION_CONV2D)
+        throw fail(SNN_UNSUPPORTED, "plasticity: connection \"%s\" is conv2d; learning rules run on dense, sparse and one-to-one connections",
+                   c.name.c_str());
+    if (c.has_synapse_delays())
+        throw fail(SNN_UNSUPPORTED, "plasticity: connection \"%s\" has per-synapse delays; learning rules need one delay per connection",
+                   c.name.c_str());
+    if (c.bfloat16) throw fail(SNN_INVALID_ARGUMENT, "plasticity: connection \"%s\" has bfloat16 weights; plastic weights are float32", c.name.c_str());
+    if (!pre.neuron_model().spiking)
+        throw fail(SNN_INVALID_ARGUMENT, "plasticity: the presynaptic population \"%s\" (%s) does not spike", pre.name.c_str(),
+                   pre.neuron_model().name);
+    const PlasticityModel& m = plasticity_models()[static_cast<std::size_t>(rule)];
+    pvector<double> params(memory_);
+    pvector<pstring> options(memory_);
+    for (const NumberParam& p : m.params) params.push_back(static_cast<float>(p.default_value));
+    for (const StringParam& o : m.options) options.emplace_back(o.default_value);
+    c.plasticity = rule;
+    c.plastic_params.swap(params);
+    c.plastic_options.swap(options);
+    c.learning = true;
+}
 
 void Network::set_connection_option(int32_t conn_id, std::string_view name, std::string_view value) {
     Connection& c = mutable_connection(conn_id);
-    check_connection_option(name);
-    const bool bfloat16 = weight_dtype_is_bfloat16(value, "value");
-    if (bfloat16 && !c.bfloat16) {
-        pvector<float> rounded(c.weights, memory_);  // all or nothing: a weight may be too large
-        round_weights(rounded, "weights");
-        c.weights.swap(rounded);
+    if (name == "weight_dtype") {
+        const bool bfloat16 = weight_dtype_is_bfloat16(value, "value");
+        if (bfloat16 && c.plastic())
+            throw fail(SNN_INVALID_ARGUMENT, "value: connection \"%s\" is plastic; its weights stay float32", c.name.c_str());
+        if (bfloat16 && !c.bfloat16) {
+            pvector<float> rounded(c.weights, memory_);  // all or nothing: a weight may be too large
+            round_weights(rounded, "weights");
+            c.weights.swap(rounded);
+        }
+        c.bfloat16 = bfloat16;
+        if (engine_) engine_->parameters_changed();
+        return;
     }
-    c.bfloat16 = bfloat16;
-    if (engine_) engine_->parameters_changed();
+    if (name == "plasticity") {
+        set_plasticity(c, value);
+        return;
+    }
+    if (!c.plastic()) no_connection_option(c, name);
+    if (name == "learning") {
+        if (value != "on" && value != "off")
+            throw fail(SNN_INVALID_ARGUMENT, "value: option \"learning\" takes on|off (got \"%.*s\")", static_cast<int>(value.size()), value.data());
+        c.learning = value == "on";
+        return;
+    }
+    const PlasticityModel& m = c.plasticity_model();
+    const int index = m.option_index(name);
+    if (index < 0) no_connection_option(c, name);
+    check_buildable(m.options[static_cast<std::size_t>(index)].name);
+    const std::string_view choices = m.options[static_cast<std::size_t>(index)].choices;
+    if (!choices.empty()) {
+        bool ok = false;
+        for (std::size_t at = 0; at <= choices.size();) {
+            std::size_t end = choices.find('|', at);
+            if (end == std::string_view::npos) end = choices.size();
+            ok = ok || choices.substr(at, end - at) == value;
+            at = end + 1;
+        }
+        if (!ok)
+            throw fail(SNN_INVALID_ARGUMENT, "value: option \"%.*s\" takes one of %s (got \"%.*s\")", static_cast<int>(name.size()), name.data(),
+                       m.options[static_cast<std::size_t>(index)].choices, static_cast<int>(value.size()), value.data());
+    }
+    if (index == plastic_option::modulator && m.kind == PlasticityKind::RewardSTDP) {
+        const int32_t mod = find_population(value);
+        if (mod < 0)
+            throw fail(SNN_NOT_FOUND, "value: no population \"%.*s\" to be the modulator", static_cast<int>(value.size()), value.data());
+        const Population& p = population(mod);
+        const int64_t n_post = population(c.post).size;
+        if (p.neuron_model().kind != NeuronKind::Modulator || (p.size != 1 && p.size != n_post))
+            throw fail(SNN_INVALID_ARGUMENT,
+                       "value: the modulator \"%s\" must be a population of model \"modulator\" with 1 or %lld (postsynaptic) neurons",
+                       p.name.c_str(), static_cast<long long>(n_post));
+    }
+    c.plastic_options[static_cast<std::size_t>(index)].assign(value.data(), value.size());
 }
 
 const char* Network::connection_option(int32_t conn_id, std::string_view name) const {
     const Connection& c = connection(conn_id);
-    check_connection_option(name);
-    return c.bfloat16 ? "bfloat16" : "float32";
+    if (name == "weight_dtype") return c.bfloat16 ? "bfloat16" : "float32";
+    if (name == "plasticity") return c.plastic() ? c.plasticity_model().name : "none";
+    if (!c.plastic()) no_connection_option(c, name);
+    if (name == "learning") return c.learning ? "on" : "off";
+    const int index = c.plasticity_model().option_index(name);
+    if (index < 0) no_connection_option(c, name);
+    return c.plastic_options[static_cast<std::size_t>(index)].c_str();
 }
 
 void Network::set_weights(int32_t conn_id, const float* weights, int64_t count) {
@@ -661,14 +763,25 @@ int Network::var_index(Owner owner, int32_t id, std::string_view var) const {
     }
     const Connection& c = connection(id);
     const auto& vars = c.synapse_model().state_vars;
-    if (vars.empty() || var != vars[0])
-        throw fail(SNN_NOT_FOUND, "var: synapse model \"%s\" has no state variable \"%.*s\"", c.synapse_model().name,
-                   static_cast<int>(var.size()), var.data());
-    return 0;
+    if (!vars.empty() && var == vars[0]) return 0;
+    const int plastic = c.plastic() ? c.plasticity_model().state_index(var) : -1;
+    if (plastic >= 0) return kPlasticVar + plastic;
+    throw fail(SNN_NOT_FOUND, "var: connection \"%s\" (synapse \"%s\", plasticity \"%s\") has no state variable \"%.*s\"", c.name.c_str(),
+               c.synapse_model().name, c.plastic() ? c.plasticity_model().name : "none", static_cast<int>(var.size()), var.data());
 }
 
 int64_t Network::state_size(Owner owner, int32_t id) const {
     return owner == Owner::Population ? population(id).size : population(connection(id).post).size;
+}
+
+int64_t Network::state_size(Owner owner, int32_t id, int var) const {
+    if (owner == Owner::Population || var < kPlasticVar) return state_size(owner, id);
+    const Connection& c = connection(id);
+    switch (c.plasticity_model().state_vars[static_cast<std::size_t>(var - kPlasticVar)].side) {
+        case TraceSide::Pre: return population(c.pre).size;
+        case TraceSide::Post: return population(c.post).size;
+        default: return c.nnz();
+    }
 }
 
 InitialVar& Network::initial_var(Owner owner, int32_t id, int var) {
@@ -722,6 +835,13 @@ void Network::set_initial_state(Owner owner, int32_t id, int var, const float* v
 }
 
 void Network::read_state(Owner owner, int32_t id, int var, float* out) const {
+    if (owner == Owner::Connection && var >= kPlasticVar) {  // traces: zero until the first step
+        if (learner_)
+            learner_->read(id, var - kPlasticVar, out);
+        else
+            std::fill_n(out, batch_ * state_size(owner, id, var), 0.0f);
+        return;
+    }
     if (engine_)
         engine_->read_state(owner, id, var, out);
     else
@@ -729,7 +849,7 @@ void Network::read_state(Owner owner, int32_t id, int var, float* out) const {
 }
 
 void Network::write_state(Owner owner, int32_t id, int var, const float* values, int64_t count) {
-    const int64_t n = state_size(owner, id);
+    const int64_t n = state_size(owner, id, var);
     if (!values) throw fail(SNN_INVALID_ARGUMENT, "values: is NULL");
     if (count != n && count != batch_ * n)
         throw fail(SNN_SHAPE, "values: %lld given; expected n = %lld or batch x n = %lld", static_cast<long long>(count),
@@ -738,6 +858,13 @@ void Network::write_state(Owner owner, int32_t id, int var, const float* values,
     pvector<float> full(memory_);
     full.resize(static_cast<std::size_t>(batch_ * n));
     for (int32_t b = 0; b < batch_; ++b) std::copy(values + (count == n ? 0 : b * n), values + (count == n ? 0 : b * n) + n, full.begin() + b * n);
+    if (owner == Owner::Connection && var >= kPlasticVar) {
+        if (!learner_)
+            throw fail(SNN_STATE, "var: the traces of connection \"%s\" start at zero in the first step; write them after it",
+                       connection(id).name.c_str());
+        learner_->write(id, var - kPlasticVar, full.data());
+        return;
+    }
     if (engine_)
         engine_->write_state(owner, id, var, full.data());
     else
@@ -754,7 +881,7 @@ void Network::randomize_state(Owner owner, int32_t id, int var, int32_t distribu
     } else {
         throw fail(SNN_INVALID_ARGUMENT, "distribution: %d is not an SNN_DIST_* value", distribution);
     }
-    const int64_t n = state_size(owner, id);
+    const int64_t n = state_size(owner, id, var);
     pvector<float> values(memory_);
     values.resize(static_cast<std::size_t>(batch_ * n));
     // Keyed by (seed, instance, neuron): the same seed gives the same values
@@ -842,7 +969,7 @@ InputView slice(const BoundTensor& b, int64_t run_index) {
 
 void Network::set_input(int32_t pop_id, const snn_tensor& input) {
     const Population& pop = population(pop_id);
-    if (!pop.neuron_model().is_input)
+    if (!pop.neuron_model().is_input && !pop.neuron_model().takes_input)
         throw fail(SNN_INVALID_ARGUMENT, "population: \"%s\" (%s) is not a source and takes no input", pop.name.c_str(),
                    pop.neuron_model().name);
     BoundTensor b;
@@ -858,6 +985,7 @@ void Network::set_input(int32_t pop_id, const snn_tensor& input) {
                 throw fail(SNN_INVALID_ARGUMENT, "input: rate [%d, %lld] is negative", bi, static_cast<long long>(j));
         }
     PopulationIO& io = pop_io_[static_cast<std::size_t>(pop_id)];
+    if (pop.neuron_model().takes_input) scratch_.resize(std::max(scratch_.size(), static_cast<std::size_t>(batch_ * pop.size)));
     io.copied_input.resize(static_cast<std::size_t>(batch_ * pop.size));
     for (int32_t bi = 0; bi < batch_; ++bi)
         for (int64_t j = 0; j < pop.size; ++j)
@@ -868,12 +996,13 @@ void Network::set_input(int32_t pop_id, const snn_tensor& input) {
 
 void Network::bind_input(int32_t pop_id, const snn_tensor& buffer) {
     const Population& pop = population(pop_id);
-    if (!pop.neuron_model().is_input)
+    if (!pop.neuron_model().is_input && !pop.neuron_model().takes_input)
         throw fail(SNN_INVALID_ARGUMENT, "population: \"%s\" (%s) is not a source and takes no input", pop.name.c_str(),
                    pop.neuron_model().name);
     BoundTensor b;
     bind_tensor(buffer, batch_, pop.size, true, &b, "buffer");
     PopulationIO& io = pop_io_[static_cast<std::size_t>(pop_id)];
+    if (pop.neuron_model().takes_input) scratch_.resize(std::max(scratch_.size(), static_cast<std::size_t>(batch_ * pop.size)));
     io.bound_input.release();
     io.bound_input = b;
 }
@@ -937,6 +1066,7 @@ void Network::freeze() {
     engine_ = context_.backend().create(*this, capacity_);
     engine_->set_batch(batch_);
     engine_->load_initial_state();
+    if (Learner::needed(graph_)) learner_ = make_in<Learner, Learner>(memory_, graph_, capacity_, batch_, memory_);
     context_.log(SNN_LOG_DEBUG, "network frozen: %zu populations, %zu connections, backend %s", graph_.populations.size(),
                  graph_.connections.size(), backend_name());
 }
@@ -1038,7 +1168,9 @@ snn_status Network::run(int64_t steps) {
     } end_run{engine_.get()};
     for (int64_t k = 0; k < steps; ++k) {
         for (std::size_t p = 0; p < pop_io_.size(); ++p) step_inputs_[p] = run_input(this, static_cast<int32_t>(p), k);
+        add_step_inputs();
         engine_->step(step_, step_inputs_.data());
+        if (learner_) learner_->step(step_, *engine_);
         for (PopulationIO& io : pop_io_) io.has_copied_input = false;
         write_outputs(k);
         const int64_t this_step = step_++;
@@ -1063,6 +1195,21 @@ snn_status Network::run(int64_t steps) {
     return SNN_OK;
 }
 
+// A modulator's input of the step adds to its "input" variable, which
+// delivery adds to as well and the step consumes (docs/models.md).
+void Network::add_step_inputs() {
+    for (std::size_t p = 0; p < pop_io_.size(); ++p) {
+        const Population& pop = graph_.populations[p];
+        const InputView& in = step_inputs_[p];
+        if (!pop.neuron_model().takes_input || !in.data) continue;
+        const int32_t id = static_cast<int32_t>(p);
+        engine_->read_state(Owner::Population, id, modulator_var::input, scratch_.data());
+        for (int32_t b = 0; b < batch_; ++b)
+            for (int64_t j = 0; j < pop.size; ++j) scratch_[static_cast<std::size_t>(b * pop.size + j)] += input_value(in, b, j);
+        engine_->write_state(Owner::Population, id, modulator_var::input, scratch_.data());
+    }
+}
+
 InputView Network::run_input(const void* self, int32_t population, int64_t k) {
     const Network& net = *static_cast<const Network*>(self);
     const PopulationIO& io = net.pop_io_[static_cast<std::size_t>(population)];
@@ -1085,6 +1232,7 @@ void Network::reset() {
     step_ = 0;
     for (PopulationIO& io : pop_io_) io.has_copied_input = false;
     if (engine_) engine_->load_initial_state();
+    if (learner_) learner_->reset();
 }
 
 void Network::set_batch(int32_t batch) {
@@ -1139,6 +1287,21 @@ void Network::set_batch(int32_t batch) {
         int32_t depth = 0;
     };
     pvector<Internal> internals(memory_);
+    // The traces of plastic connections, kept for the running instances.
+    struct Trace { int32_t conn; int var; int64_t n; pvector<float> values; };
+    pvector<Trace> traces(memory_);
+    if (learner_)
+        for (std::size_t c = 0; c < graph_.connections.size(); ++c) {
+            const Connection& conn = graph_.connections[c];
+            if (!conn.plastic()) continue;
+            for (std::size_t v = 0; v < conn.plasticity_model().state_vars.size(); ++v) {
+                const int var = kPlasticVar + static_cast<int>(v);
+                Trace t{static_cast<int32_t>(c), var, state_size(Owner::Connection, static_cast<int32_t>(c), var), pvector<float>(memory_)};
+                t.values.assign(static_cast<std::size_t>(std::max(old_batch, batch) * t.n), 0.0f);
+                learner_->read(t.conn, static_cast<int>(v), t.values.data());
+                traces.push_back(std::move(t));
+            }
+        }
     const bool rebuild = batch > capacity_;
     if (rebuild) {
         for (std::size_t p = 0; p < graph_.populations.size(); ++p) {
@@ -1154,6 +1317,7 @@ void Network::set_batch(int32_t batch) {
     }
     batch_ = batch;
     if (rebuild) {
+        learner_.reset();
         engine_.reset();
         capacity_ = batch;
         freeze();
@@ -1171,8 +1335,13 @@ void Network::set_batch(int32_t batch) {
         }
     } else {
         engine_->set_batch(batch);
+        if (learner_) learner_->set_batch(batch);
     }
     const int32_t kept = std::min(old_batch, batch);
+    for (Trace& t : traces) {
+        std::fill(t.values.begin() + kept * t.n, t.values.end(), 0.0f);
+        learner_->write(t.conn, t.var - kPlasticVar, t.values.data());
+    }
     for (std::size_t k = 0; k < vars.size(); ++k) {
         const Var& v = vars[k];
         pvector<float> values(memory_);

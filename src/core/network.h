@@ -9,6 +9,7 @@
 #include "core/context.h"
 #include "core/engine.h"
 #include "core/graph.h"
+#include "core/plasticity.h"
 
 namespace snn {
 
@@ -29,6 +30,9 @@ struct OutputBinding {
     BoundTensor buffer;
 };
 inline constexpr int kSpikesVar = -1;
+// Connection state variables from this index on are those of its learning
+// rule (kPlasticVar + index into the rule's state_vars).
+inline constexpr int kPlasticVar = 16;
 
 // One variable's initial value for every instance, [batch][n]; `written` says
 // the caller set it (otherwise it follows the model's parameters).
@@ -106,6 +110,10 @@ public:
     // synapse's ("I", "g"). Values are [batch][n].
     int var_index(Owner owner, int32_t id, std::string_view var) const;  // throws SNN_NOT_FOUND
     int64_t state_size(Owner owner, int32_t id) const;                   // n of the owner
+    // Values per instance of a variable: n of the owner, or for a plastic
+    // connection's trace (var >= kPlasticVar) its presynaptic, postsynaptic
+    // or synapse count.
+    int64_t state_size(Owner owner, int32_t id, int var) const;
     void read_state(Owner owner, int32_t id, int var, float* out) const;
     void write_state(Owner owner, int32_t id, int var, const float* values, int64_t count);
     void randomize_state(Owner owner, int32_t id, int var, int32_t distribution, double a, double b, uint64_t seed);
@@ -144,6 +152,8 @@ private:
     void check_buildable(const char* what) const;
     const Population& endpoint(int32_t id, const char* what) const;  // a connection's pre or post
     int32_t add_connection(Connection&& c, const snn_connection_options& o);
+    void set_plasticity(Connection& c, std::string_view value);
+    void add_step_inputs();  // non-source populations that take inputs (modulator)
     void freeze();
     void default_initial(Owner owner, int32_t id, int var, float* out_one_instance) const;
     InitialVar& initial_var(Owner owner, int32_t id, int var);
@@ -166,6 +176,7 @@ private:
     pvector<uint8_t> observed_;       // per population, for RunPlan::observed
     pvector<float> scratch_;          // [batch][max n] for output conversion
     resource_ptr<Engine> engine_;
+    resource_ptr<Learner> learner_;  // with the engine, when some connection is plastic
     std::atomic<int32_t> live_views_{0};
 };
 

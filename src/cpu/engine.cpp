@@ -62,7 +62,7 @@ constexpr int64_t kSplitNeurons = 16384;
 constexpr int64_t kMaxRanges = 64;
 
 // Which kernel runs phases 2 and 3 of a population.
-enum class UpdateKind : uint8_t { Izhikevich, Leaky, ConductanceFused, Conductance, ExactFused, Exact };
+enum class UpdateKind : uint8_t { Izhikevich, Leaky, Modulator, ConductanceFused, Conductance, ExactFused, Exact };
 
 struct PopulationState {
     explicit PopulationState(std::pmr::memory_resource* mr)
@@ -266,7 +266,7 @@ public:
             ConnectionState& cs = conns_[c];
             const Connection& conn = graph_.connections[c];
             compute_connection_coefficients(graph_, static_cast<int32_t>(c), &cs.coefficients);
-            cs.uniform_weight = !conn.weights.empty() && all_equal(conn.weights.data(), conn.weights.size());
+            cs.uniform_weight = !conn.plastic() && !conn.weights.empty() && all_equal(conn.weights.data(), conn.weights.size());
             cs.weight = cs.uniform_weight ? conn.weights[0] : 0.0f;
             if (conn.kind == SNN_CONNECTION_DENSE) pack_dense(conn, &cs);
             if (conn.kind == SNN_CONNECTION_CONV2D) conv::transpose_kernel(conn.conv, conn.weights.data(), cs.conv_kernel.data());
@@ -509,8 +509,11 @@ public:
             // only for consumers that are not computed ahead.
             PopulationState& s = pops_[p];
             s.ids_unused = ahead_steps_ > 0;
-            for (const Connection& c : graph_.connections)
+            for (const Connection& c : graph_.connections) {
                 if (c.pre == static_cast<int32_t>(p)) s.ids_unused = s.ids_unused && pops_[static_cast<std::size_t>(c.post)].ahead;
+                // Learning (core/plasticity) reads both sides' spike ids after every step.
+                if (c.plastic() && (c.pre == static_cast<int32_t>(p) || c.post == static_cast<int32_t>(p))) s.ids_unused = false;
+            }
         }
         ahead_begin_ = ahead_end_ = plan.first_step;
     }
@@ -551,7 +554,7 @@ private:
             for (int32_t c_id : s.incoming) {
                 const Connection& c = graph_.connections[static_cast<std::size_t>(c_id)];
                 const Population& pre = graph_.populations[static_cast<std::size_t>(c.pre)];
-                feedforward = feedforward && c.kind == SNN_CONNECTION_DENSE && c.delay == 0 && pre.neuron_model().is_input;
+                feedforward = feedforward && c.kind == SNN_CONNECTION_DENSE && c.delay == 0 && pre.neuron_model().is_input && !c.plastic();
                 const bool graded = !pops_[static_cast<std::size_t>(c.pre)].graded.empty();
                 bytes_per_step += capacity_ * (pre.size * (graded ? 8 : 4) + 4);
                 if (graded) bytes_per_step += capacity_ * padded(pop.size) * 4;  // sums
@@ -806,6 +809,30 @@ private:
             count += x[i] != 0.0f;
         }
         return count;
+    }
+
+    // Learning changed some rows and columns of the graph's weights: sparse
+    // and one-to-one delivery reads those; dense delivery reads the packed copy.
+    void weights_changed(int32_t connection, const int32_t* rows, int64_t row_count, const int32_t* columns,
+                         int64_t column_count) override {
+        const Connection& c = graph_.connections[static_cast<std::size_t>(connection)];
+        ConnectionState& cs = conns_[static_cast<std::size_t>(connection)];
+        cs.uniform_weight = false;
+        if (c.kind != SNN_CONNECTION_DENSE) return;
+        if (row_count < 0 || column_count < 0 || c.bfloat16) {
+            pack_dense(c, &cs);
+            return;
+        }
+        const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
+        const int64_t n_post = graph_.populations[static_cast<std::size_t>(c.post)].size;
+        constexpr int64_t B = cpu::kDenseBlock;
+        auto copy = [&](int64_t i, int64_t j) {
+            cs.packed[static_cast<std::size_t>(((j / B) * n_pre + i) * B + j % B)] = c.weights[static_cast<std::size_t>(i * n_post + j)];
+        };
+        for (int64_t q = 0; q < row_count; ++q)
+            for (int64_t j = 0; j < n_post; ++j) copy(rows[q], j);
+        for (int64_t q = 0; q < column_count; ++q)
+            for (int64_t i = 0; i < n_pre; ++i) copy(i, columns[q]);
     }
 
     // Row-major [n_pre][n_post] weights into column blocks, zero-padded: as
@@ -1155,6 +1182,10 @@ private:
                 s.update_kind = UpdateKind::Leaky;
                 continue;
             }
+            if (model.kind == NeuronKind::Modulator) {
+                s.update_kind = UpdateKind::Modulator;
+                continue;
+            }
             const int64_t row = b * n;
             span.n = n;
             span.v = s.vars[0].data() + row;
@@ -1236,6 +1267,10 @@ private:
             decay_synapses(s, b * graph_.populations[static_cast<std::size_t>(p)].size + j0, m);
             return;
         }
+        if (s.update_kind == UpdateKind::Modulator) {
+            integrate_modulator(p, b, j0, m);
+            return;
+        }
         NeuronSpan span = s.spans[static_cast<std::size_t>(b)];
         const int64_t row = b * graph_.populations[static_cast<std::size_t>(p)].size + j0;  // state offset
         const int64_t pj = s.uniform ? 0 : j0;  // parameter offset: uniform arrays are read at element 0
@@ -1309,6 +1344,21 @@ private:
     // Izhikevich with forward Euler: scalar, as in "reference".
     // leaky (snnTorch's Leaky; docs/models.md): the reset of a spike in the
     // next step, from the last step's membrane; the input undecayed.
+    // docs/models.md, "modulator": m = m * exp(-dt/tau) + what arrived; never spikes.
+    void integrate_modulator(int32_t p, int32_t b, int64_t j0, int64_t m) {
+        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t row = b * pop.size + j0;
+        float* __restrict input = s.vars[modulator_var::input].data() + row;
+        float* __restrict level = s.vars[modulator_var::m].data() + row;
+        const float* decay = s.coefficients.mem_decay.data() + j0;
+        for (int64_t j = 0; j < m; ++j) {
+            level[j] = level[j] * decay[j] + input[j];
+            input[j] = 0.0f;
+        }
+        std::fill_n(s.spikes.data() + row, m, uint8_t(0));
+    }
+
     void integrate_leaky(int32_t p, int32_t b, int64_t j0, int64_t m) {
         const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
         PopulationState& s = pops_[static_cast<std::size_t>(p)];

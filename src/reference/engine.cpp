@@ -118,6 +118,9 @@ public:
         }
     }
 
+    // Delivery reads the graph's weights; plastic connections are never conv2d.
+    void weights_changed(int32_t, const int32_t*, int64_t, const int32_t*, int64_t) override {}
+
     void read_state(Owner owner, int32_t id, int var, float* out) const override {
         const pvector<float>& src = owner == Owner::Population ? pops_[static_cast<std::size_t>(id)].vars[static_cast<std::size_t>(var)]
                                                                : conns_[static_cast<std::size_t>(id)].synaptic;
@@ -404,6 +407,14 @@ private:
                     mem[j] = m;
                     input[j] = 0.0f;
                     spiked = m > v_th;
+                    break;
+                }
+                case NeuronKind::Modulator: {
+                    // docs/models.md, "modulator": what arrived this step is added undecayed.
+                    float* input = s.vars[modulator_var::input].data() + b * n;
+                    float* level = s.vars[modulator_var::m].data() + b * n;
+                    level[j] = level[j] * k.mem_decay[static_cast<std::size_t>(j)] + input[j];
+                    input[j] = 0.0f;
                     break;
                 }
                 case NeuronKind::Izhikevich: {

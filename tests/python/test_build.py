@@ -147,7 +147,7 @@ def test_connect_random_is_reproducible():
         np.testing.assert_array_equal(x, y)
     np.testing.assert_allclose(n1.weights(c1), 1e-3)
     assert n1.param(c1, "tau") == pytest.approx(5e-3)
-    assert n1.params(c1) == {"tau": pytest.approx(5e-3), "weight_dtype": "float32"}
+    assert n1.params(c1) == {"tau": pytest.approx(5e-3), "weight_dtype": "float32", "plasticity": "none"}
     dense = n1.weights(c1, dense=True)
     assert dense.shape == (50, 40) and np.count_nonzero(dense) == c1.nnz
 

@@ -527,6 +527,9 @@ namespace Snn.Interop
         public const int SNN_MODEL_NEURON = 1;
         /// <remarks>C: <c>#define SNN_MODEL_SYNAPSE 2</c></remarks>
         public const int SNN_MODEL_SYNAPSE = 2;
+        /// <summary>learning rules of connections (option "plasticity")</summary>
+        /// <remarks>C: <c>#define SNN_MODEL_PLASTICITY 3</c></remarks>
+        public const int SNN_MODEL_PLASTICITY = 3;
         /// <remarks>C: <c>#define SNN_PARAM_NUMBER 1</c></remarks>
         public const int SNN_PARAM_NUMBER = 1;
         /// <remarks>C: <c>#define SNN_PARAM_STRING 2</c></remarks>
@@ -653,7 +656,7 @@ namespace Snn.Interop
         public static extern int snn_backend_list(byte** out_names, int capacity, int* out_count);
 
         /// <summary>
-        /// Names of the models of a kind (SNN_MODEL_NEURON or SNN_MODEL_SYNAPSE).
+        /// Names of the models of a kind (SNN_MODEL_NEURON, SNN_MODEL_SYNAPSE or SNN_MODEL_PLASTICITY).
         /// Two-call pattern; the strings are static.
         /// </summary>
         /// <remarks>C: <c>snn_status snn_model_list(int32_t kind, const char **out_names, int32_t capacity, int32_t *out_count)</c></remarks>

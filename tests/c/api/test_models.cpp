@@ -198,7 +198,7 @@ TEST(Models, StateVars) {
     const char* names[8];
     EXPECT_SNN_ERROR(snn_model_state_vars(SNN_MODEL_NEURON, "nope", names, 8, &count), SNN_NOT_FOUND, "model");
     EXPECT_SNN_ERROR(snn_model_state_vars(SNN_MODEL_NEURON, nullptr, names, 8, &count), SNN_INVALID_ARGUMENT, "model");
-    EXPECT_SNN_ERROR(snn_model_state_vars(3, "lif", names, 8, &count), SNN_INVALID_ARGUMENT, "kind");
+    EXPECT_SNN_ERROR(snn_model_state_vars(99, "lif", names, 8, &count), SNN_INVALID_ARGUMENT, "kind");
     EXPECT_SNN_ERROR(snn_model_state_vars(SNN_MODEL_NEURON, "lif", names, 8, nullptr), SNN_INVALID_ARGUMENT, "out_count");
     EXPECT_SNN_ERROR(snn_model_state_vars(SNN_MODEL_NEURON, "izhikevich", names, 1, &count), SNN_SHAPE, "capacity");
     EXPECT_SNN_ERROR(snn_model_state_vars(SNN_MODEL_NEURON, "lif", nullptr, 1, &count), SNN_INVALID_ARGUMENT, "out_names");

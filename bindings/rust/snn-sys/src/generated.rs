@@ -31,6 +31,7 @@ pub const SNN_POOL_AVG: i32 = 2;
 pub const SNN_POOL_SUM: i32 = 3;
 pub const SNN_MODEL_NEURON: i32 = 1;
 pub const SNN_MODEL_SYNAPSE: i32 = 2;
+pub const SNN_MODEL_PLASTICITY: i32 = 3;
 pub const SNN_PARAM_NUMBER: i32 = 1;
 pub const SNN_PARAM_STRING: i32 = 2;
 pub const SNN_DIST_UNIFORM: i32 = 1;
@@ -390,7 +391,7 @@ extern "C" {
     /// ("auto" picks the first). Two-call pattern; names are static strings.
     pub fn snn_backend_list(out_names: *mut *const c_char, capacity: i32, out_count: *mut i32) -> snn_status;
 
-    /// Names of the models of a kind (SNN_MODEL_NEURON or SNN_MODEL_SYNAPSE).
+    /// Names of the models of a kind (SNN_MODEL_NEURON, SNN_MODEL_SYNAPSE or SNN_MODEL_PLASTICITY).
     /// Two-call pattern; the strings are static.
     pub fn snn_model_list(kind: i32, out_names: *mut *const c_char, capacity: i32, out_count: *mut i32) -> snn_status;
 

@@ -1,0 +1,386 @@
+#include "core/plasticity.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace snn {
+
+namespace {
+
+// Weight dependence of an update: ((distance to the bound) / (w_max - w_min))^mu,
+// exactly 1 for mu = 0 (additive) and the ratio itself for mu = 1 (multiplicative).
+inline float weight_factor(float distance, float range, float mu) {
+    if (mu == 0.0f) return 1.0f;
+    const float x = std::max(distance / range, 0.0f);
+    return mu == 1.0f ? x : std::pow(x, mu);
+}
+
+inline float clip(float w, float lo, float hi) { return std::min(std::max(w, lo), hi); }
+
+float decay_of(double dt, double tau) { return static_cast<float>(std::exp(-dt / tau)); }
+
+}  // namespace
+
+struct Learner::Rule {
+    explicit Rule(std::pmr::memory_resource* mr)
+        : pre1(mr), pre2(mr), post1(mr), post2(mr), eligibility(mr), ring_ids(mr), ring_counts(mr), col_ptr(mr), col_synapse(mr),
+          synapse_pre(mr), acc(mr), row_mark(mr), col_mark(mr), rows(mr), cols(mr), modulation(mr) {}
+
+    int32_t connection = -1;
+    PlasticityKind kind = PlasticityKind::PairSTDP;
+    int32_t kind_of_connection = 0;  // SNN_CONNECTION_*
+    int32_t pre = -1, post = -1;
+    int64_t n_pre = 0, n_post = 0, nnz = 0;
+    int32_t lag = 0;       // a presynaptic spike emitted in step m is an event in step m + lag
+    bool nearest = false;  // pairing "nearest": a spike sets its traces to 1
+    // Traces, [capacity][n_pre] and [capacity][n_post]; eligibility [capacity][nnz].
+    pvector<float> pre1, pre2, post1, post2, eligibility;
+    // Presynaptic spikes in flight: [lag + 1][capacity][n_pre] ids, [lag + 1][capacity] counts.
+    pvector<int32_t> ring_ids, ring_counts;
+    // Sparse: the synapses of each postsynaptic neuron (ascending presynaptic
+    // neuron), and each synapse's presynaptic neuron.
+    pvector<int64_t> col_ptr, col_synapse;
+    pvector<int32_t> synapse_pre;
+    // One phase's weight changes summed over instances, [nnz] (zero between
+    // phases), and the rows or columns they touched.
+    pvector<float> acc;
+    pvector<uint8_t> row_mark, col_mark;
+    pvector<int32_t> rows, cols;
+    // rstdp: the modulator population and its values this step, [batch][n_mod].
+    int32_t modulator = -1;
+    int64_t n_mod = 0;
+    pvector<float> modulation;
+
+    int32_t depth() const { return lag + 1; }
+
+    // Calls fn(k, j) for the synapses of presynaptic neuron i, in stored order.
+    template <class Fn>
+    void for_row(const Connection& c, int64_t i, Fn fn) const {
+        if (kind_of_connection == SNN_CONNECTION_DENSE) {
+            for (int64_t j = 0; j < n_post; ++j) fn(i * n_post + j, j);
+        } else if (kind_of_connection == SNN_CONNECTION_SPARSE) {
+            for (int64_t k = c.row_ptr[static_cast<std::size_t>(i)]; k < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++k)
+                fn(k, static_cast<int64_t>(c.post_index[static_cast<std::size_t>(k)]));
+        } else {
+            fn(i, i);
+        }
+    }
+    // Calls fn(k, i) for the synapses onto postsynaptic neuron j, ascending i.
+    template <class Fn>
+    void for_column(int64_t j, Fn fn) const {
+        if (kind_of_connection == SNN_CONNECTION_DENSE) {
+            for (int64_t i = 0; i < n_pre; ++i) fn(i * n_post + j, i);
+        } else if (kind_of_connection == SNN_CONNECTION_SPARSE) {
+            for (int64_t q = col_ptr[static_cast<std::size_t>(j)]; q < col_ptr[static_cast<std::size_t>(j) + 1]; ++q) {
+                const int64_t k = col_synapse[static_cast<std::size_t>(q)];
+                fn(k, static_cast<int64_t>(synapse_pre[static_cast<std::size_t>(k)]));
+            }
+        } else {
+            fn(j, j);
+        }
+    }
+    int64_t post_of(const Connection& c, int64_t k) const {
+        if (kind_of_connection == SNN_CONNECTION_DENSE) return k % n_post;
+        if (kind_of_connection == SNN_CONNECTION_SPARSE) return c.post_index[static_cast<std::size_t>(k)];
+        return k;
+    }
+};
+
+bool Learner::needed(const Graph& graph) {
+    for (const Connection& c : graph.connections)
+        if (c.plastic()) return true;
+    return false;
+}
+
+Learner::Learner(Graph& graph, int32_t capacity, int32_t batch, std::pmr::memory_resource* mr)
+    : graph_(graph), memory_(mr), capacity_(capacity), batch_(batch), rules_(mr), index_(mr) {
+    index_.assign(graph.connections.size(), -1);
+    try {
+        for (std::size_t id = 0; id < graph.connections.size(); ++id) {
+            const Connection& c = graph.connections[id];
+            if (!c.plastic()) continue;
+            void* mem = mr->allocate(sizeof(Rule), alignof(Rule));
+            Rule* r = new (mem) Rule(mr);
+            rules_.push_back(r);
+            index_[id] = static_cast<int32_t>(rules_.size() - 1);
+            r->connection = static_cast<int32_t>(id);
+            r->kind = c.plasticity_model().kind;
+            r->kind_of_connection = c.kind;
+            r->pre = c.pre;
+            r->post = c.post;
+            r->n_pre = graph.populations[static_cast<std::size_t>(c.pre)].size;
+            r->n_post = graph.populations[static_cast<std::size_t>(c.post)].size;
+            r->nnz = c.nnz();
+            r->lag = std::max(c.delay - 1, 0);
+            r->nearest = c.plastic_options[plastic_option::pairing] == "nearest";
+            const std::size_t cap = static_cast<std::size_t>(capacity);
+            r->pre1.assign(cap * static_cast<std::size_t>(r->n_pre), 0.0f);
+            r->post1.assign(cap * static_cast<std::size_t>(r->n_post), 0.0f);
+            if (r->kind == PlasticityKind::Triplet) {
+                r->pre2.assign(r->pre1.size(), 0.0f);
+                r->post2.assign(r->post1.size(), 0.0f);
+            }
+            if (r->kind == PlasticityKind::RewardSTDP) {
+                r->eligibility.assign(cap * static_cast<std::size_t>(r->nnz), 0.0f);
+                r->modulator = -1;
+                const std::string_view name = c.plastic_options[plastic_option::modulator];
+                for (std::size_t p = 0; p < graph.populations.size(); ++p)
+                    if (name == graph.populations[p].name) r->modulator = static_cast<int32_t>(p);
+                if (r->modulator < 0)
+                    throw fail(SNN_STATE, "connection \"%s\": rule rstdp needs the option \"modulator\" (the name of a modulator population)",
+                               c.name.c_str());
+                r->n_mod = graph.populations[static_cast<std::size_t>(r->modulator)].size;
+                r->modulation.assign(cap * static_cast<std::size_t>(r->n_mod), 0.0f);
+            }
+            r->ring_ids.assign(static_cast<std::size_t>(r->depth()) * cap * static_cast<std::size_t>(r->n_pre), 0);
+            r->ring_counts.assign(static_cast<std::size_t>(r->depth()) * cap, 0);
+            if (c.kind == SNN_CONNECTION_SPARSE) {
+                r->col_ptr.assign(static_cast<std::size_t>(r->n_post + 1), 0);
+                r->synapse_pre.assign(static_cast<std::size_t>(r->nnz), 0);
+                for (int64_t i = 0; i < r->n_pre; ++i)
+                    for (int64_t k = c.row_ptr[static_cast<std::size_t>(i)]; k < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++k) {
+                        r->synapse_pre[static_cast<std::size_t>(k)] = static_cast<int32_t>(i);
+                        ++r->col_ptr[static_cast<std::size_t>(c.post_index[static_cast<std::size_t>(k)]) + 1];
+                    }
+                for (int64_t j = 0; j < r->n_post; ++j) r->col_ptr[static_cast<std::size_t>(j + 1)] += r->col_ptr[static_cast<std::size_t>(j)];
+                pvector<int64_t> next(r->col_ptr.begin(), r->col_ptr.end() - 1, mr);
+                r->col_synapse.assign(static_cast<std::size_t>(r->nnz), 0);
+                for (int64_t k = 0; k < r->nnz; ++k)  // CSR order: ascending presynaptic neuron within each column
+                    r->col_synapse[static_cast<std::size_t>(next[static_cast<std::size_t>(c.post_index[static_cast<std::size_t>(k)])]++)] = k;
+            }
+            r->acc.assign(static_cast<std::size_t>(r->nnz), 0.0f);
+            r->row_mark.assign(static_cast<std::size_t>(r->n_pre), 0);
+            r->col_mark.assign(static_cast<std::size_t>(r->n_post), 0);
+            r->rows.reserve(static_cast<std::size_t>(r->n_pre));
+            r->cols.reserve(static_cast<std::size_t>(r->n_post));
+        }
+    } catch (...) {
+        for (Rule* r : rules_) {
+            r->~Rule();
+            memory_->deallocate(r, sizeof(Rule), alignof(Rule));
+        }
+        throw;
+    }
+}
+
+Learner::~Learner() {
+    for (Rule* r : rules_) {
+        r->~Rule();
+        memory_->deallocate(r, sizeof(Rule), alignof(Rule));
+    }
+}
+
+Learner::Rule& Learner::rule_of(int32_t connection) const { return *rules_[static_cast<std::size_t>(index_[static_cast<std::size_t>(connection)])]; }
+
+void Learner::set_batch(int32_t batch) {
+    for (Rule* r : rules_) {
+        for (int32_t b = batch_; b < batch; ++b) {
+            auto clear = [&](pvector<float>& v, int64_t n) {
+                if (!v.empty()) std::fill_n(v.begin() + b * n, n, 0.0f);
+            };
+            clear(r->pre1, r->n_pre);
+            clear(r->pre2, r->n_pre);
+            clear(r->post1, r->n_post);
+            clear(r->post2, r->n_post);
+            clear(r->eligibility, r->nnz);
+            for (int32_t s = 0; s < r->depth(); ++s) r->ring_counts[static_cast<std::size_t>(s * capacity_ + b)] = 0;
+        }
+    }
+    batch_ = batch;
+}
+
+void Learner::reset() {
+    for (Rule* r : rules_) {
+        for (pvector<float>* v : {&r->pre1, &r->pre2, &r->post1, &r->post2, &r->eligibility}) std::fill(v->begin(), v->end(), 0.0f);
+        std::fill(r->ring_counts.begin(), r->ring_counts.end(), 0);
+    }
+}
+
+void Learner::step(int64_t t, Engine& engine) {
+    for (Rule* r : rules_) learn(*r, t, engine);
+}
+
+void Learner::learn(Rule& r, int64_t t, Engine& engine) {
+    Connection& c = graph_.connections[static_cast<std::size_t>(r.connection)];
+    const double* p = c.plastic_params.data();
+    const double dt = graph_.dt;
+    const float w_min = static_cast<float>(p[plastic_param::w_min]), w_max = static_cast<float>(p[plastic_param::w_max]);
+    const float range = w_max - w_min;
+    float* w = c.weights.data();
+    const int32_t batch = batch_;
+    const int64_t n_pre = r.n_pre, n_post = r.n_post;
+
+    // This step's presynaptic spikes go into the ring; the events of this step come out of it.
+    const int32_t depth = r.depth();
+    const int64_t slot_now = t % depth, slot_event = ((t - r.lag) % depth + depth) % depth;
+    for (int32_t b = 0; b < batch; ++b) {
+        int32_t count = 0;
+        const int32_t* ids = engine.spike_ids(r.pre, b, &count);
+        const std::size_t at = static_cast<std::size_t>(slot_now * capacity_ + b);
+        std::copy_n(ids, count, r.ring_ids.begin() + static_cast<std::ptrdiff_t>(at) * n_pre);
+        r.ring_counts[at] = count;
+    }
+
+    // Traces and eligibility decay over the step.
+    const bool triplet = r.kind == PlasticityKind::Triplet, reward = r.kind == PlasticityKind::RewardSTDP;
+    const float d_pre1 = decay_of(dt, p[triplet ? int(triplet_param::tau_plus) : int(stdp_param::tau_plus)]);
+    const float d_post1 = decay_of(dt, p[triplet ? int(triplet_param::tau_minus) : int(stdp_param::tau_minus)]);
+    auto scale = [](pvector<float>& v, std::size_t n, float factor) {
+        for (std::size_t k = 0; k < n; ++k) v[k] *= factor;
+    };
+    scale(r.pre1, static_cast<std::size_t>(batch * n_pre), d_pre1);
+    scale(r.post1, static_cast<std::size_t>(batch * n_post), d_post1);
+    if (triplet) {
+        scale(r.pre2, static_cast<std::size_t>(batch * n_pre), decay_of(dt, p[triplet_param::tau_x]));
+        scale(r.post2, static_cast<std::size_t>(batch * n_post), decay_of(dt, p[triplet_param::tau_y]));
+    }
+    if (reward) scale(r.eligibility, static_cast<std::size_t>(batch * r.nnz), decay_of(dt, p[rstdp_param::tau_e]));
+
+    const bool change_weights = c.learning && !reward;  // rstdp changes weights in its own phase below
+    auto bump = [&](float& trace) { trace = r.nearest ? 1.0f : trace + 1.0f; };
+
+    // Presynaptic events: depression (or eligibility), then the presynaptic traces.
+    for (int32_t b = 0; b < batch; ++b) {
+        const std::size_t at = static_cast<std::size_t>(slot_event * capacity_ + b);
+        const int32_t count = r.ring_counts[at];
+        const int32_t* ids = r.ring_ids.data() + static_cast<std::ptrdiff_t>(at) * n_pre;
+        float* r1 = r.pre1.data() + b * n_pre;
+        float* r2 = triplet ? r.pre2.data() + b * n_pre : nullptr;
+        const float* o1 = r.post1.data() + b * n_post;
+        for (int32_t q = 0; q < count; ++q) {
+            const int64_t i = ids[q];
+            if (change_weights) {
+                if (triplet) {
+                    const float factor = static_cast<float>(p[triplet_param::a2_minus]) + static_cast<float>(p[triplet_param::a3_minus]) * r2[i];
+                    r.for_row(c, i, [&](int64_t k, int64_t j) { r.acc[static_cast<std::size_t>(k)] += -(o1[j] * factor); });
+                } else {
+                    const float a_minus = static_cast<float>(p[stdp_param::a_minus]), mu = static_cast<float>(p[stdp_param::mu_minus]);
+                    r.for_row(c, i, [&](int64_t k, int64_t j) {
+                        r.acc[static_cast<std::size_t>(k)] += -((a_minus * weight_factor(w[k] - w_min, range, mu)) * o1[j]);
+                    });
+                }
+                if (!r.row_mark[static_cast<std::size_t>(i)]) {
+                    r.row_mark[static_cast<std::size_t>(i)] = 1;
+                    r.rows.push_back(static_cast<int32_t>(i));
+                }
+            } else if (reward) {
+                float* e = r.eligibility.data() + b * r.nnz;
+                const float a_minus = static_cast<float>(p[rstdp_param::a_minus]);
+                r.for_row(c, i, [&](int64_t k, int64_t j) { e[k] += -(a_minus * o1[j]); });
+            }
+            bump(r1[i]);
+            if (triplet) bump(r2[i]);
+        }
+    }
+    if (!r.rows.empty()) {
+        for (int32_t i : r.rows) {
+            r.for_row(c, i, [&](int64_t k, int64_t) {
+                w[k] = clip(w[k] + r.acc[static_cast<std::size_t>(k)], w_min, w_max);
+                r.acc[static_cast<std::size_t>(k)] = 0.0f;
+            });
+            r.row_mark[static_cast<std::size_t>(i)] = 0;
+        }
+        engine.weights_changed(r.connection, r.rows.data(), static_cast<int64_t>(r.rows.size()), nullptr, 0);
+        r.rows.clear();
+    }
+
+    // Postsynaptic spikes: potentiation (or eligibility), then the postsynaptic traces.
+    for (int32_t b = 0; b < batch; ++b) {
+        int32_t count = 0;
+        const int32_t* ids = engine.spike_ids(r.post, b, &count);
+        const float* r1 = r.pre1.data() + b * n_pre;
+        float* o1 = r.post1.data() + b * n_post;
+        float* o2 = triplet ? r.post2.data() + b * n_post : nullptr;
+        for (int32_t q = 0; q < count; ++q) {
+            const int64_t j = ids[q];
+            if (change_weights) {
+                if (triplet) {
+                    const float factor = static_cast<float>(p[triplet_param::a2_plus]) + static_cast<float>(p[triplet_param::a3_plus]) * o2[j];
+                    r.for_column(j, [&](int64_t k, int64_t i) { r.acc[static_cast<std::size_t>(k)] += r1[i] * factor; });
+                } else {
+                    const float a_plus = static_cast<float>(p[stdp_param::a_plus]), mu = static_cast<float>(p[stdp_param::mu_plus]);
+                    r.for_column(j, [&](int64_t k, int64_t i) {
+                        r.acc[static_cast<std::size_t>(k)] += (a_plus * weight_factor(w_max - w[k], range, mu)) * r1[i];
+                    });
+                }
+                if (!r.col_mark[static_cast<std::size_t>(j)]) {
+                    r.col_mark[static_cast<std::size_t>(j)] = 1;
+                    r.cols.push_back(static_cast<int32_t>(j));
+                }
+            } else if (reward) {
+                float* e = r.eligibility.data() + b * r.nnz;
+                const float a_plus = static_cast<float>(p[rstdp_param::a_plus]);
+                r.for_column(j, [&](int64_t k, int64_t i) { e[k] += a_plus * r1[i]; });
+            }
+            bump(o1[j]);
+            if (triplet) bump(o2[j]);
+        }
+    }
+    if (!r.cols.empty()) {
+        for (int32_t j : r.cols) {
+            r.for_column(j, [&](int64_t k, int64_t) {
+                w[k] = clip(w[k] + r.acc[static_cast<std::size_t>(k)], w_min, w_max);
+                r.acc[static_cast<std::size_t>(k)] = 0.0f;
+            });
+            r.col_mark[static_cast<std::size_t>(j)] = 0;
+        }
+        engine.weights_changed(r.connection, nullptr, 0, r.cols.data(), static_cast<int64_t>(r.cols.size()));
+        r.cols.clear();
+    }
+
+    // rstdp: w += eta * sum over instances of m * e, wherever the modulator is not zero.
+    if (reward && c.learning) {
+        engine.read_state(Owner::Population, r.modulator, modulator_var::m, r.modulation.data());
+        bool any = false;
+        for (int64_t q = 0; q < batch * r.n_mod; ++q) any = any || r.modulation[static_cast<std::size_t>(q)] != 0.0f;
+        if (!any) return;
+        const float eta = static_cast<float>(p[rstdp_param::eta]);
+        const bool per_neuron = r.n_mod > 1;
+        for (int64_t k = 0; k < r.nnz; ++k) {
+            const int64_t j = per_neuron ? r.post_of(c, k) : 0;
+            float sum = 0.0f;
+            for (int32_t b = 0; b < batch; ++b)
+                sum += r.modulation[static_cast<std::size_t>(b * r.n_mod + j)] * r.eligibility[static_cast<std::size_t>(b * r.nnz + k)];
+            w[k] = clip(w[k] + eta * sum, w_min, w_max);
+        }
+        engine.weights_changed(r.connection, nullptr, -1, nullptr, -1);
+    }
+}
+
+int64_t Learner::var_size(int32_t connection, int var) const {
+    const Rule& r = rule_of(connection);
+    switch (graph_.connections[static_cast<std::size_t>(connection)].plasticity_model().state_vars[static_cast<std::size_t>(var)].side) {
+        case TraceSide::Pre: return r.n_pre;
+        case TraceSide::Post: return r.n_post;
+        default: return r.nnz;
+    }
+}
+
+namespace {
+// The array of a rule's state variable: the first or second of its side.
+template <class R>
+auto& var_array(R& r, const PlasticityModel& m, int var) {
+    const TraceSide side = m.state_vars[static_cast<std::size_t>(var)].side;
+    int ordinal = 0;
+    for (int v = 0; v < var; ++v) ordinal += m.state_vars[static_cast<std::size_t>(v)].side == side;
+    if (side == TraceSide::Pre) return ordinal == 0 ? r.pre1 : r.pre2;
+    if (side == TraceSide::Post) return ordinal == 0 ? r.post1 : r.post2;
+    return r.eligibility;
+}
+}  // namespace
+
+void Learner::read(int32_t connection, int var, float* out) const {
+    const Rule& r = rule_of(connection);
+    const auto& v = var_array(r, graph_.connections[static_cast<std::size_t>(connection)].plasticity_model(), var);
+    std::copy_n(v.begin(), batch_ * var_size(connection, var), out);
+}
+
+void Learner::write(int32_t connection, int var, const float* values) {
+    Rule& r = rule_of(connection);
+    auto& v = var_array(r, graph_.connections[static_cast<std::size_t>(connection)].plasticity_model(), var);
+    std::copy_n(values, batch_ * var_size(connection, var), v.begin());
+}
+
+}  // namespace snn

@@ -1,0 +1,58 @@
+// Learning rules of plastic connections (docs/models.md, "Plasticity"): phase 5
+// of every step, after the engine's four phases. The same code serves every
+// backend: it reads the step's spikes through the Engine interface, changes
+// the weights in the graph (so reading them through the API gives the
+// learned values) and tells the engine which rows and columns changed.
+//
+// Everything is event-driven except the per-step decay of the traces: a
+// presynaptic event touches the synapses of its row, a postsynaptic spike
+// those of its column. Instances update their own traces; their weight
+// changes are summed in instance order and applied once per phase, so the
+// result does not depend on threads or backends (Decision 5).
+#pragma once
+
+#include <cstdint>
+
+#include "core/engine.h"
+#include "core/graph.h"
+#include "core/memory.h"
+
+namespace snn {
+
+class Learner {
+public:
+    Learner(Graph& graph, int32_t capacity, int32_t batch, std::pmr::memory_resource* mr);
+    ~Learner();
+    Learner(const Learner&) = delete;
+    Learner& operator=(const Learner&) = delete;
+
+    // Whether some connection of the graph has a learning rule.
+    static bool needed(const Graph& graph);
+
+    // Instances from the old batch on start with zero traces.
+    void set_batch(int32_t batch);
+    // Zeroes every trace and eligibility and forgets presynaptic events in flight.
+    void reset();
+    // Phase 5 of step t (the engine has just run it).
+    void step(int64_t t, Engine& engine);
+
+    // A plastic connection's state variable (index into its rule's
+    // state_vars): values per instance, and [batch][that] values.
+    int64_t var_size(int32_t connection, int var) const;
+    void read(int32_t connection, int var, float* out) const;
+    void write(int32_t connection, int var, const float* values);
+
+private:
+    struct Rule;
+    Rule& rule_of(int32_t connection) const;
+    void learn(Rule& r, int64_t t, Engine& engine);
+
+    Graph& graph_;
+    std::pmr::memory_resource* memory_;
+    int32_t capacity_;
+    int32_t batch_;
+    pvector<Rule*> rules_;  // one per plastic connection
+    pvector<int32_t> index_;  // [connections]: position in rules_, or -1
+};
+
+}  // namespace snn

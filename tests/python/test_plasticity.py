@@ -1,0 +1,421 @@
+"""Learning rules (docs/models.md, "Plasticity") against a NumPy statement of
+their equations, run on the spike trains the network itself produced: the
+weights and traces must come out bit for bit on every backend, with batch > 1
+and delays. Plus the modulator model, freezing, reset, set_batch, files and
+the errors."""
+
+import numpy as np
+import pytest
+
+import snn
+from snn.errors import InvalidArgumentError, NotFoundError, StateError, UnsupportedError
+
+BACKENDS = snn.backends()
+F = np.float32
+DT = 1e-3
+
+
+# ---------------------------------------------------------------------------
+# The NumPy statement of phase 5
+
+
+def _decay(tau):
+    return F(np.exp(-DT / float(F(tau))))
+
+
+def _factor(distance, rng, mu):
+    mu = F(mu)
+    if mu == 0:
+        return np.ones_like(distance)
+    x = np.maximum(distance / rng, F(0))
+    return x if mu == 1 else np.power(x, mu)
+
+
+def reference(rule, p, syn_pre, syn_post, w0, pre_spikes, post_spikes, delay, pairing="all_to_all",
+              modulation=None, learning=True):
+    """Runs phase 5 over recorded spikes. syn_pre/syn_post: the synapses in
+    the connection's order; spikes [T, B, n] bool; modulation [T, B, n_mod]."""
+    p = {k: F(v) for k, v in p.items()}
+    steps, batch, n_pre = pre_spikes.shape
+    n_post = post_spikes.shape[2]
+    nnz = syn_pre.size
+    w = w0.astype(F).ravel().copy()
+    w_min, w_max = p.get("w_min", F(0)), p.get("w_max", F(1))
+    rng = F(w_max - w_min)
+    lag = max(delay - 1, 0)
+    nearest = pairing == "nearest"
+    triplet = rule == "triplet"
+    reward = rule == "rstdp"
+    tp, tm = p["tau_plus"], p["tau_minus"]
+    pre1 = np.zeros((batch, n_pre), F)
+    pre2 = np.zeros((batch, n_pre), F)
+    post1 = np.zeros((batch, n_post), F)
+    post2 = np.zeros((batch, n_post), F)
+    elig = np.zeros((batch, nnz), F)
+
+    def bump(x):
+        return np.ones_like(x) if nearest else x + F(1)
+
+    for t in range(steps):
+        pre1 *= _decay(tp)
+        post1 *= _decay(tm)
+        if triplet:
+            pre2 *= _decay(p["tau_x"])
+            post2 *= _decay(p["tau_y"])
+        if reward:
+            elig *= _decay(p["tau_e"])
+        # presynaptic events
+        acc = np.zeros(nnz, F)
+        touched = np.zeros(nnz, bool)
+        for b in range(batch):
+            fired = pre_spikes[t - lag, b] if t - lag >= 0 else np.zeros(n_pre, bool)
+            on = fired[syn_pre]
+            if learning and not reward:
+                if triplet:
+                    factor = p["a2_minus"] + p["a3_minus"] * pre2[b, syn_pre]
+                    d = -(post1[b, syn_post] * factor)
+                else:
+                    d = -((p["a_minus"] * _factor(w - w_min, rng, p["mu_minus"])) * post1[b, syn_post])
+                acc[on] = acc[on] + d[on]
+                touched |= on
+            elif reward:
+                e = elig[b]
+                e[on] = e[on] + (-(p["a_minus"] * post1[b, syn_post]))[on]
+            pre1[b, fired] = bump(pre1[b, fired])
+            if triplet:
+                pre2[b, fired] = bump(pre2[b, fired])
+        w[touched] = np.clip(w[touched] + acc[touched], w_min, w_max)
+        # postsynaptic events
+        acc = np.zeros(nnz, F)
+        touched = np.zeros(nnz, bool)
+        for b in range(batch):
+            fired = post_spikes[t, b]
+            on = fired[syn_post]
+            if learning and not reward:
+                if triplet:
+                    factor = p["a2_plus"] + p["a3_plus"] * post2[b, syn_post]
+                    d = pre1[b, syn_pre] * factor
+                else:
+                    d = (p["a_plus"] * _factor(w_max - w, rng, p["mu_plus"])) * pre1[b, syn_pre]
+                acc[on] = acc[on] + d[on]
+                touched |= on
+            elif reward:
+                e = elig[b]
+                e[on] = e[on] + (p["a_plus"] * pre1[b, syn_pre])[on]
+            post1[b, fired] = bump(post1[b, fired])
+            if triplet:
+                post2[b, fired] = bump(post2[b, fired])
+        w[touched] = np.clip(w[touched] + acc[touched], w_min, w_max)
+        if reward and learning:
+            m = modulation[t]
+            if np.any(m != 0):
+                j = syn_post if m.shape[1] > 1 else np.zeros(nnz, int)
+                s = np.zeros(nnz, F)
+                for b in range(batch):
+                    s = s + m[b, j] * elig[b]
+                w = np.clip(w + p["eta"] * s, w_min, w_max)
+    traces = {"pre1": pre1, "pre2": pre2, "post1": post1, "post2": post2, "eligibility": elig}
+    return w, traces
+
+
+# ---------------------------------------------------------------------------
+# Networks that produce rich spike trains: pre is driven by random input
+# spikes, post by a strong drive of its own plus the plastic connection.
+
+
+def _network(backend, batch, n_pre, n_post, kind, delay, rule, params, seed=1, modulator=None, steps=120):
+    rng = np.random.default_rng(seed)
+    net = snn.Network(dt=DT, batch=batch, backend=backend, seed=seed)
+    pre = net.population("pre", n_pre, model="spike_source")
+    drive = net.population("drive", n_post, model="spike_source")
+    post = net.population("post", n_post, model="lif", tau_mem=10e-3, v_rest=0.0, v_reset=0.0, v_th=1.0)
+    net.connect(drive, post, one_to_one=True, weight=1.5)
+    extra = dict(params)
+    if modulator is not None:
+        extra["modulator"] = modulator
+        net.population(modulator, 1, model="modulator", tau=0.0)
+    if kind == "dense":
+        w0 = rng.uniform(0.2, 0.8, (n_pre, n_post)).astype(F)
+        conn = net.connect(pre, post, w0, delay=delay, plasticity=rule, **extra)
+    elif kind == "sparse":
+        import scipy.sparse as sp
+        dense = rng.uniform(0.2, 0.8, (n_pre, n_post)).astype(F) * (rng.random((n_pre, n_post)) < 0.4)
+        conn = net.connect(pre, post, sp.csr_matrix(dense), delay=delay, plasticity=rule, **extra)
+    else:
+        conn = net.connect(pre, post, rng.uniform(0.2, 0.8, n_pre).astype(F), one_to_one=True, delay=delay,
+                           plasticity=rule, **extra)
+    inputs = {"pre": rng.random((steps, batch, n_pre)) < 0.15, "drive": rng.random((steps, batch, n_post)) < 0.1}
+    return net, conn, inputs
+
+
+def _synapses(net, conn):
+    pre_ids, post_ids, _ = net.synapses(conn)
+    return pre_ids.astype(np.int64), post_ids.astype(np.int64)
+
+
+CASES = [
+    # (rule, kind, delay, pairing, params)
+    ("stdp", "dense", 1, "all_to_all", dict(a_plus=0.02, a_minus=0.021, tau_plus=15e-3, tau_minus=25e-3)),
+    ("stdp", "sparse", 3, "nearest", dict(a_plus=0.03, a_minus=0.02, mu_plus=1.0, mu_minus=1.0, w_min=0.1, w_max=0.9)),
+    ("stdp", "one_to_one", 0, "all_to_all", dict(a_plus=0.05, a_minus=0.04, mu_minus=1.0)),
+    ("triplet", "dense", 2, "all_to_all", dict(a2_plus=5e-3, a3_plus=6e-3, a2_minus=7e-3, a3_minus=2e-3)),
+    ("triplet", "sparse", 1, "nearest", dict(a2_plus=0.01, a3_plus=0.02, a2_minus=0.01, a3_minus=0.005)),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("rule,kind,delay,pairing,params", CASES)
+def test_rule_matches_numpy(backend, rule, kind, delay, pairing, params):
+    batch, steps = 3, 120
+    n_pre = 6 if kind == "one_to_one" else 9
+    net, conn, inputs = _network(backend, batch, n_pre, 6, kind, delay, rule, dict(params, pairing=pairing), steps=steps)
+    syn_pre, syn_post = _synapses(net, conn)
+    w0 = net.weights(conn)
+    rec = net.run(steps, inputs=inputs, record=["pre.spikes", "post.spikes"])
+    assert rec["post.spikes"].sum() > 20 and rec["pre.spikes"].sum() > 50
+    full = {**{k: v.default for k, v in snn.model_params(rule, "plasticity").items() if v.kind == "number"}, **params}
+    w, traces = reference(rule, full, syn_pre, syn_post, w0, rec["pre.spikes"], rec["post.spikes"], delay, pairing)
+    got = net.weights(conn).ravel()
+    assert not np.array_equal(got, w0.ravel())  # it learned
+    np.testing.assert_array_equal(got, w)
+    names = ["r1", "r2", "o1", "o2"] if rule == "triplet" else ["x_pre", None, "x_post", None]
+    for name, key in zip(names, ["pre1", "pre2", "post1", "post2"]):
+        if name:
+            np.testing.assert_array_equal(net.state(conn, name), traces[key], err_msg=name)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fractional_weight_dependence(backend):
+    # mu in (0, 1) goes through powf: equal to NumPy's power within an ulp or two.
+    params = dict(a_plus=0.02, a_minus=0.02, mu_plus=0.5, mu_minus=0.3)
+    net, conn, inputs = _network(backend, 2, 8, 5, "dense", 1, "stdp", params)
+    syn_pre, syn_post = _synapses(net, conn)
+    w0 = net.weights(conn)
+    rec = net.run(120, inputs=inputs, record=["pre.spikes", "post.spikes"])
+    full = {**{k: v.default for k, v in snn.model_params("stdp", "plasticity").items() if v.kind == "number"}, **params}
+    w, _ = reference("stdp", full, syn_pre, syn_post, w0, rec["pre.spikes"], rec["post.spikes"], 1)
+    np.testing.assert_allclose(net.weights(conn).ravel(), w, rtol=1e-5, atol=1e-7)
+
+
+def test_backends_agree_bit_for_bit():
+    weights = []
+    for backend in BACKENDS:
+        net, conn, inputs = _network(backend, 4, 30, 12, "dense", 2, "stdp", dict(a_plus=0.02, a_minus=0.021), steps=150)
+        net.run(150, inputs=inputs)
+        weights.append(net.weights(conn))
+    for w in weights[1:]:
+        np.testing.assert_array_equal(w, weights[0])
+
+
+# ---------------------------------------------------------------------------
+# rstdp and the modulator
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("per_neuron", [False, True])
+def test_rstdp_with_host_reward(backend, per_neuron):
+    batch, steps, n_pre, n_post = 3, 150, 8, 5
+    rng = np.random.default_rng(7)
+    net = snn.Network(dt=DT, batch=batch, backend=backend)
+    pre = net.population("pre", n_pre, model="spike_source")
+    drive = net.population("drive", n_post, model="spike_source")
+    post = net.population("post", n_post, model="lif", tau_mem=10e-3, v_rest=0.0, v_reset=0.0, v_th=1.0)
+    net.population("reward", n_post if per_neuron else 1, model="modulator", tau=20e-3)
+    net.connect(drive, post, one_to_one=True, weight=1.5)
+    w0 = rng.uniform(0.2, 0.8, (n_pre, n_post)).astype(F)
+    params = dict(a_plus=1.0, a_minus=1.2, tau_e=50e-3, eta=0.01)
+    conn = net.connect(pre, post, w0, plasticity="rstdp", modulator="reward", **params)
+    n_mod = n_post if per_neuron else 1
+    reward = np.where(rng.random((steps, batch, n_mod)) < 0.05, rng.normal(0, 1, (steps, batch, n_mod)), 0).astype(F)
+    inputs = {"pre": rng.random((steps, batch, n_pre)) < 0.15, "drive": rng.random((steps, batch, n_post)) < 0.1,
+              "reward": reward}
+    rec = net.run(steps, inputs=inputs, record=["pre.spikes", "post.spikes", "reward.m"])
+    # The modulator: m <- m * exp(-dt/tau) + input.
+    m = np.zeros((batch, n_mod), F)
+    for t in range(steps):
+        m = m * _decay(20e-3) + reward[t]
+        np.testing.assert_array_equal(rec["reward.m"][t], m)
+    syn_pre, syn_post = _synapses(net, conn)
+    full = {**{k: v.default for k, v in snn.model_params("rstdp", "plasticity").items() if v.kind == "number"}, **params}
+    w, traces = reference("rstdp", full, syn_pre, syn_post, w0.ravel(), rec["pre.spikes"], rec["post.spikes"], 1,
+                          modulation=rec["reward.m"])
+    got = net.weights(conn)
+    assert not np.array_equal(got, w0)
+    np.testing.assert_array_equal(got, w.reshape(n_pre, n_post))
+    np.testing.assert_array_equal(net.state(conn, "eligibility"), traces["eligibility"])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dopamine_arrives_through_a_delayed_connection(backend):
+    # A modulatory population's spikes reach the modulator 7 steps later,
+    # scaled by the connection's weight; learning follows m.
+    batch, steps = 2, 100
+    rng = np.random.default_rng(3)
+    net = snn.Network(dt=DT, batch=batch, backend=backend)
+    pre = net.population("pre", 6, model="spike_source")
+    drive = net.population("drive", 4, model="spike_source")
+    post = net.population("post", 4, model="lif", tau_mem=10e-3, v_rest=0.0, v_reset=0.0, v_th=1.0)
+    da = net.population("da", 3, model="spike_source")
+    net.population("dopamine", 1, model="modulator", tau=0.1)
+    net.connect(drive, post, one_to_one=True, weight=1.5)
+    net.connect(da, "dopamine", np.full((3, 1), 0.5, F), delay=7)
+    w0 = rng.uniform(0.2, 0.8, (6, 4)).astype(F)
+    conn = net.connect(pre, post, w0, plasticity="rstdp", modulator="dopamine", eta=0.05, tau_e=0.2)
+    da_spikes = rng.random((steps, batch, 3)) < 0.05
+    rec = net.run(steps, inputs={"pre": rng.random((steps, batch, 6)) < 0.2, "drive": rng.random((steps, batch, 4)) < 0.1,
+                                 "da": da_spikes},
+                  record=["pre.spikes", "post.spikes", "dopamine.m"])
+    m = np.zeros((batch, 1), F)
+    for t in range(steps):
+        arrived = np.zeros((batch, 1), F)
+        if t >= 7:
+            for b in range(batch):
+                for i in np.flatnonzero(da_spikes[t - 7, b]):
+                    arrived[b, 0] = arrived[b, 0] + F(0.5)
+        m = m * _decay(0.1) + arrived
+        np.testing.assert_array_equal(rec["dopamine.m"][t], m)
+    assert rec["dopamine.m"][:7].max() == 0 and rec["dopamine.m"].max() > 0
+    syn_pre, syn_post = _synapses(net, conn)
+    full = {**{k: v.default for k, v in snn.model_params("rstdp", "plasticity").items() if v.kind == "number"},
+            "eta": 0.05, "tau_e": 0.2}
+    w, _ = reference("rstdp", full, syn_pre, syn_post, w0.ravel(), rec["pre.spikes"], rec["post.spikes"], 1,
+                     modulation=rec["dopamine.m"])
+    np.testing.assert_array_equal(net.weights(conn), w.reshape(6, 4))
+
+
+# ---------------------------------------------------------------------------
+# Run-time control, state, files
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_freezing_keeps_weights_and_runs_traces(backend):
+    params = dict(a_plus=0.02, a_minus=0.021)
+    net, conn, inputs = _network(backend, 2, 8, 5, "dense", 1, "stdp", params, steps=120)
+    syn_pre, syn_post = _synapses(net, conn)
+    w0 = net.weights(conn)
+    net.set_param(conn, "learning", "off")
+    assert net.param(conn, "learning") == "off"
+    rec = net.run(120, inputs=inputs, record=["pre.spikes", "post.spikes"])
+    np.testing.assert_array_equal(net.weights(conn), w0)
+    full = {**{k: v.default for k, v in snn.model_params("stdp", "plasticity").items() if v.kind == "number"}, **params}
+    _, traces = reference("stdp", full, syn_pre, syn_post, w0.ravel(), rec["pre.spikes"], rec["post.spikes"], 1,
+                          learning=False)
+    np.testing.assert_array_equal(net.state(conn, "x_pre"), traces["pre1"])
+    net.set_param(conn, "learning", "on")
+    net.run(120, inputs=inputs)
+    assert not np.array_equal(net.weights(conn), w0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reset_zeroes_traces_and_keeps_weights(backend):
+    net, conn, inputs = _network(backend, 2, 8, 5, "dense", 1, "stdp", dict(a_plus=0.02))
+    net.run(120, inputs=inputs)
+    learned = net.weights(conn)
+    assert net.state(conn, "x_pre").any()
+    net.reset()
+    assert not net.state(conn, "x_pre").any() and not net.state(conn, "x_post").any()
+    np.testing.assert_array_equal(net.weights(conn), learned)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_set_batch_keeps_running_traces(backend):
+    net, conn, inputs = _network(backend, 2, 8, 5, "dense", 1, "stdp", dict(a_plus=0.02))
+    net.run(60, inputs={k: v[:60] for k, v in inputs.items()})
+    x = net.state(conn, "x_pre")
+    net.set_batch(5)  # rebuilds the engine (larger capacity)
+    y = net.state(conn, "x_pre")
+    np.testing.assert_array_equal(y[:2], x)
+    assert not y[2:].any()
+    net.set_batch(1)
+    np.testing.assert_array_equal(net.state(conn, "x_pre"), x[:1])
+
+
+def test_traces_are_writable_after_the_first_step():
+    net, conn, _ = _network("reference", 2, 4, 3, "dense", 1, "stdp", {})
+    with pytest.raises(StateError, match="first step"):
+        net.set_state(conn, "x_pre", np.ones(4))
+    assert net.state(conn, "x_pre").shape == (2, 4) and not net.state(conn, "x_pre").any()
+    net.run(1)
+    net.set_state(conn, "x_pre", np.arange(8, dtype=F).reshape(2, 4))
+    np.testing.assert_array_equal(net.state(conn, "x_pre"), np.arange(8, dtype=F).reshape(2, 4))
+    assert net.state(conn, "x_post").shape == (2, 3)
+
+
+def test_file_round_trip_keeps_rule_and_learned_weights(tmp_path):
+    params = dict(a_plus=0.02, a_minus=0.021, tau_plus=15e-3, mu_minus=1.0, w_max=0.95, pairing="nearest")
+    net, conn, inputs = _network("cpu", 2, 8, 5, "sparse", 2, "stdp", params)
+    net.run(80, inputs={k: v[:80] for k, v in inputs.items()})
+    path = tmp_path / "plastic.snn"
+    net.save(path)
+    loaded = snn.load(path)
+    lconn = loaded.connections[conn.name]
+    np.testing.assert_array_equal(loaded.weights(lconn), net.weights(conn))
+    assert loaded.params(lconn) == net.params(conn)
+    # Both continue to learn the same way from the same (reset) state.
+    net.reset()
+    loaded.reset()
+    rest = {k: v[80:] for k, v in inputs.items()}
+    net.run(40, inputs=rest)
+    loaded.run(40, inputs=rest)
+    np.testing.assert_array_equal(loaded.weights(lconn), net.weights(conn))
+
+
+def test_registry_lists_the_rules():
+    assert {"stdp", "triplet", "rstdp"} <= set(snn.models("plasticity"))
+    assert "modulator" in snn.models("neuron")
+    info = snn.model_params("stdp", "plasticity")
+    assert info["a_plus"].default == pytest.approx(0.01) and info["pairing"].choices == ("all_to_all", "nearest")
+    assert snn.model_state_vars("triplet", "plasticity") == ["r1", "r2", "o1", "o2"]
+
+
+def test_errors():
+    net = snn.Network(dt=DT)
+    pre = net.population("pre", 4, model="spike_source")
+    cur = net.population("cur", 4, model="current_source")
+    post = net.population("post", 3, model="lif")
+    img = net.population("img", (1, 4, 4), model="spike_source")
+    fmap = net.population("fmap", (2, 2, 2), model="lif")
+    with pytest.raises(NotFoundError, match="plasticity rule"):
+        net.connect(pre, post, np.ones((4, 3), F), plasticity="hebb")
+    with pytest.raises(InvalidArgumentError, match="does not spike"):
+        net.connect(cur, post, np.ones((4, 3), F), plasticity="stdp")
+    conv = net.conv2d(img, fmap, np.ones((2, 1, 3, 3), F))
+    with pytest.raises(UnsupportedError, match="conv2d"):
+        net.set_param(conv, "plasticity", "stdp")
+    c = net.connect(pre, post, np.ones((4, 3), F) * 0.5, plasticity="stdp")
+    with pytest.raises(InvalidArgumentError, match="all_to_all\\|nearest"):
+        net.set_param(c, "pairing", "sometimes")
+    with pytest.raises(InvalidArgumentError, match="w_min"):
+        net.set_param(c, "w_min", 2.0)
+    with pytest.raises(InvalidArgumentError, match="tau_plus"):
+        net.set_param(c, "tau_plus", 0.0)
+    with pytest.raises(InvalidArgumentError, match="float32"):
+        net.set_param(c, "weight_dtype", "bfloat16")
+    with pytest.raises(NotFoundError, match="no parameter"):
+        net.set_param(c, "a2_plus", 1.0)
+    with pytest.raises(InvalidArgumentError, match="on\\|off"):
+        net.set_param(c, "learning", "maybe")
+    plain = net.connect(pre, post, np.ones((4, 3), F))
+    with pytest.raises(NotFoundError, match="no option"):
+        net.set_param(plain, "learning", "off")
+    r = net.connect(pre, post, np.ones((4, 3), F), plasticity="rstdp")
+    with pytest.raises(NotFoundError, match="no population"):
+        net.set_param(r, "modulator", "nowhere")
+    with pytest.raises(InvalidArgumentError, match="model \"modulator\""):
+        net.set_param(r, "modulator", "post")
+    with pytest.raises(StateError, match="modulator"):
+        net.run(1)  # rstdp without its modulator
+
+
+def test_rule_is_fixed_after_the_first_step():
+    net = snn.Network(dt=DT)
+    pre = net.population("pre", 4, model="spike_source")
+    post = net.population("post", 3, model="lif")
+    c = net.connect(pre, post, np.ones((4, 3), F), plasticity="stdp")
+    net.run(2)
+    with pytest.raises(StateError):
+        net.set_param(c, "plasticity", "none")
+    with pytest.raises(StateError):
+        net.set_param(c, "pairing", "nearest")
+    net.set_param(c, "a_plus", 0.5)  # numbers stay writable
+    assert net.param(c, "a_plus") == 0.5
