@@ -26,7 +26,7 @@ float decay_of(double dt, double tau) { return static_cast<float>(std::exp(-dt /
 struct Learner::Rule {
     explicit Rule(std::pmr::memory_resource* mr)
         : pre1(mr), pre2(mr), post1(mr), post2(mr), eligibility(mr), ring_ids(mr), ring_counts(mr), col_ptr(mr), col_synapse(mr),
-          synapse_pre(mr), acc(mr), row_mark(mr), col_mark(mr), rows(mr), cols(mr), modulation(mr) {}
+          synapse_pre(mr), line(mr), pre_event(mr), row_mark(mr), col_mark(mr), rows(mr), cols(mr), modulation(mr) {}
 
     int32_t connection = -1;
     PlasticityKind kind = PlasticityKind::PairSTDP;
@@ -43,10 +43,11 @@ struct Learner::Rule {
     // neuron), and each synapse's presynaptic neuron.
     pvector<int64_t> col_ptr, col_synapse;
     pvector<int32_t> synapse_pre;
-    // One phase's weight changes summed over instances, [nnz] (zero between
-    // phases), and the rows or columns they touched.
-    pvector<float> acc;
-    pvector<uint8_t> row_mark, col_mark;
+    // One row's or column's weight changes summed over instances (the
+    // longest row or column), the presynaptic events by instance
+    // [capacity][n_pre], and the rows or columns touched in a phase.
+    pvector<float> line;
+    pvector<uint8_t> pre_event, row_mark, col_mark;
     pvector<int32_t> rows, cols;
     // rstdp: the modulator population and its values this step, [batch][n_mod].
     int32_t modulator = -1;
@@ -55,30 +56,33 @@ struct Learner::Rule {
 
     int32_t depth() const { return lag + 1; }
 
-    // Calls fn(k, j) for the synapses of presynaptic neuron i, in stored order.
+    // Calls fn(q, k, j) for the synapses k of presynaptic neuron i, q = 0, 1, ...
+    // in stored order (j: the postsynaptic neuron).
     template <class Fn>
     void for_row(const Connection& c, int64_t i, Fn fn) const {
         if (kind_of_connection == SNN_CONNECTION_DENSE) {
-            for (int64_t j = 0; j < n_post; ++j) fn(i * n_post + j, j);
+            for (int64_t j = 0; j < n_post; ++j) fn(j, i * n_post + j, j);
         } else if (kind_of_connection == SNN_CONNECTION_SPARSE) {
-            for (int64_t k = c.row_ptr[static_cast<std::size_t>(i)]; k < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++k)
-                fn(k, static_cast<int64_t>(c.post_index[static_cast<std::size_t>(k)]));
+            const int64_t k0 = c.row_ptr[static_cast<std::size_t>(i)];
+            for (int64_t k = k0; k < c.row_ptr[static_cast<std::size_t>(i) + 1]; ++k)
+                fn(k - k0, k, static_cast<int64_t>(c.post_index[static_cast<std::size_t>(k)]));
         } else {
-            fn(i, i);
+            fn(0, i, i);
         }
     }
-    // Calls fn(k, i) for the synapses onto postsynaptic neuron j, ascending i.
+    // Calls fn(q, k, i) for the synapses k onto postsynaptic neuron j, ascending i.
     template <class Fn>
     void for_column(int64_t j, Fn fn) const {
         if (kind_of_connection == SNN_CONNECTION_DENSE) {
-            for (int64_t i = 0; i < n_pre; ++i) fn(i * n_post + j, i);
+            for (int64_t i = 0; i < n_pre; ++i) fn(i, i * n_post + j, i);
         } else if (kind_of_connection == SNN_CONNECTION_SPARSE) {
-            for (int64_t q = col_ptr[static_cast<std::size_t>(j)]; q < col_ptr[static_cast<std::size_t>(j) + 1]; ++q) {
+            const int64_t q0 = col_ptr[static_cast<std::size_t>(j)];
+            for (int64_t q = q0; q < col_ptr[static_cast<std::size_t>(j) + 1]; ++q) {
                 const int64_t k = col_synapse[static_cast<std::size_t>(q)];
-                fn(k, static_cast<int64_t>(synapse_pre[static_cast<std::size_t>(k)]));
+                fn(q - q0, k, static_cast<int64_t>(synapse_pre[static_cast<std::size_t>(k)]));
             }
         } else {
-            fn(j, j);
+            fn(0, j, j);
         }
     }
     int64_t post_of(const Connection& c, int64_t k) const {
@@ -150,7 +154,14 @@ Learner::Learner(Graph& graph, int32_t capacity, int32_t batch, std::pmr::memory
                 for (int64_t k = 0; k < r->nnz; ++k)  // CSR order: ascending presynaptic neuron within each column
                     r->col_synapse[static_cast<std::size_t>(next[static_cast<std::size_t>(c.post_index[static_cast<std::size_t>(k)])]++)] = k;
             }
-            r->acc.assign(static_cast<std::size_t>(r->nnz), 0.0f);
+            int64_t longest = 1;
+            if (c.kind == SNN_CONNECTION_DENSE) longest = std::max(r->n_pre, r->n_post);
+            if (c.kind == SNN_CONNECTION_SPARSE)
+                for (int64_t i = 0; i < r->n_pre; ++i) longest = std::max(longest, c.row_ptr[static_cast<std::size_t>(i) + 1] - c.row_ptr[static_cast<std::size_t>(i)]);
+            for (int64_t j = 0; j < static_cast<int64_t>(r->col_ptr.size()) - 1; ++j)
+                longest = std::max(longest, r->col_ptr[static_cast<std::size_t>(j) + 1] - r->col_ptr[static_cast<std::size_t>(j)]);
+            r->line.assign(static_cast<std::size_t>(longest), 0.0f);
+            r->pre_event.assign(cap * static_cast<std::size_t>(r->n_pre), 0);
             r->row_mark.assign(static_cast<std::size_t>(r->n_pre), 0);
             r->col_mark.assign(static_cast<std::size_t>(r->n_post), 0);
             r->rows.reserve(static_cast<std::size_t>(r->n_pre));
@@ -241,93 +252,121 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
     const bool change_weights = c.learning && !reward;  // rstdp changes weights in its own phase below
     auto bump = [&](float& trace) { trace = r.nearest ? 1.0f : trace + 1.0f; };
 
-    // Presynaptic events: depression (or eligibility), then the presynaptic traces.
-    for (int32_t b = 0; b < batch; ++b) {
+    // Presynaptic events: depression (or eligibility), then the presynaptic
+    // traces. A row's changes are summed over instances in ascending order,
+    // then applied once (the changes of every instance use the same weights).
+    auto events_of = [&](int32_t b, int32_t* count) {
         const std::size_t at = static_cast<std::size_t>(slot_event * capacity_ + b);
-        const int32_t count = r.ring_counts[at];
-        const int32_t* ids = r.ring_ids.data() + static_cast<std::ptrdiff_t>(at) * n_pre;
-        float* r1 = r.pre1.data() + b * n_pre;
-        float* r2 = triplet ? r.pre2.data() + b * n_pre : nullptr;
-        const float* o1 = r.post1.data() + b * n_post;
-        for (int32_t q = 0; q < count; ++q) {
-            const int64_t i = ids[q];
-            if (change_weights) {
-                if (triplet) {
-                    const float factor = static_cast<float>(p[triplet_param::a2_minus]) + static_cast<float>(p[triplet_param::a3_minus]) * r2[i];
-                    r.for_row(c, i, [&](int64_t k, int64_t j) { r.acc[static_cast<std::size_t>(k)] += -(o1[j] * factor); });
-                } else {
-                    const float a_minus = static_cast<float>(p[stdp_param::a_minus]), mu = static_cast<float>(p[stdp_param::mu_minus]);
-                    r.for_row(c, i, [&](int64_t k, int64_t j) {
-                        r.acc[static_cast<std::size_t>(k)] += -((a_minus * weight_factor(w[k] - w_min, range, mu)) * o1[j]);
-                    });
-                }
+        *count = r.ring_counts[at];
+        return r.ring_ids.data() + static_cast<std::ptrdiff_t>(at) * n_pre;
+    };
+    if (change_weights) {
+        for (int32_t b = 0; b < batch; ++b) {
+            int32_t count = 0;
+            const int32_t* ids = events_of(b, &count);
+            for (int32_t q = 0; q < count; ++q) {
+                const int64_t i = ids[q];
+                r.pre_event[static_cast<std::size_t>(b * n_pre + i)] = 1;
                 if (!r.row_mark[static_cast<std::size_t>(i)]) {
                     r.row_mark[static_cast<std::size_t>(i)] = 1;
                     r.rows.push_back(static_cast<int32_t>(i));
                 }
-            } else if (reward) {
+            }
+        }
+        const float a_minus = static_cast<float>(p[stdp_param::a_minus]), mu = static_cast<float>(p[stdp_param::mu_minus]);
+        const float a2 = static_cast<float>(p[triplet_param::a2_minus]), a3 = triplet ? static_cast<float>(p[triplet_param::a3_minus]) : 0.0f;
+        float* line = r.line.data();
+        for (int32_t i : r.rows) {
+            r.for_row(c, i, [&](int64_t q, int64_t, int64_t) { line[q] = 0.0f; });
+            for (int32_t b = 0; b < batch; ++b) {
+                if (!r.pre_event[static_cast<std::size_t>(b * n_pre + i)]) continue;
+                const float* o1 = r.post1.data() + b * n_post;
+                if (triplet) {
+                    const float factor = a2 + a3 * r.pre2[static_cast<std::size_t>(b * n_pre + i)];
+                    r.for_row(c, i, [&](int64_t q, int64_t, int64_t j) { line[q] += -(o1[j] * factor); });
+                } else {
+                    r.for_row(c, i, [&](int64_t q, int64_t k, int64_t j) {
+                        line[q] += -((a_minus * weight_factor(w[k] - w_min, range, mu)) * o1[j]);
+                    });
+                }
+                r.pre_event[static_cast<std::size_t>(b * n_pre + i)] = 0;
+            }
+            r.for_row(c, i, [&](int64_t q, int64_t k, int64_t) { w[k] = clip(w[k] + line[q], w_min, w_max); });
+            r.row_mark[static_cast<std::size_t>(i)] = 0;
+        }
+        if (!r.rows.empty()) engine.weights_changed(r.connection, r.rows.data(), static_cast<int64_t>(r.rows.size()), nullptr, 0);
+        r.rows.clear();
+    }
+    for (int32_t b = 0; b < batch; ++b) {
+        int32_t count = 0;
+        const int32_t* ids = events_of(b, &count);
+        float* r1 = r.pre1.data() + b * n_pre;
+        float* r2 = triplet ? r.pre2.data() + b * n_pre : nullptr;
+        for (int32_t q = 0; q < count; ++q) {
+            const int64_t i = ids[q];
+            if (reward) {
                 float* e = r.eligibility.data() + b * r.nnz;
                 const float a_minus = static_cast<float>(p[rstdp_param::a_minus]);
-                r.for_row(c, i, [&](int64_t k, int64_t j) { e[k] += -(a_minus * o1[j]); });
+                const float* o1 = r.post1.data() + b * n_post;
+                r.for_row(c, i, [&](int64_t, int64_t k, int64_t j) { e[k] += -(a_minus * o1[j]); });
             }
             bump(r1[i]);
             if (triplet) bump(r2[i]);
         }
     }
-    if (!r.rows.empty()) {
-        for (int32_t i : r.rows) {
-            r.for_row(c, i, [&](int64_t k, int64_t) {
-                w[k] = clip(w[k] + r.acc[static_cast<std::size_t>(k)], w_min, w_max);
-                r.acc[static_cast<std::size_t>(k)] = 0.0f;
-            });
-            r.row_mark[static_cast<std::size_t>(i)] = 0;
-        }
-        engine.weights_changed(r.connection, r.rows.data(), static_cast<int64_t>(r.rows.size()), nullptr, 0);
-        r.rows.clear();
-    }
 
-    // Postsynaptic spikes: potentiation (or eligibility), then the postsynaptic traces.
+    // Postsynaptic spikes: potentiation (or eligibility), then the
+    // postsynaptic traces; columns as rows above.
+    const uint8_t* post_spiked = engine.spikes(r.post);
+    if (change_weights) {
+        for (int32_t b = 0; b < batch; ++b) {
+            int32_t count = 0;
+            const int32_t* ids = engine.spike_ids(r.post, b, &count);
+            for (int32_t q = 0; q < count; ++q)
+                if (!r.col_mark[static_cast<std::size_t>(ids[q])]) {
+                    r.col_mark[static_cast<std::size_t>(ids[q])] = 1;
+                    r.cols.push_back(ids[q]);
+                }
+        }
+        const float a_plus = static_cast<float>(p[stdp_param::a_plus]), mu = static_cast<float>(p[stdp_param::mu_plus]);
+        const float a2 = static_cast<float>(p[triplet_param::a2_plus]), a3 = triplet ? static_cast<float>(p[triplet_param::a3_plus]) : 0.0f;
+        float* line = r.line.data();
+        for (int32_t j : r.cols) {
+            r.for_column(j, [&](int64_t q, int64_t, int64_t) { line[q] = 0.0f; });
+            for (int32_t b = 0; b < batch; ++b) {
+                if (!post_spiked[static_cast<std::size_t>(b * n_post + j)]) continue;
+                const float* r1 = r.pre1.data() + b * n_pre;
+                if (triplet) {
+                    const float factor = a2 + a3 * r.post2[static_cast<std::size_t>(b * n_post + j)];
+                    r.for_column(j, [&](int64_t q, int64_t, int64_t i) { line[q] += r1[i] * factor; });
+                } else {
+                    r.for_column(j, [&](int64_t q, int64_t k, int64_t i) {
+                        line[q] += (a_plus * weight_factor(w_max - w[k], range, mu)) * r1[i];
+                    });
+                }
+            }
+            r.for_column(j, [&](int64_t q, int64_t k, int64_t) { w[k] = clip(w[k] + line[q], w_min, w_max); });
+            r.col_mark[static_cast<std::size_t>(j)] = 0;
+        }
+        if (!r.cols.empty()) engine.weights_changed(r.connection, nullptr, 0, r.cols.data(), static_cast<int64_t>(r.cols.size()));
+        r.cols.clear();
+    }
     for (int32_t b = 0; b < batch; ++b) {
         int32_t count = 0;
         const int32_t* ids = engine.spike_ids(r.post, b, &count);
-        const float* r1 = r.pre1.data() + b * n_pre;
         float* o1 = r.post1.data() + b * n_post;
         float* o2 = triplet ? r.post2.data() + b * n_post : nullptr;
         for (int32_t q = 0; q < count; ++q) {
             const int64_t j = ids[q];
-            if (change_weights) {
-                if (triplet) {
-                    const float factor = static_cast<float>(p[triplet_param::a2_plus]) + static_cast<float>(p[triplet_param::a3_plus]) * o2[j];
-                    r.for_column(j, [&](int64_t k, int64_t i) { r.acc[static_cast<std::size_t>(k)] += r1[i] * factor; });
-                } else {
-                    const float a_plus = static_cast<float>(p[stdp_param::a_plus]), mu = static_cast<float>(p[stdp_param::mu_plus]);
-                    r.for_column(j, [&](int64_t k, int64_t i) {
-                        r.acc[static_cast<std::size_t>(k)] += (a_plus * weight_factor(w_max - w[k], range, mu)) * r1[i];
-                    });
-                }
-                if (!r.col_mark[static_cast<std::size_t>(j)]) {
-                    r.col_mark[static_cast<std::size_t>(j)] = 1;
-                    r.cols.push_back(static_cast<int32_t>(j));
-                }
-            } else if (reward) {
+            if (reward) {
                 float* e = r.eligibility.data() + b * r.nnz;
                 const float a_plus = static_cast<float>(p[rstdp_param::a_plus]);
-                r.for_column(j, [&](int64_t k, int64_t i) { e[k] += a_plus * r1[i]; });
+                const float* r1 = r.pre1.data() + b * n_pre;
+                r.for_column(j, [&](int64_t, int64_t k, int64_t i) { e[k] += a_plus * r1[i]; });
             }
             bump(o1[j]);
             if (triplet) bump(o2[j]);
         }
-    }
-    if (!r.cols.empty()) {
-        for (int32_t j : r.cols) {
-            r.for_column(j, [&](int64_t k, int64_t) {
-                w[k] = clip(w[k] + r.acc[static_cast<std::size_t>(k)], w_min, w_max);
-                r.acc[static_cast<std::size_t>(k)] = 0.0f;
-            });
-            r.col_mark[static_cast<std::size_t>(j)] = 0;
-        }
-        engine.weights_changed(r.connection, nullptr, 0, r.cols.data(), static_cast<int64_t>(r.cols.size()));
-        r.cols.clear();
     }
 
     // rstdp: w += eta * sum over instances of m * e, wherever the modulator is not zero.
