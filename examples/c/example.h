@@ -24,7 +24,7 @@ typedef struct {
 } spike_counter;
 
 /* A spike callback: runs after each step on the thread that called run. */
-static int32_t count_spikes(int32_t population, int64_t step, int32_t batch_index, int32_t count,
+static inline int32_t count_spikes(int32_t population, int64_t step, int32_t batch_index, int32_t count,
                             const int32_t* neuron_ids, void* user_data) {
     spike_counter* counter = (spike_counter*)user_data;
     (void)step;
@@ -35,7 +35,7 @@ static int32_t count_spikes(int32_t population, int64_t step, int32_t batch_inde
 }
 
 /* A LIF population with the benchmarks' parameters and the given resting potential. */
-static int32_t add_lif(snn_network* net, const char* name, int64_t n, double v_rest) {
+static inline int32_t add_lif(snn_network* net, const char* name, int64_t n, double v_rest) {
     int32_t pop = -1;
     CHECK(snn_network_add_population(net, name, "lif", 1, &n, &pop));
     CHECK(snn_population_set_param(net, pop, "tau_mem", 20e-3));
@@ -47,7 +47,7 @@ static int32_t add_lif(snn_network* net, const char* name, int64_t n, double v_r
 }
 
 /* Prints the rates of the two populations after 1 s. */
-static void print_rates(const char* name, const char* backend, uint64_t seed, const spike_counter* counter,
+static inline void print_rates(const char* name, const char* backend, uint64_t seed, const spike_counter* counter,
                         int32_t exc, int32_t inh) {
     printf("%s (libsnn %s, backend %s, seed %llu): 1 s simulated\n", name, snn_version_string(), backend,
            (unsigned long long)seed);
