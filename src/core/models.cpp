@@ -92,6 +92,11 @@ std::vector<PlasticityModel> make_plasticity_models() {
     const NumberParam w_max{"w_max", 1.0, "w", "upper weight bound"};
     const StringParam pairing{"pairing", "all_to_all", "all_to_all|nearest",
                               "all_to_all: a spike adds 1 to its traces; nearest: a spike sets them to 1"};
+    // Weight normalisation, common to every rule (docs/models.md, "Plasticity").
+    const StringParam normalize{"normalize", "none", "none|post|pre",
+                                "post: scale each postsynaptic neuron's incoming weights to sum to norm; pre: each presynaptic neuron's outgoing ones"};
+    const NumberParam norm{"norm", 0.0, "w", "the sum normalisation scales to"};
+    const NumberParam norm_interval{"norm_interval", 1.0, "steps", "normalise after every this many steps (a whole number >= 1)"};
     std::vector<PlasticityModel> m;
     m.push_back({"stdp",
                  PlasticityKind::PairSTDP,
@@ -101,8 +106,9 @@ std::vector<PlasticityModel> make_plasticity_models() {
                   {"tau_plus", 20e-3, "s", "decay time constant of the presynaptic trace"},
                   {"tau_minus", 20e-3, "s", "decay time constant of the postsynaptic trace"},
                   {"mu_plus", 0.0, "1", "weight dependence of potentiation: 0 additive, 1 multiplicative (soft bound)"},
-                  {"mu_minus", 0.0, "1", "weight dependence of depression: 0 additive, 1 multiplicative (soft bound)"}},
-                 {pairing},
+                  {"mu_minus", 0.0, "1", "weight dependence of depression: 0 additive, 1 multiplicative (soft bound)"},
+                  norm, norm_interval},
+                 {pairing, normalize},
                  {{"x_pre", TraceSide::Pre}, {"x_post", TraceSide::Post}}});
     // Pfister & Gerstner 2006: defaults are their visual-cortex fit of the
     // all-to-all full model (Table 4).
@@ -116,8 +122,9 @@ std::vector<PlasticityModel> make_plasticity_models() {
                   {"tau_plus", 16.8e-3, "s", "decay of the fast presynaptic trace r1"},
                   {"tau_minus", 33.7e-3, "s", "decay of the fast postsynaptic trace o1"},
                   {"tau_x", 101e-3, "s", "decay of the slow presynaptic trace r2"},
-                  {"tau_y", 125e-3, "s", "decay of the slow postsynaptic trace o2"}},
-                 {pairing},
+                  {"tau_y", 125e-3, "s", "decay of the slow postsynaptic trace o2"},
+                  norm, norm_interval},
+                 {pairing, normalize},
                  {{"r1", TraceSide::Pre}, {"r2", TraceSide::Pre}, {"o1", TraceSide::Post}, {"o2", TraceSide::Post}}});
     m.push_back({"rstdp",
                  PlasticityKind::RewardSTDP,
@@ -127,8 +134,9 @@ std::vector<PlasticityModel> make_plasticity_models() {
                   {"tau_plus", 20e-3, "s", "decay time constant of the presynaptic trace"},
                   {"tau_minus", 20e-3, "s", "decay time constant of the postsynaptic trace"},
                   {"tau_e", 1.0, "s", "decay time constant of the eligibility trace"},
-                  {"eta", 1e-3, "w", "learning rate: each step w += eta * m * e"}},
-                 {pairing,
+                  {"eta", 1e-3, "w", "learning rate: each step w += eta * m * e"},
+                  norm, norm_interval},
+                 {pairing, normalize,
                   {"modulator", "", "",
                    "the modulator population (model \"modulator\", 1 neuron or one per postsynaptic neuron) whose m gates learning"}},
                  {{"x_pre", TraceSide::Pre}, {"x_post", TraceSide::Post}, {"eligibility", TraceSide::Synapse}}});

@@ -102,7 +102,7 @@ namespace plastic_param { enum { w_min, w_max }; }
 namespace stdp_param { enum { w_min, w_max, a_plus, a_minus, tau_plus, tau_minus, mu_plus, mu_minus }; }
 namespace triplet_param { enum { w_min, w_max, a2_plus, a3_plus, a2_minus, a3_minus, tau_plus, tau_minus, tau_x, tau_y }; }
 namespace rstdp_param { enum { w_min, w_max, a_plus, a_minus, tau_plus, tau_minus, tau_e, eta }; }
-namespace plastic_option { enum { pairing, modulator }; }  // modulator: rstdp only
+namespace plastic_option { enum { pairing, normalize, modulator }; }  // modulator: rstdp only
 
 // Reset modes (the "reset" option; leaky's "zero" and "none" are its own).
 enum class ResetMode { Value, Subtract };

@@ -603,7 +603,10 @@ void Network::set_connection_param(int32_t conn_id, std::string_view name, doubl
     check_finite(value, pname);
     const std::string_view n(pname);
     if (n.substr(0, 3) == "tau" && !(value > 0.0)) throw fail(SNN_INVALID_ARGUMENT, "%s: must be > 0 (got %g)", pname, value);
-    if (n.substr(0, 2) == "mu" && !(value >= 0.0)) throw fail(SNN_INVALID_ARGUMENT, "%s: must be >= 0 (got %g)", pname, value);
+    if ((n.substr(0, 2) == "mu" || n == "norm") && !(value >= 0.0))
+        throw fail(SNN_INVALID_ARGUMENT, "%s: must be >= 0 (got %g)", pname, value);
+    if (n == "norm_interval" && !(value >= 1.0 && value <= 16777216.0 && value == std::floor(value)))
+        throw fail(SNN_INVALID_ARGUMENT, "norm_interval: must be a whole number of steps from 1 to 2^24 (got %g)", value);
     const float v = static_cast<float>(value);
     if (n == "w_min" && !(v < c.plastic_params[plastic_param::w_max]))
         throw fail(SNN_INVALID_ARGUMENT, "w_min: must be below w_max = %g (got %g); set w_max first", c.plastic_params[plastic_param::w_max], value);

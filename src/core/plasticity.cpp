@@ -26,7 +26,7 @@ float decay_of(double dt, double tau) { return static_cast<float>(std::exp(-dt /
 struct Learner::Rule {
     explicit Rule(std::pmr::memory_resource* mr)
         : pre1(mr), pre2(mr), post1(mr), post2(mr), eligibility(mr), ring_ids(mr), ring_counts(mr), col_ptr(mr), col_synapse(mr),
-          synapse_pre(mr), line(mr), pre_event(mr), row_mark(mr), col_mark(mr), rows(mr), cols(mr), modulation(mr) {}
+          synapse_pre(mr), line(mr), sums(mr), pre_event(mr), row_mark(mr), col_mark(mr), rows(mr), cols(mr), modulation(mr) {}
 
     int32_t connection = -1;
     PlasticityKind kind = PlasticityKind::PairSTDP;
@@ -47,6 +47,7 @@ struct Learner::Rule {
     // longest row or column), the presynaptic events by instance
     // [capacity][n_pre], and the rows or columns touched in a phase.
     pvector<float> line;
+    pvector<float> sums;  // normalisation: one sum per neuron of the normalised side
     pvector<uint8_t> pre_event, row_mark, col_mark;
     pvector<int32_t> rows, cols;
     // rstdp: the modulator population and its values this step, [batch][n_mod].
@@ -161,6 +162,7 @@ Learner::Learner(Graph& graph, int32_t capacity, int32_t batch, std::pmr::memory
             for (int64_t j = 0; j < static_cast<int64_t>(r->col_ptr.size()) - 1; ++j)
                 longest = std::max(longest, r->col_ptr[static_cast<std::size_t>(j) + 1] - r->col_ptr[static_cast<std::size_t>(j)]);
             r->line.assign(static_cast<std::size_t>(longest), 0.0f);
+            r->sums.assign(static_cast<std::size_t>(std::max(r->n_pre, r->n_post)), 0.0f);
             r->pre_event.assign(cap * static_cast<std::size_t>(r->n_pre), 0);
             r->row_mark.assign(static_cast<std::size_t>(r->n_pre), 0);
             r->col_mark.assign(static_cast<std::size_t>(r->n_post), 0);
@@ -210,7 +212,38 @@ void Learner::reset() {
 }
 
 void Learner::step(int64_t t, Engine& engine) {
-    for (Rule* r : rules_) learn(*r, t, engine);
+    for (Rule* r : rules_) {
+        learn(*r, t, engine);
+        normalize(*r, t, engine);
+    }
+}
+
+// Every norm_interval steps (counted from step 0: after steps interval - 1,
+// 2 interval - 1, ...), each postsynaptic (or presynaptic) neuron's weights
+// are scaled to sum to norm: the sum in float32 in ascending order of the
+// other side, then w <- clip(w * (norm / sum)); a zero sum is left alone.
+void Learner::normalize(Rule& r, int64_t t, Engine& engine) {
+    Connection& c = graph_.connections[static_cast<std::size_t>(r.connection)];
+    const PlasticityModel& m = c.plasticity_model();
+    const std::string_view mode = c.plastic_options[plastic_option::normalize];
+    const float norm = static_cast<float>(c.plastic_params[static_cast<std::size_t>(m.param_index("norm"))]);
+    const auto interval = static_cast<int64_t>(c.plastic_params[static_cast<std::size_t>(m.param_index("norm_interval"))]);
+    if (!c.learning || mode == "none" || !(norm > 0.0f) || (t + 1) % interval != 0) return;
+    const bool by_post = mode == "post";
+    const float w_min = static_cast<float>(c.plastic_params[plastic_param::w_min]);
+    const float w_max = static_cast<float>(c.plastic_params[plastic_param::w_max]);
+    float* w = c.weights.data();
+    float* sums = r.sums.data();
+    const int64_t n = by_post ? r.n_post : r.n_pre;
+    std::fill_n(sums, n, 0.0f);
+    auto side = [&](int64_t i, int64_t j) { return by_post ? j : i; };
+    auto each = [&](auto fn) {  // fn(k, i, j) in ascending presynaptic order
+        for (int64_t i = 0; i < r.n_pre; ++i) r.for_row(c, i, [&](int64_t, int64_t k, int64_t j) { fn(k, i, j); });
+    };
+    each([&](int64_t k, int64_t i, int64_t j) { sums[side(i, j)] += w[k]; });
+    for (int64_t q = 0; q < n; ++q) sums[q] = sums[q] != 0.0f ? norm / sums[q] : 1.0f;
+    each([&](int64_t k, int64_t i, int64_t j) { w[k] = clip(w[k] * sums[side(i, j)], w_min, w_max); });
+    engine.weights_changed(r.connection, nullptr, -1, nullptr, -1);
 }
 
 void Learner::learn(Rule& r, int64_t t, Engine& engine) {

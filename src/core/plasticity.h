@@ -46,6 +46,7 @@ private:
     struct Rule;
     Rule& rule_of(int32_t connection) const;
     void learn(Rule& r, int64_t t, Engine& engine);
+    void normalize(Rule& r, int64_t t, Engine& engine);
 
     Graph& graph_;
     std::pmr::memory_resource* memory_;

@@ -32,7 +32,7 @@ def _factor(distance, rng, mu):
 
 
 def reference(rule, p, syn_pre, syn_post, w0, pre_spikes, post_spikes, delay, pairing="all_to_all",
-              modulation=None, learning=True):
+              modulation=None, learning=True, normalize="none"):
     """Runs phase 5 over recorded spikes. syn_pre/syn_post: the synapses in
     the connection's order; spikes [T, B, n] bool; modulation [T, B, n_mod]."""
     p = {k: F(v) for k, v in p.items()}
@@ -114,6 +114,13 @@ def reference(rule, p, syn_pre, syn_post, w0, pre_spikes, post_spikes, delay, pa
                 for b in range(batch):
                     s = s + m[b, j] * elig[b]
                 w = np.clip(w + p["eta"] * s, w_min, w_max)
+        if learning and normalize != "none" and p.get("norm", 0) > 0 and (t + 1) % int(p["norm_interval"]) == 0:
+            side = syn_post if normalize == "post" else syn_pre
+            sums = np.zeros(n_post if normalize == "post" else n_pre, F)
+            for k in range(nnz):  # the connection's order: ascending presynaptic neuron
+                sums[side[k]] = sums[side[k]] + w[k]
+            factor = np.where(sums != 0, p["norm"] / np.where(sums != 0, sums, F(1)), F(1)).astype(F)
+            w = np.clip(w * factor[side], w_min, w_max)
     traces = {"pre1": pre1, "pre2": pre2, "post1": post1, "post2": post2, "eligibility": elig}
     return w, traces
 
@@ -182,6 +189,26 @@ def test_rule_matches_numpy(backend, rule, kind, delay, pairing, params):
     for name, key in zip(names, ["pre1", "pre2", "post1", "post2"]):
         if name:
             np.testing.assert_array_equal(net.state(conn, name), traces[key], err_msg=name)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kind,mode", [("dense", "post"), ("sparse", "pre"), ("sparse", "post")])
+def test_normalisation(backend, kind, mode):
+    # Every 7 steps each neuron's incoming (post) or outgoing (pre) weights
+    # are scaled to sum to norm, as Diehl & Cook 2015 keep the input to each
+    # excitatory neuron constant.
+    params = dict(a_plus=0.02, a_minus=0.021, norm=2.5, norm_interval=7, w_max=3.0)
+    net, conn, inputs = _network(backend, 2, 9, 6, kind, 1, "stdp", dict(params, normalize=mode))
+    syn_pre, syn_post = _synapses(net, conn)
+    w0 = net.weights(conn).ravel()
+    rec = net.run(119, inputs={k: v[:119] for k, v in inputs.items()}, record=["pre.spikes", "post.spikes"])
+    full = {**{k: v.default for k, v in snn.model_params("stdp", "plasticity").items() if v.kind == "number"}, **params}
+    w, _ = reference("stdp", full, syn_pre, syn_post, w0, rec["pre.spikes"], rec["post.spikes"], 1, normalize=mode)
+    np.testing.assert_array_equal(net.weights(conn).ravel(), w)
+    # The last of the 119 steps (118) normalised: every sum is norm.
+    side = syn_post if mode == "post" else syn_pre
+    sums = np.bincount(side, weights=w.astype(np.float64))
+    np.testing.assert_allclose(sums[sums > 0], 2.5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -389,6 +416,10 @@ def test_errors():
         net.set_param(c, "w_min", 2.0)
     with pytest.raises(InvalidArgumentError, match="tau_plus"):
         net.set_param(c, "tau_plus", 0.0)
+    with pytest.raises(InvalidArgumentError, match="norm_interval"):
+        net.set_param(c, "norm_interval", 2.5)
+    with pytest.raises(InvalidArgumentError, match="none\\|post\\|pre"):
+        net.set_param(c, "normalize", "columns")
     with pytest.raises(InvalidArgumentError, match="float32"):
         net.set_param(c, "weight_dtype", "bfloat16")
     with pytest.raises(NotFoundError, match="no parameter"):
