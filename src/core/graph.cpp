@@ -1,6 +1,7 @@
 #include "core/graph.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 namespace snn {
@@ -14,6 +15,18 @@ ResetMode Population::reset_mode() const {
 LeakyReset Population::leaky_reset() const {
     const std::string_view name = options[static_cast<std::size_t>(neuron_model().option_index("reset"))];
     return name == "zero" ? LeakyReset::Zero : name == "none" ? LeakyReset::None : LeakyReset::Subtract;
+}
+
+WtaMode Population::wta_mode() const {
+    const int index = neuron_model().option_index("wta");
+    if (index < 0) return WtaMode::None;
+    const std::string_view name = options[static_cast<std::size_t>(index)];
+    return name == "population" ? WtaMode::Population : name == "position" ? WtaMode::Position : WtaMode::None;
+}
+
+int32_t Population::wta_k() const {
+    const int index = neuron_model().option_index("wta_k");
+    return index < 0 ? 1 : static_cast<int32_t>(std::strtol(options[static_cast<std::size_t>(index)].c_str(), nullptr, 10));
 }
 
 int32_t Connection::min_delay() const {

@@ -23,6 +23,8 @@ struct Population {
     const NeuronModel& neuron_model() const { return neuron_models()[static_cast<std::size_t>(model)]; }
     ResetMode reset_mode() const;
     LeakyReset leaky_reset() const;  // leaky only
+    WtaMode wta_mode() const;        // WtaMode::None for models without the option
+    int32_t wta_k() const;
 };
 
 struct Connection {

@@ -107,5 +107,7 @@ namespace plastic_option { enum { pairing, normalize, modulator }; }  // modulat
 // Reset modes (the "reset" option; leaky's "zero" and "none" are its own).
 enum class ResetMode { Value, Subtract };
 enum class LeakyReset { Subtract, Zero, None };
+// Winner-take-all (the "wta" option of lif, alif and if).
+enum class WtaMode { None, Population, Position };
 
 }  // namespace snn

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <limits>
 
 #include "core/coefficients.h"
@@ -560,6 +562,23 @@ void Network::set_option(int32_t pop_id, std::string_view name, std::string_view
     if (index < 0)
         throw fail(SNN_NOT_FOUND, "name: model \"%s\" has no option \"%.*s\"", m.name, static_cast<int>(name.size()), name.data());
     const StringParam& spec = m.options[static_cast<std::size_t>(index)];
+    if (name == "wta_k") {  // a whole number, not a choice
+        char* end = nullptr;
+        const std::string text(value);
+        const long long k = std::strtoll(text.c_str(), &end, 10);
+        if (text.empty() || *end != '\0' || k < 1 || k > pop.size)
+            throw fail(SNN_INVALID_ARGUMENT, "value: option \"wta_k\" takes a whole number from 1 to %lld (got \"%.*s\")",
+                       static_cast<long long>(pop.size), static_cast<int>(value.size()), value.data());
+        pop.options[static_cast<std::size_t>(index)].assign(value.data(), value.size());
+        if (engine_) engine_->parameters_changed();
+        return;
+    }
+    if (name == "wta") {
+        check_buildable("wta");
+        if (value == "position" && pop.shape.size() != 3)
+            throw fail(SNN_INVALID_ARGUMENT, "value: wta \"position\" needs a (C, H, W) population; \"%s\" has %zu dimensions",
+                       pop.name.c_str(), pop.shape.size());
+    }
     // The value must be one of the '|'-separated choices.
     std::string_view choices(spec.choices);
     bool ok = false;

@@ -12,13 +12,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <cstring>
+#include <ctime>
+#include <limits>
 #include <type_traits>
 
 #include <atomic>
 
 #include "core/coefficients.h"
+#include "core/wta.h"
 #include "core/error.h"
 #include "core/network.h"
 #include "core/rng.h"
@@ -68,7 +70,7 @@ struct PopulationState {
     explicit PopulationState(std::pmr::memory_resource* mr)
         : vars(mr), refractory(mr), spikes(mr), ring_ids(mr), ring_counts(mr), graded(mr), coefficients(mr), incoming(mr),
           exact_input(mr), currents(mr), conductance(mr), driven(mr), scratch(mr), spans(mr), ahead_spikes(mr), ahead_row_spikes(mr),
-          ahead_row_graded(mr), ahead_row_scratch(mr) {}
+          ahead_row_graded(mr), ahead_row_scratch(mr), no_threshold(mr), was_held(mr), margin(mr), winner(mr) {}
 
     pvector<pvector<float>> vars;   // [var][capacity * n]
     pvector<int32_t> refractory;    // [capacity * n]
@@ -109,6 +111,13 @@ struct PopulationState {
     // Sources: one step's output row per instance, filled while looking ahead.
     pvector<uint8_t> ahead_row_spikes;
     pvector<float> ahead_row_graded, ahead_row_scratch;
+    // Winner-take-all (core/wta.h): the kernels integrate against an infinite
+    // threshold (no spike, no reset); wta_pass then lets the winners spike.
+    bool wta = false;
+    pvector<float> no_threshold;  // [n] +inf
+    pvector<uint8_t> was_held;    // [capacity * n]: held at the start of the step
+    pvector<float> margin;        // [capacity * n]
+    pvector<uint8_t> winner;      // [capacity * n]
 };
 
 struct ConnectionState {
@@ -191,6 +200,13 @@ public:
             s.spans.resize(static_cast<std::size_t>(capacity_));
             s.v_th_index = pop.neuron_model().param_index("v_th");
             s.v_reset_index = pop.neuron_model().param_index("v_reset");
+            s.wta = pop.wta_mode() != WtaMode::None;
+            if (s.wta) {
+                s.no_threshold.assign(static_cast<std::size_t>(pop.size), std::numeric_limits<float>::infinity());
+                s.was_held.assign(cells, 0);
+                s.margin.assign(cells, -1.0f);
+                s.winner.assign(cells, 0);
+            }
             if (!pop.neuron_model().is_input) {  // per instance, so instances can run on different threads
                 s.exact_input.assign(cells, 0.0f);
                 s.currents.assign(cells, 0.0f);
@@ -428,7 +444,9 @@ public:
             // sparse rows are sorted: each thread adds the part of every row
             // that falls in its range).
             const int64_t n = pop.size;
-            const int64_t ranges = parallel && batch_ < pool->threads() && n >= kSplitNeurons ? std::min<int64_t>(pool->threads(), kMaxRanges) : 1;
+            // (Winner-take-all compares the whole population: never split.)
+            const int64_t ranges = parallel && batch_ < pool->threads() && n >= kSplitNeurons && !s.wta
+                                       ? std::min<int64_t>(pool->threads(), kMaxRanges) : 1;
             const int64_t per_range = (n / ranges + 63) / 64 * 64;  // whole cache lines of spikes
             auto range_of = [&](int64_t r, int64_t* j0, int64_t* m) {
                 *j0 = std::min(n, r * per_range);
@@ -548,7 +566,7 @@ private:
         for (std::size_t p = 0; p < pops_.size(); ++p) {
             const Population& pop = graph_.populations[p];
             PopulationState& s = pops_[p];
-            if (pop.neuron_model().is_input || s.incoming.empty()) continue;
+            if (pop.neuron_model().is_input || s.incoming.empty() || s.wta) continue;
             int64_t bytes_per_step = capacity_ * pop.size;  // spikes
             bool feedforward = true;
             for (int32_t c_id : s.incoming) {
@@ -1193,7 +1211,8 @@ private:
             span.spikes = s.spikes.data() + row;
             const bool leaky = model.kind != NeuronKind::IF;
             span.v_rest = leaky ? pop.params[lif_param::v_rest].data() : nullptr;
-            span.v_th = s.v_th_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_th_index)].data() : nullptr;
+            span.v_th = s.wta ? s.no_threshold.data()
+                              : s.v_th_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_th_index)].data() : nullptr;
             span.v_reset = s.v_reset_index >= 0 ? pop.params[static_cast<std::size_t>(s.v_reset_index)].data() : nullptr;
             span.mem_decay = k.mem_decay.data();
             span.dt_over_tau = k.dt_over_tau.data();
@@ -1256,6 +1275,46 @@ private:
     // Phases 2 and 3 for neurons [j0, j0 + m) of instance b (the whole
     // population, or one thread's or one column group's range of it).
     void integrate(int32_t p, int32_t b, int64_t j0, int64_t m) {
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        if (!s.wta) {
+            integrate_range(p, b, j0, m);
+            return;
+        }
+        const int64_t row = b * m;  // winner-take-all populations are never split: j0 = 0, m = n
+        for (int64_t j = 0; j < m; ++j) s.was_held[static_cast<std::size_t>(row + j)] = s.refractory[static_cast<std::size_t>(row + j)] > 0;
+        integrate_range(p, b, j0, m);
+        wta_pass(p, b);
+    }
+
+    // docs/models.md, "Winner-take-all": the neurons that crossed their
+    // threshold (the kernels integrated without one) are candidates; the
+    // winners spike, are reset, held and adapted as the kernels would have.
+    void wta_pass(int32_t p, int32_t b) {
+        const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
+        PopulationState& s = pops_[static_cast<std::size_t>(p)];
+        const int64_t n = pop.size, row = b * n;
+        float* v = s.vars[0].data() + row;
+        float* a = pop.neuron_model().kind == NeuronKind::ALIF ? s.vars[1].data() + row : nullptr;
+        const float* v_th = pop.params[static_cast<std::size_t>(s.v_th_index)].data();
+        const float* v_reset = pop.params[static_cast<std::size_t>(s.v_reset_index)].data();
+        float* margin = s.margin.data() + row;
+        uint8_t* winner = s.winner.data() + row;
+        for (int64_t j = 0; j < n; ++j) {
+            const float threshold = a ? v_th[j] + a[j] : v_th[j];
+            margin[j] = !s.was_held[static_cast<std::size_t>(row + j)] && v[j] > threshold ? v[j] - threshold : -1.0f;
+        }
+        wta::select(pop, margin, winner);
+        const bool subtract = pop.reset_mode() == ResetMode::Subtract;
+        for (int64_t j = 0; j < n; ++j) {
+            if (!winner[j]) continue;
+            v[j] = subtract ? v[j] - (v_th[j] - v_reset[j]) : v_reset[j];
+            if (a) a[j] += pop.params[alif_param::delta_th][static_cast<std::size_t>(j)];
+            s.refractory[static_cast<std::size_t>(row + j)] = s.coefficients.refractory_steps[static_cast<std::size_t>(j)];
+            s.spikes[static_cast<std::size_t>(row + j)] = 1;
+        }
+    }
+
+    void integrate_range(int32_t p, int32_t b, int64_t j0, int64_t m) {
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         if (s.update_kind == UpdateKind::Izhikevich) {
             integrate_izhikevich(p, b, j0, m);

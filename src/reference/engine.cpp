@@ -14,6 +14,7 @@
 #include "core/network.h"
 #include "core/phi.h"
 #include "core/rng.h"
+#include "core/wta.h"
 
 namespace snn {
 
@@ -21,7 +22,8 @@ namespace {
 
 struct PopulationState {
     explicit PopulationState(std::pmr::memory_resource* mr)
-        : vars(mr), refractory(mr), spikes(mr), history(mr), spike_ids(mr), spike_counts(mr), coefficients(mr), incoming(mr) {}
+        : vars(mr), refractory(mr), spikes(mr), history(mr), spike_ids(mr), spike_counts(mr), coefficients(mr), incoming(mr),
+          margin(mr), winner(mr) {}
 
     pvector<pvector<float>> vars;  // [var][capacity * n]
     pvector<int32_t> refractory;   // steps still held, [capacity * n]
@@ -32,6 +34,8 @@ struct PopulationState {
     pvector<int32_t> spike_counts; // [capacity]
     PopulationCoefficients coefficients;
     pvector<int32_t> incoming;     // connection ids, ascending
+    pvector<float> margin;         // winner-take-all: v - threshold of the neurons that crossed it, [n]
+    pvector<uint8_t> winner;       // [n]
 };
 
 struct ConnectionState {
@@ -62,6 +66,10 @@ public:
             s.history.assign(cells * static_cast<std::size_t>(s.depth), 0.0f);
             s.spike_ids.assign(cells, 0);
             s.spike_counts.assign(static_cast<std::size_t>(capacity_), 0);
+            if (pop.wta_mode() != WtaMode::None) {
+                s.margin.assign(static_cast<std::size_t>(pop.size), -1.0f);
+                s.winner.assign(static_cast<std::size_t>(pop.size), 0);
+            }
             for (std::size_t c = 0; c < graph_.connections.size(); ++c)
                 if (graph_.connections[c].post == static_cast<int32_t>(p)) s.incoming.push_back(static_cast<int32_t>(c));
             pops_.push_back(std::move(s));
@@ -333,6 +341,10 @@ private:
         uint8_t* spikes = s.spikes.data() + b * n;
         int32_t* held = s.refractory.data() + b * n;
         auto P = [&](int index, int64_t j) { return pop.params[static_cast<std::size_t>(index)][static_cast<std::size_t>(j)]; };
+        // Winner-take-all: the neurons that cross their threshold are only
+        // candidates; the winners spike after the loop.
+        const bool wta = pop.wta_mode() != WtaMode::None;
+        if (wta) std::fill(s.margin.begin(), s.margin.end(), -1.0f);
 
         for (int64_t j = 0; j < n; ++j) {
             // Sums of synaptic state after delivery, before this step's decay.
@@ -384,7 +396,9 @@ private:
                         *a_th *= k.adapt_decay[static_cast<std::size_t>(j)];
                         threshold += *a_th;
                     }
-                    if (!is_held && v[j] > threshold) {
+                    if (!is_held && v[j] > threshold && wta) {
+                        s.margin[static_cast<std::size_t>(j)] = v[j] - threshold;
+                    } else if (!is_held && v[j] > threshold) {
                         spiked = true;
                         const float v_reset = kind == NeuronKind::IF ? P(if_param::v_reset, j) : P(lif_param::v_reset, j);
                         const float v_th = kind == NeuronKind::IF ? P(if_param::v_th, j) : P(lif_param::v_th, j);
@@ -438,6 +452,18 @@ private:
             }
             if (spiked) held[j] = k.refractory_steps[static_cast<std::size_t>(j)];
             spikes[j] = spiked ? 1 : 0;
+        }
+        if (wta) {
+            wta::select(pop, s.margin.data(), s.winner.data());
+            for (int64_t j = 0; j < n; ++j) {
+                if (!s.winner[static_cast<std::size_t>(j)]) continue;
+                const float v_reset = kind == NeuronKind::IF ? P(if_param::v_reset, j) : P(lif_param::v_reset, j);
+                const float v_th = kind == NeuronKind::IF ? P(if_param::v_th, j) : P(lif_param::v_th, j);
+                v[j] = reset == ResetMode::Value ? v_reset : v[j] - (v_th - v_reset);
+                if (kind == NeuronKind::ALIF) s.vars[1][static_cast<std::size_t>(b * n + j)] += P(alif_param::delta_th, j);
+                held[j] = k.refractory_steps[static_cast<std::size_t>(j)];
+                spikes[j] = 1;
+            }
         }
         // Synaptic state decays over the step whatever the neuron did.
         for (int32_t c_id : s.incoming) {

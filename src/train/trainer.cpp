@@ -148,10 +148,15 @@ Trainer::Trainer(Network& network, const snn_trainer_options& options)
                 throw fail(SNN_UNSUPPORTED, "population \"%s\": model \"%s\" cannot be trained yet (lif, alif, if, li and sources can)",
                            pop.name.c_str(), pop.neuron_model().name);
         }
+        if (pop.wta_mode() != WtaMode::None)
+            throw fail(SNN_UNSUPPORTED, "population \"%s\": winner-take-all (option wta) cannot be trained through", pop.name.c_str());
         pops_.push_back(std::move(p));
     }
     for (std::size_t id = 0; id < g.connections.size(); ++id) {
         const Connection& c = g.connections[id];
+        if (c.plastic())
+            throw fail(SNN_UNSUPPORTED, "connection \"%s\" has the learning rule \"%s\"; set its plasticity to \"none\" to train it by gradients",
+                       c.name.c_str(), c.plasticity_model().name);
         if (c.has_synapse_delays())
             throw fail(SNN_UNSUPPORTED, "connection \"%s\": per-synapse delays cannot be trained yet", c.name.c_str());
         const SynapseKind sk = c.synapse_model().kind;

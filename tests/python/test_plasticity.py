@@ -438,6 +438,15 @@ def test_errors():
         net.run(1)  # rstdp without its modulator
 
 
+def test_trainer_refuses_plastic_connections():
+    net = snn.Network(dt=DT)
+    pre = net.population("pre", 4, model="spike_source")
+    post = net.population("post", 3, model="lif")
+    net.connect(pre, post, np.ones((4, 3), F), plasticity="stdp")
+    with pytest.raises(UnsupportedError, match="learning rule"):
+        snn.Trainer(net)
+
+
 def test_rule_is_fixed_after_the_first_step():
     net = snn.Network(dt=DT)
     pre = net.population("pre", 4, model="spike_source")
