@@ -710,6 +710,116 @@ SNN_API snn_status snn_trainer_train_param(snn_trainer* trainer, int32_t populat
 SNN_API snn_status snn_trainer_read_param_grad(const snn_trainer* trainer, int32_t population, const char* name,
                                                float* out_grad, int64_t count);
 
+/* ------------------------------------------------------------------------ */
+/* Vision: filter banks, image filtering, ZCA whitening, latency coding     */
+/* (docs/vision.md states every equation and order of operations)           */
+/* ------------------------------------------------------------------------ */
+
+/* These functions keep no state and need no context: they read the caller's
+ * arrays and write the caller's buffers (scratch memory, if any, comes from
+ * the C++ runtime heap and is freed before they return). Images are
+ * [batch][channels][height][width] float32 in C order. */
+
+/* Padding of snn_image_filter (snn_image_filter_geometry.padding). */
+#define SNN_PADDING_VALID 0 /* only positions where the kernel lies inside the image */
+#define SNN_PADDING_SAME 1  /* zeros around the image; the output has the input's size (odd kernels) */
+
+/* Rules of snn_latency_encode (snn_latency_options.rule). */
+#define SNN_LATENCY_RANK 0   /* rank order: sorted by value, spread evenly over the steps */
+#define SNN_LATENCY_LINEAR 1 /* step round((1 - clip(v, 0, 1)) * (steps - 1)), as snn.encode.latency */
+
+/* A named filter and its parameters. filter: "dog" (difference of
+ * Gaussians, on-centre), "log" (the negative Laplacian of Gaussian, on-centre)
+ * or "gabor" (one kernel per orientation). Lengths are in pixels, angles in
+ * radians. Limits: size odd, 1 to 1023; every sigma, the wavelength and gamma
+ * positive and finite; sigma1 < sigma2; 1 to 1024 orientations. */
+typedef struct snn_filter_options {
+    uint32_t struct_size;
+    const char* filter;   /* NULL: "dog" */
+    int32_t size;         /* kernel side; default 7 */
+    double sigma1;        /* dog: the centre's standard deviation; default 1 */
+    double sigma2;        /* dog: the surround's; default 2 */
+    double sigma;         /* log, gabor: the Gaussian's standard deviation; default 1 */
+    double wavelength;    /* gabor: lambda, the wavelength of the carrier; default 4 */
+    double gamma;         /* gabor: spatial aspect ratio; default 0.5 */
+    double psi;           /* gabor: phase offset; default 0 */
+    int32_t orientations; /* gabor: the number of kernels; default 4 */
+    const double* thetas; /* gabor: [orientations] angles; NULL (default): k * pi / orientations, k = 0, 1, ... */
+    int32_t zero_mean;    /* 1 (default): each kernel minus its mean, so a uniform image gives 0; 0: as the equation */
+} snn_filter_options;
+
+SNN_API snn_status snn_filter_options_init(snn_filter_options* options, uint32_t struct_size);
+
+/* The kernels of a filter, [filters][size][size] float32 (computed in double,
+ * rounded): one filter for "dog" and "log", `orientations` for "gabor".
+ * Two-call pattern on out_count (values); out_filters (may be NULL) receives
+ * the number of filters. */
+SNN_API snn_status snn_filter_kernels(const snn_filter_options* options, float* out_kernels, int64_t capacity,
+                                      int64_t* out_count, int32_t* out_filters);
+
+/* The shapes of snn_image_filter. Every size 1 to 2^20. */
+typedef struct snn_image_filter_geometry {
+    uint32_t struct_size;
+    int32_t batch, channels, height, width;   /* the images, [batch][channels][height][width] */
+    int32_t filters, kernel_height, kernel_width; /* the kernels, [filters][channels][kernel_height][kernel_width] */
+    int32_t padding; /* SNN_PADDING_*; default SNN_PADDING_VALID */
+    int32_t on_off;  /* 1: each response r becomes two channels, max(r, 0) then max(-r, 0); default 0 */
+} snn_image_filter_geometry;
+
+SNN_API snn_status snn_image_filter_geometry_init(snn_image_filter_geometry* geometry, uint32_t struct_size);
+
+/* Filters a batch of images with a bank of kernels: the cross-correlation of
+ * PyTorch's conv2d (no kernel flip, stride 1), summed over channels, each sum
+ * accumulated in float32 from zero in the order channel, kernel row, kernel
+ * column. Output [batch][filters (x 2 with on_off)][out_height][out_width],
+ * out = in - kernel + 1 (valid) or in (same). Two-call pattern on out_count. */
+SNN_API snn_status snn_image_filter(const snn_image_filter_geometry* geometry, const float* images,
+                                    const float* kernels, float* out, int64_t capacity, int64_t* out_count);
+
+/* ZCA whitening fitted on data [rows][columns] (rows >= 2, columns 1 to
+ * 16384): the mean m and W = U diag(1 / sqrt(lambda + epsilon)) U^T of the
+ * covariance (1 / rows) sum (x - m)(x - m)^T = U diag(lambda) U^T, computed
+ * in double (a cyclic Jacobi eigen-decomposition) and rounded to float32.
+ * epsilon >= 0; every lambda + epsilon must be positive. out_mean [columns]
+ * (mean_count = columns) and out_whitening [columns][columns]. */
+SNN_API snn_status snn_zca_fit(const float* data, int64_t rows, int64_t columns, double epsilon, float* out_mean,
+                               int64_t mean_count, float* out_whitening, int64_t whitening_count);
+
+/* Applies a fitted whitening: out[r] = W (data[r] - mean), summed in double
+ * in ascending column order and rounded. out may be data itself;
+ * count = rows * columns. */
+SNN_API snn_status snn_zca_apply(const float* data, int64_t rows, int64_t columns, const float* mean,
+                                 const float* whitening, float* out, int64_t count);
+
+typedef struct snn_latency_options {
+    uint32_t struct_size;
+    int32_t rule;     /* SNN_LATENCY_*; default SNN_LATENCY_RANK */
+    double threshold; /* values <= threshold (and NaN) never spike; default 0 */
+} snn_latency_options;
+
+SNN_API snn_status snn_latency_options_init(snn_latency_options* options, uint32_t struct_size);
+
+/* Intensity-to-latency coding: values [batch][neurons], one spike or none per
+ * neuron within `steps` steps, higher values earlier. Rank rule: per
+ * instance, a neuron with value above the threshold spikes at step
+ * floor(r * steps / K), where K neurons are above the threshold and r of them
+ * have a strictly greater value (equal values spike together). Writes
+ * out_first [batch][neurons] int32 (the step, or -1 for none) and/or
+ * out_spikes [steps][batch][neurons] uint8 (0/1, a spike_source's whole-run
+ * input); either may be NULL, not both. first_count and spikes_count are the
+ * buffers' sizes in elements (ignored for a NULL buffer). options may be NULL. */
+SNN_API snn_status snn_latency_encode(const float* values, int32_t batch, int64_t neurons, int32_t steps,
+                                      const snn_latency_options* options, int32_t* out_first, int64_t first_count,
+                                      uint8_t* out_spikes, int64_t spikes_count);
+
+/* Decoders of a recorded spike tensor [steps][batch][neurons] (nonzero =
+ * spike): the first step with a spike (-1 for none), and the number of
+ * steps with a spike, each [batch][neurons] int32 (count = batch * neurons). */
+SNN_API snn_status snn_spikes_first_step(const uint8_t* spikes, int64_t steps, int32_t batch, int64_t neurons,
+                                         int32_t* out_first, int64_t count);
+SNN_API snn_status snn_spikes_count(const uint8_t* spikes, int64_t steps, int32_t batch, int64_t neurons,
+                                    int32_t* out_counts, int64_t count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,7 +26,7 @@ from ._models import ParamInfo, backends, model_params, model_state_vars, models
 from ._network import Connection, Network, Population, Recording, load
 from ._train import SGD, Adam, AdamW, Trainer
 from ._layers import IF, LI, LIF, AvgPool2d, Conv2d, Flatten, Leaky, Linear, MaxPool2d, Sequential, SumPool2d
-from . import datasets, encode, nir
+from . import datasets, encode, nir, vision
 from . import errors as _errors
 from .errors import (
     BackendError,
@@ -80,6 +80,7 @@ __all__ = [
     "encode",
     "datasets",
     "nir",
+    "vision",
     # The error classes, as errors.py lists them.
     *(name for name in _errors.__all__ if name != "error_class"),
 ]

@@ -40,6 +40,10 @@ CDEF = r"""
 #define SNN_OPTIMIZER_SGD 1
 #define SNN_OPTIMIZER_ADAM 2
 #define SNN_OPTIMIZER_ADAMW 3
+#define SNN_PADDING_VALID 0
+#define SNN_PADDING_SAME 1
+#define SNN_LATENCY_RANK 0
+#define SNN_LATENCY_LINEAR 1
 
 enum snn_status_code {
     SNN_OK = 0,
@@ -71,6 +75,9 @@ struct snn_load_options;
 struct snn_trainer;
 struct snn_trainer_options;
 struct snn_optimizer_options;
+struct snn_filter_options;
+struct snn_image_filter_geometry;
+struct snn_latency_options;
 typedef int32_t snn_status;
 typedef struct snn_tensor snn_tensor;
 typedef struct snn_context snn_context;
@@ -91,6 +98,9 @@ typedef struct snn_load_options snn_load_options;
 typedef struct snn_trainer snn_trainer;
 typedef struct snn_trainer_options snn_trainer_options;
 typedef struct snn_optimizer_options snn_optimizer_options;
+typedef struct snn_filter_options snn_filter_options;
+typedef struct snn_image_filter_geometry snn_image_filter_geometry;
+typedef struct snn_latency_options snn_latency_options;
 
 struct snn_tensor {
     void *data;
@@ -200,6 +210,37 @@ struct snn_optimizer_options {
     double weight_decay;
     double clip_norm;
 };
+struct snn_filter_options {
+    uint32_t struct_size;
+    const char *filter;
+    int32_t size;
+    double sigma1;
+    double sigma2;
+    double sigma;
+    double wavelength;
+    double gamma;
+    double psi;
+    int32_t orientations;
+    const double *thetas;
+    int32_t zero_mean;
+};
+struct snn_image_filter_geometry {
+    uint32_t struct_size;
+    int32_t batch;
+    int32_t channels;
+    int32_t height;
+    int32_t width;
+    int32_t filters;
+    int32_t kernel_height;
+    int32_t kernel_width;
+    int32_t padding;
+    int32_t on_off;
+};
+struct snn_latency_options {
+    uint32_t struct_size;
+    int32_t rule;
+    double threshold;
+};
 
 const char *snn_status_name(snn_status status);
 const char *snn_last_error(void);
@@ -293,4 +334,14 @@ snn_status snn_trainer_reset_state(snn_trainer *trainer);
 snn_status snn_trainer_tape_bytes(const snn_trainer *trainer, int64_t *out_bytes);
 snn_status snn_trainer_train_param(snn_trainer *trainer, int32_t population, const char *name, int32_t trainable);
 snn_status snn_trainer_read_param_grad(const snn_trainer *trainer, int32_t population, const char *name, float *out_grad, int64_t count);
+snn_status snn_filter_options_init(snn_filter_options *options, uint32_t struct_size);
+snn_status snn_filter_kernels(const snn_filter_options *options, float *out_kernels, int64_t capacity, int64_t *out_count, int32_t *out_filters);
+snn_status snn_image_filter_geometry_init(snn_image_filter_geometry *geometry, uint32_t struct_size);
+snn_status snn_image_filter(const snn_image_filter_geometry *geometry, const float *images, const float *kernels, float *out, int64_t capacity, int64_t *out_count);
+snn_status snn_zca_fit(const float *data, int64_t rows, int64_t columns, double epsilon, float *out_mean, int64_t mean_count, float *out_whitening, int64_t whitening_count);
+snn_status snn_zca_apply(const float *data, int64_t rows, int64_t columns, const float *mean, const float *whitening, float *out, int64_t count);
+snn_status snn_latency_options_init(snn_latency_options *options, uint32_t struct_size);
+snn_status snn_latency_encode(const float *values, int32_t batch, int64_t neurons, int32_t steps, const snn_latency_options *options, int32_t *out_first, int64_t first_count, uint8_t *out_spikes, int64_t spikes_count);
+snn_status snn_spikes_first_step(const uint8_t *spikes, int64_t steps, int32_t batch, int64_t neurons, int32_t *out_first, int64_t count);
+snn_status snn_spikes_count(const uint8_t *spikes, int64_t steps, int32_t batch, int64_t neurons, int32_t *out_counts, int64_t count);
 """

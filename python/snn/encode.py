@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import InvalidArgumentError
 
-__all__ = ["rate", "latency", "current", "Encoder"]
+__all__ = ["rate", "latency", "rank_order", "current", "Encoder"]
 
 
 def _flat(x) -> np.ndarray:
@@ -92,6 +92,23 @@ class Latency(Encoder):
         return out
 
 
+class RankOrder(Encoder):
+    """One spike per feature in rank order (Kheradpisheh et al. 2018): per
+    instance, the K features above ``threshold`` spike at step
+    ``floor(r * steps / K)``, r = how many of them have a strictly greater
+    value, so the spikes spread evenly over the steps whatever the values'
+    scale (computed by libsnn's core: :func:`snn.vision.latency_encode`)."""
+
+    def __init__(self, steps: int, threshold: float = 0.0) -> None:
+        super().__init__(steps)
+        self.threshold = float(threshold)
+
+    def __call__(self, x, rng: Optional[np.random.Generator] = None) -> np.ndarray:
+        from .vision import latency_encode
+
+        return latency_encode(_flat(x), self.steps, threshold=self.threshold, rule="rank")
+
+
 class Current(Encoder):
     """Direct input: the feature values as a current, the same every step."""
 
@@ -112,6 +129,10 @@ def rate(steps: int, gain: float = 1.0, seed: Optional[int] = None) -> Rate:
 
 def latency(steps: int, threshold: float = 0.01, tau: float = 5.0, linear: bool = True) -> Latency:
     return Latency(steps, threshold, tau, linear)
+
+
+def rank_order(steps: int, threshold: float = 0.0) -> RankOrder:
+    return RankOrder(steps, threshold)
 
 
 def current(steps: int, gain: float = 1.0) -> Current:

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/file_format.h"
 #include "core/network.h"
+#include "core/vision.h"
 #include "train/trainer.h"
 
 using snn::Error;
@@ -1237,6 +1238,164 @@ SNN_API snn_status snn_trainer_tape_bytes(const snn_trainer* trainer, int64_t* o
         SNN_REQUIRE_ARG(trainer);
         SNN_REQUIRE_ARG(out_bytes);
         *out_bytes = const_trainer_of(trainer)->tape_bytes();
+        return SNN_OK;
+    });
+}
+
+}  // extern "C"
+
+// ---------------------------------------------------------------- vision (docs/vision.md)
+
+namespace {
+snn_filter_options default_filter_options() {
+    snn_filter_options o{};
+    o.struct_size = sizeof o;
+    o.filter = "dog";
+    o.size = 7;
+    o.sigma1 = 1.0;
+    o.sigma2 = 2.0;
+    o.sigma = 1.0;
+    o.wavelength = 4.0;
+    o.gamma = 0.5;
+    o.psi = 0.0;
+    o.orientations = 4;
+    o.thetas = nullptr;
+    o.zero_mean = 1;
+    return o;
+}
+snn_image_filter_geometry default_image_filter_geometry() {
+    snn_image_filter_geometry g{};
+    g.struct_size = sizeof g;
+    g.padding = SNN_PADDING_VALID;
+    return g;
+}
+snn_latency_options default_latency_options() {
+    snn_latency_options o{};
+    o.struct_size = sizeof o;
+    o.rule = SNN_LATENCY_RANK;
+    o.threshold = 0.0;
+    return o;
+}
+// An output buffer of exactly `expected` elements.
+void check_out(const void* out, int64_t count, int64_t expected, const char* what, const char* count_name) {
+    SNN_REQUIRE(out != nullptr, SNN_INVALID_ARGUMENT, "%s: is NULL", what);
+    SNN_REQUIRE(count == expected, SNN_SHAPE, "%s: %lld values given; %lld expected", count_name, static_cast<long long>(count),
+                static_cast<long long>(expected));
+}
+}  // namespace
+
+extern "C" {
+
+SNN_API snn_status snn_filter_options_init(snn_filter_options* options, uint32_t struct_size) {
+    return init_options(options, struct_size, default_filter_options());
+}
+
+SNN_API snn_status snn_filter_kernels(const snn_filter_options* options, float* out_kernels, int64_t capacity, int64_t* out_count,
+                                      int32_t* out_filters) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(options);
+        SNN_REQUIRE_ARG(out_count);
+        const snn_filter_options o = read_options(options, default_filter_options(), "options");
+        const int32_t filters = snn::vision::filter_count(o);
+        const int64_t count = int64_t(filters) * o.size * o.size;
+        *out_count = count;
+        if (out_filters) *out_filters = filters;
+        if (capacity == 0) return SNN_OK;
+        SNN_REQUIRE(capacity > 0, SNN_INVALID_ARGUMENT, "capacity: is negative");
+        SNN_REQUIRE(out_kernels != nullptr, SNN_INVALID_ARGUMENT, "out_kernels: is NULL with capacity %lld", static_cast<long long>(capacity));
+        SNN_REQUIRE(capacity >= count, SNN_SHAPE, "capacity: %lld is less than the %lld values (call with capacity 0 to ask)",
+                    static_cast<long long>(capacity), static_cast<long long>(count));
+        snn::vision::filter_kernels(o, out_kernels);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_image_filter_geometry_init(snn_image_filter_geometry* geometry, uint32_t struct_size) {
+    return init_options(geometry, struct_size, default_image_filter_geometry());
+}
+
+SNN_API snn_status snn_image_filter(const snn_image_filter_geometry* geometry, const float* images, const float* kernels, float* out,
+                                    int64_t capacity, int64_t* out_count) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(geometry);
+        SNN_REQUIRE_ARG(out_count);
+        const snn_image_filter_geometry g = read_options(geometry, default_image_filter_geometry(), "geometry");
+        const int64_t count = snn::vision::image_filter_count(g);
+        *out_count = count;
+        if (capacity == 0) return SNN_OK;
+        SNN_REQUIRE(capacity > 0, SNN_INVALID_ARGUMENT, "capacity: is negative");
+        SNN_REQUIRE_ARG(images);
+        SNN_REQUIRE_ARG(kernels);
+        SNN_REQUIRE(out != nullptr, SNN_INVALID_ARGUMENT, "out: is NULL with capacity %lld", static_cast<long long>(capacity));
+        SNN_REQUIRE(capacity >= count, SNN_SHAPE, "capacity: %lld is less than the %lld values (call with capacity 0 to ask)",
+                    static_cast<long long>(capacity), static_cast<long long>(count));
+        snn::vision::image_filter(g, images, kernels, out);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_zca_fit(const float* data, int64_t rows, int64_t columns, double epsilon, float* out_mean, int64_t mean_count,
+                               float* out_whitening, int64_t whitening_count) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(data);
+        snn::vision::zca_size(rows, columns);
+        check_out(out_mean, mean_count, columns, "out_mean", "mean_count");
+        check_out(out_whitening, whitening_count, columns * columns, "out_whitening", "whitening_count");
+        snn::vision::zca_fit(data, rows, columns, epsilon, out_mean, out_whitening);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_zca_apply(const float* data, int64_t rows, int64_t columns, const float* mean, const float* whitening, float* out,
+                                 int64_t count) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(data);
+        SNN_REQUIRE_ARG(mean);
+        SNN_REQUIRE_ARG(whitening);
+        const int64_t size = snn::vision::zca_size(rows, columns);
+        check_out(out, count, size, "out", "count");
+        snn::vision::zca_apply(data, rows, columns, mean, whitening, out);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_latency_options_init(snn_latency_options* options, uint32_t struct_size) {
+    return init_options(options, struct_size, default_latency_options());
+}
+
+SNN_API snn_status snn_latency_encode(const float* values, int32_t batch, int64_t neurons, int32_t steps,
+                                      const snn_latency_options* options, int32_t* out_first, int64_t first_count,
+                                      uint8_t* out_spikes, int64_t spikes_count) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(values);
+        SNN_REQUIRE(out_first || out_spikes, SNN_INVALID_ARGUMENT, "out_first, out_spikes: both are NULL; give at least one");
+        const snn_latency_options o = read_options(options, default_latency_options(), "options");
+        const int64_t per_step = snn::vision::spike_tensor_size(steps, batch, neurons, "steps");
+        if (out_first) check_out(out_first, first_count, per_step, "out_first", "first_count");
+        if (out_spikes) check_out(out_spikes, spikes_count, per_step * steps, "out_spikes", "spikes_count");
+        snn::vision::latency_encode(values, batch, neurons, steps, o, out_first, out_spikes);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_spikes_first_step(const uint8_t* spikes, int64_t steps, int32_t batch, int64_t neurons, int32_t* out_first,
+                                         int64_t count) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(spikes);
+        const int64_t per_step = snn::vision::spike_tensor_size(steps, batch, neurons, "steps");
+        check_out(out_first, count, per_step, "out_first", "count");
+        snn::vision::spikes_first_step(spikes, steps, batch, neurons, out_first);
+        return SNN_OK;
+    });
+}
+
+SNN_API snn_status snn_spikes_count(const uint8_t* spikes, int64_t steps, int32_t batch, int64_t neurons, int32_t* out_counts,
+                                    int64_t count) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(spikes);
+        const int64_t per_step = snn::vision::spike_tensor_size(steps, batch, neurons, "steps");
+        check_out(out_counts, count, per_step, "out_counts", "count");
+        snn::vision::spikes_count(spikes, steps, batch, neurons, out_counts);
         return SNN_OK;
     });
 }

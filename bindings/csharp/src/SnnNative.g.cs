@@ -447,6 +447,104 @@ namespace Snn.Interop
         public double clip_norm;
     }
 
+    /// <summary>
+    /// A named filter and its parameters. filter: "dog" (difference of
+    /// Gaussians, on-centre), "log" (the negative Laplacian of Gaussian, on-centre)
+    /// or "gabor" (one kernel per orientation). Lengths are in pixels, angles in
+    /// radians. Limits: size odd, 1 to 1023; every sigma, the wavelength and gamma
+    /// positive and finite; sigma1 &lt; sigma2; 1 to 1024 orientations.
+    /// </summary>
+    /// <remarks>C: <c>struct snn_filter_options</c></remarks>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct snn_filter_options
+    {
+        /// <remarks>C: <c>uint32_t struct_size</c></remarks>
+        public uint struct_size;
+        /// <summary>NULL: "dog"</summary>
+        /// <remarks>C: <c>const char *filter</c></remarks>
+        public byte* filter;
+        /// <summary>kernel side; default 7</summary>
+        /// <remarks>C: <c>int32_t size</c></remarks>
+        public int size;
+        /// <summary>dog: the centre's standard deviation; default 1</summary>
+        /// <remarks>C: <c>double sigma1</c></remarks>
+        public double sigma1;
+        /// <summary>dog: the surround's; default 2</summary>
+        /// <remarks>C: <c>double sigma2</c></remarks>
+        public double sigma2;
+        /// <summary>log, gabor: the Gaussian's standard deviation; default 1</summary>
+        /// <remarks>C: <c>double sigma</c></remarks>
+        public double sigma;
+        /// <summary>gabor: lambda, the wavelength of the carrier; default 4</summary>
+        /// <remarks>C: <c>double wavelength</c></remarks>
+        public double wavelength;
+        /// <summary>gabor: spatial aspect ratio; default 0.5</summary>
+        /// <remarks>C: <c>double gamma</c></remarks>
+        public double gamma;
+        /// <summary>gabor: phase offset; default 0</summary>
+        /// <remarks>C: <c>double psi</c></remarks>
+        public double psi;
+        /// <summary>gabor: the number of kernels; default 4</summary>
+        /// <remarks>C: <c>int32_t orientations</c></remarks>
+        public int orientations;
+        /// <summary>gabor: [orientations] angles; NULL (default): k * pi / orientations, k = 0, 1, ...</summary>
+        /// <remarks>C: <c>const double *thetas</c></remarks>
+        public double* thetas;
+        /// <summary>1 (default): each kernel minus its mean, so a uniform image gives 0; 0: as the equation</summary>
+        /// <remarks>C: <c>int32_t zero_mean</c></remarks>
+        public int zero_mean;
+    }
+
+    /// <summary>The shapes of snn_image_filter. Every size 1 to 2^20.</summary>
+    /// <remarks>C: <c>struct snn_image_filter_geometry</c></remarks>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct snn_image_filter_geometry
+    {
+        /// <remarks>C: <c>uint32_t struct_size</c></remarks>
+        public uint struct_size;
+        /// <summary>the images, [batch][channels][height][width]</summary>
+        /// <remarks>C: <c>int32_t batch</c></remarks>
+        public int batch;
+        /// <summary>the images, [batch][channels][height][width]</summary>
+        /// <remarks>C: <c>int32_t channels</c></remarks>
+        public int channels;
+        /// <summary>the images, [batch][channels][height][width]</summary>
+        /// <remarks>C: <c>int32_t height</c></remarks>
+        public int height;
+        /// <summary>the images, [batch][channels][height][width]</summary>
+        /// <remarks>C: <c>int32_t width</c></remarks>
+        public int width;
+        /// <summary>the kernels, [filters][channels][kernel_height][kernel_width]</summary>
+        /// <remarks>C: <c>int32_t filters</c></remarks>
+        public int filters;
+        /// <summary>the kernels, [filters][channels][kernel_height][kernel_width]</summary>
+        /// <remarks>C: <c>int32_t kernel_height</c></remarks>
+        public int kernel_height;
+        /// <summary>the kernels, [filters][channels][kernel_height][kernel_width]</summary>
+        /// <remarks>C: <c>int32_t kernel_width</c></remarks>
+        public int kernel_width;
+        /// <summary>SNN_PADDING_*; default SNN_PADDING_VALID</summary>
+        /// <remarks>C: <c>int32_t padding</c></remarks>
+        public int padding;
+        /// <summary>1: each response r becomes two channels, max(r, 0) then max(-r, 0); default 0</summary>
+        /// <remarks>C: <c>int32_t on_off</c></remarks>
+        public int on_off;
+    }
+
+    /// <remarks>C: <c>struct snn_latency_options</c></remarks>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct snn_latency_options
+    {
+        /// <remarks>C: <c>uint32_t struct_size</c></remarks>
+        public uint struct_size;
+        /// <summary>SNN_LATENCY_*; default SNN_LATENCY_RANK</summary>
+        /// <remarks>C: <c>int32_t rule</c></remarks>
+        public int rule;
+        /// <summary>values &lt;= threshold (and NaN) never spike; default 0</summary>
+        /// <remarks>C: <c>double threshold</c></remarks>
+        public double threshold;
+    }
+
     /// <summary>The function pointer snn_parallel_for_fn.body.</summary>
     /// <remarks>C: <c>void (*body)(void *body_data, int64_t index)</c></remarks>
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
@@ -554,6 +652,18 @@ namespace Snn.Interop
         /// <summary>Adam with decoupled weight decay</summary>
         /// <remarks>C: <c>#define SNN_OPTIMIZER_ADAMW 3</c></remarks>
         public const int SNN_OPTIMIZER_ADAMW = 3;
+        /// <summary>only positions where the kernel lies inside the image</summary>
+        /// <remarks>C: <c>#define SNN_PADDING_VALID 0</c></remarks>
+        public const int SNN_PADDING_VALID = 0;
+        /// <summary>zeros around the image; the output has the input's size (odd kernels)</summary>
+        /// <remarks>C: <c>#define SNN_PADDING_SAME 1</c></remarks>
+        public const int SNN_PADDING_SAME = 1;
+        /// <summary>rank order: sorted by value, spread evenly over the steps</summary>
+        /// <remarks>C: <c>#define SNN_LATENCY_RANK 0</c></remarks>
+        public const int SNN_LATENCY_RANK = 0;
+        /// <summary>step round((1 - clip(v, 0, 1)) * (steps - 1)), as snn.encode.latency</summary>
+        /// <remarks>C: <c>#define SNN_LATENCY_LINEAR 1</c></remarks>
+        public const int SNN_LATENCY_LINEAR = 1;
         /// <remarks>C: <c>SNN_OK</c> of <c>enum snn_status_code</c></remarks>
         public const int SNN_OK = 0;
         /// <remarks>C: <c>SNN_INVALID_ARGUMENT</c> of <c>enum snn_status_code</c></remarks>
@@ -1161,5 +1271,87 @@ namespace Snn.Interop
         /// <remarks>C: <c>snn_status snn_trainer_read_param_grad(const snn_trainer *trainer, int32_t population, const char *name, float *out_grad, int64_t count)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_trainer_read_param_grad", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_trainer_read_param_grad(snn_trainer* trainer, int population, byte* name, float* out_grad, long count);
+
+        /// <remarks>C: <c>snn_status snn_filter_options_init(snn_filter_options *options, uint32_t struct_size)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_filter_options_init", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_filter_options_init(snn_filter_options* options, uint struct_size);
+
+        /// <summary>
+        /// The kernels of a filter, [filters][size][size] float32 (computed in double,
+        /// rounded): one filter for "dog" and "log", `orientations` for "gabor".
+        /// Two-call pattern on out_count (values); out_filters (may be NULL) receives
+        /// the number of filters.
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_filter_kernels(const snn_filter_options *options, float *out_kernels, int64_t capacity, int64_t *out_count, int32_t *out_filters)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_filter_kernels", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_filter_kernels(snn_filter_options* options, float* out_kernels, long capacity, long* out_count, int* out_filters);
+
+        /// <remarks>C: <c>snn_status snn_image_filter_geometry_init(snn_image_filter_geometry *geometry, uint32_t struct_size)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_image_filter_geometry_init", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_image_filter_geometry_init(snn_image_filter_geometry* geometry, uint struct_size);
+
+        /// <summary>
+        /// Filters a batch of images with a bank of kernels: the cross-correlation of
+        /// PyTorch's conv2d (no kernel flip, stride 1), summed over channels, each sum
+        /// accumulated in float32 from zero in the order channel, kernel row, kernel
+        /// column. Output [batch][filters (x 2 with on_off)][out_height][out_width],
+        /// out = in - kernel + 1 (valid) or in (same). Two-call pattern on out_count.
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_image_filter(const snn_image_filter_geometry *geometry, const float *images, const float *kernels, float *out, int64_t capacity, int64_t *out_count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_image_filter", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_image_filter(snn_image_filter_geometry* geometry, float* images, float* kernels, float* @out, long capacity, long* out_count);
+
+        /// <summary>
+        /// ZCA whitening fitted on data [rows][columns] (rows &gt;= 2, columns 1 to
+        /// 16384): the mean m and W = U diag(1 / sqrt(lambda + epsilon)) U^T of the
+        /// covariance (1 / rows) sum (x - m)(x - m)^T = U diag(lambda) U^T, computed
+        /// in double (a cyclic Jacobi eigen-decomposition) and rounded to float32.
+        /// epsilon &gt;= 0; every lambda + epsilon must be positive. out_mean [columns]
+        /// (mean_count = columns) and out_whitening [columns][columns].
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_zca_fit(const float *data, int64_t rows, int64_t columns, double epsilon, float *out_mean, int64_t mean_count, float *out_whitening, int64_t whitening_count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_zca_fit", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_zca_fit(float* data, long rows, long columns, double epsilon, float* out_mean, long mean_count, float* out_whitening, long whitening_count);
+
+        /// <summary>
+        /// Applies a fitted whitening: out[r] = W (data[r] - mean), summed in double
+        /// in ascending column order and rounded. out may be data itself;
+        /// count = rows * columns.
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_zca_apply(const float *data, int64_t rows, int64_t columns, const float *mean, const float *whitening, float *out, int64_t count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_zca_apply", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_zca_apply(float* data, long rows, long columns, float* mean, float* whitening, float* @out, long count);
+
+        /// <remarks>C: <c>snn_status snn_latency_options_init(snn_latency_options *options, uint32_t struct_size)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_latency_options_init", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_latency_options_init(snn_latency_options* options, uint struct_size);
+
+        /// <summary>
+        /// Intensity-to-latency coding: values [batch][neurons], one spike or none per
+        /// neuron within `steps` steps, higher values earlier. Rank rule: per
+        /// instance, a neuron with value above the threshold spikes at step
+        /// floor(r * steps / K), where K neurons are above the threshold and r of them
+        /// have a strictly greater value (equal values spike together). Writes
+        /// out_first [batch][neurons] int32 (the step, or -1 for none) and/or
+        /// out_spikes [steps][batch][neurons] uint8 (0/1, a spike_source's whole-run
+        /// input); either may be NULL, not both. first_count and spikes_count are the
+        /// buffers' sizes in elements (ignored for a NULL buffer). options may be NULL.
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_latency_encode(const float *values, int32_t batch, int64_t neurons, int32_t steps, const snn_latency_options *options, int32_t *out_first, int64_t first_count, uint8_t *out_spikes, int64_t spikes_count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_latency_encode", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_latency_encode(float* values, int batch, long neurons, int steps, snn_latency_options* options, int* out_first, long first_count, byte* out_spikes, long spikes_count);
+
+        /// <summary>
+        /// Decoders of a recorded spike tensor [steps][batch][neurons] (nonzero =
+        /// spike): the first step with a spike (-1 for none), and the number of
+        /// steps with a spike, each [batch][neurons] int32 (count = batch * neurons).
+        /// </summary>
+        /// <remarks>C: <c>snn_status snn_spikes_first_step(const uint8_t *spikes, int64_t steps, int32_t batch, int64_t neurons, int32_t *out_first, int64_t count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_spikes_first_step", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_spikes_first_step(byte* spikes, long steps, int batch, long neurons, int* out_first, long count);
+
+        /// <remarks>C: <c>snn_status snn_spikes_count(const uint8_t *spikes, int64_t steps, int32_t batch, int64_t neurons, int32_t *out_counts, int64_t count)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_spikes_count", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_spikes_count(byte* spikes, long steps, int batch, long neurons, int* out_counts, long count);
     }
 }

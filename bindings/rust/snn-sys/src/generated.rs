@@ -41,6 +41,10 @@ pub const SNN_SAVE_CURRENT_STATE: i32 = 1;
 pub const SNN_OPTIMIZER_SGD: i32 = 1;
 pub const SNN_OPTIMIZER_ADAM: i32 = 2;
 pub const SNN_OPTIMIZER_ADAMW: i32 = 3;
+pub const SNN_PADDING_VALID: i32 = 0;
+pub const SNN_PADDING_SAME: i32 = 1;
+pub const SNN_LATENCY_RANK: i32 = 0;
+pub const SNN_LATENCY_LINEAR: i32 = 1;
 
 // ---- enums (C enum constants have type int) ----
 
@@ -346,6 +350,74 @@ pub struct snn_optimizer_options {
     pub weight_decay: f64,
     /// \> 0: gradients scaled so that their joint L2 norm is at most this; default 0 (off)
     pub clip_norm: f64,
+}
+
+/// A named filter and its parameters. filter: "dog" (difference of
+/// Gaussians, on-centre), "log" (the negative Laplacian of Gaussian, on-centre)
+/// or "gabor" (one kernel per orientation). Lengths are in pixels, angles in
+/// radians. Limits: size odd, 1 to 1023; every sigma, the wavelength and gamma
+/// positive and finite; sigma1 \< sigma2; 1 to 1024 orientations.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct snn_filter_options {
+    pub struct_size: u32,
+    /// NULL: "dog"
+    pub filter: *const c_char,
+    /// kernel side; default 7
+    pub size: i32,
+    /// dog: the centre's standard deviation; default 1
+    pub sigma1: f64,
+    /// dog: the surround's; default 2
+    pub sigma2: f64,
+    /// log, gabor: the Gaussian's standard deviation; default 1
+    pub sigma: f64,
+    /// gabor: lambda, the wavelength of the carrier; default 4
+    pub wavelength: f64,
+    /// gabor: spatial aspect ratio; default 0.5
+    pub gamma: f64,
+    /// gabor: phase offset; default 0
+    pub psi: f64,
+    /// gabor: the number of kernels; default 4
+    pub orientations: i32,
+    /// gabor: \[orientations\] angles; NULL (default): k \* pi / orientations, k = 0, 1, ...
+    pub thetas: *const f64,
+    /// 1 (default): each kernel minus its mean, so a uniform image gives 0; 0: as the equation
+    pub zero_mean: i32,
+}
+
+/// The shapes of snn_image_filter. Every size 1 to 2^20.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct snn_image_filter_geometry {
+    pub struct_size: u32,
+    /// the images, \[batch\]\[channels\]\[height\]\[width\]
+    pub batch: i32,
+    /// the images, \[batch\]\[channels\]\[height\]\[width\]
+    pub channels: i32,
+    /// the images, \[batch\]\[channels\]\[height\]\[width\]
+    pub height: i32,
+    /// the images, \[batch\]\[channels\]\[height\]\[width\]
+    pub width: i32,
+    /// the kernels, \[filters\]\[channels\]\[kernel_height\]\[kernel_width\]
+    pub filters: i32,
+    /// the kernels, \[filters\]\[channels\]\[kernel_height\]\[kernel_width\]
+    pub kernel_height: i32,
+    /// the kernels, \[filters\]\[channels\]\[kernel_height\]\[kernel_width\]
+    pub kernel_width: i32,
+    /// SNN_PADDING\_\*; default SNN_PADDING_VALID
+    pub padding: i32,
+    /// 1: each response r becomes two channels, max(r, 0) then max(-r, 0); default 0
+    pub on_off: i32,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct snn_latency_options {
+    pub struct_size: u32,
+    /// SNN_LATENCY\_\*; default SNN_LATENCY_RANK
+    pub rule: i32,
+    /// values \<= threshold (and NaN) never spike; default 0
+    pub threshold: f64,
 }
 
 // ---- functions ----
@@ -673,4 +745,54 @@ extern "C" {
 
     /// A trained parameter's gradient, \[n\] (zero_grad clears it).
     pub fn snn_trainer_read_param_grad(trainer: *const snn_trainer, population: i32, name: *const c_char, out_grad: *mut f32, count: i64) -> snn_status;
+
+    pub fn snn_filter_options_init(options: *mut snn_filter_options, struct_size: u32) -> snn_status;
+
+    /// The kernels of a filter, \[filters\]\[size\]\[size\] float32 (computed in double,
+    /// rounded): one filter for "dog" and "log", `orientations` for "gabor".
+    /// Two-call pattern on out_count (values); out_filters (may be NULL) receives
+    /// the number of filters.
+    pub fn snn_filter_kernels(options: *const snn_filter_options, out_kernels: *mut f32, capacity: i64, out_count: *mut i64, out_filters: *mut i32) -> snn_status;
+
+    pub fn snn_image_filter_geometry_init(geometry: *mut snn_image_filter_geometry, struct_size: u32) -> snn_status;
+
+    /// Filters a batch of images with a bank of kernels: the cross-correlation of
+    /// PyTorch's conv2d (no kernel flip, stride 1), summed over channels, each sum
+    /// accumulated in float32 from zero in the order channel, kernel row, kernel
+    /// column. Output \[batch\]\[filters (x 2 with on_off)\]\[out_height\]\[out_width\],
+    /// out = in - kernel + 1 (valid) or in (same). Two-call pattern on out_count.
+    pub fn snn_image_filter(geometry: *const snn_image_filter_geometry, images: *const f32, kernels: *const f32, out: *mut f32, capacity: i64, out_count: *mut i64) -> snn_status;
+
+    /// ZCA whitening fitted on data \[rows\]\[columns\] (rows \>= 2, columns 1 to
+    /// 16384): the mean m and W = U diag(1 / sqrt(lambda + epsilon)) U^T of the
+    /// covariance (1 / rows) sum (x - m)(x - m)^T = U diag(lambda) U^T, computed
+    /// in double (a cyclic Jacobi eigen-decomposition) and rounded to float32.
+    /// epsilon \>= 0; every lambda + epsilon must be positive. out_mean \[columns\]
+    /// (mean_count = columns) and out_whitening \[columns\]\[columns\].
+    pub fn snn_zca_fit(data: *const f32, rows: i64, columns: i64, epsilon: f64, out_mean: *mut f32, mean_count: i64, out_whitening: *mut f32, whitening_count: i64) -> snn_status;
+
+    /// Applies a fitted whitening: out\[r\] = W (data\[r\] - mean), summed in double
+    /// in ascending column order and rounded. out may be data itself;
+    /// count = rows \* columns.
+    pub fn snn_zca_apply(data: *const f32, rows: i64, columns: i64, mean: *const f32, whitening: *const f32, out: *mut f32, count: i64) -> snn_status;
+
+    pub fn snn_latency_options_init(options: *mut snn_latency_options, struct_size: u32) -> snn_status;
+
+    /// Intensity-to-latency coding: values \[batch\]\[neurons\], one spike or none per
+    /// neuron within `steps` steps, higher values earlier. Rank rule: per
+    /// instance, a neuron with value above the threshold spikes at step
+    /// floor(r \* steps / K), where K neurons are above the threshold and r of them
+    /// have a strictly greater value (equal values spike together). Writes
+    /// out_first \[batch\]\[neurons\] int32 (the step, or -1 for none) and/or
+    /// out_spikes \[steps\]\[batch\]\[neurons\] uint8 (0/1, a spike_source's whole-run
+    /// input); either may be NULL, not both. first_count and spikes_count are the
+    /// buffers' sizes in elements (ignored for a NULL buffer). options may be NULL.
+    pub fn snn_latency_encode(values: *const f32, batch: i32, neurons: i64, steps: i32, options: *const snn_latency_options, out_first: *mut i32, first_count: i64, out_spikes: *mut u8, spikes_count: i64) -> snn_status;
+
+    /// Decoders of a recorded spike tensor \[steps\]\[batch\]\[neurons\] (nonzero =
+    /// spike): the first step with a spike (-1 for none), and the number of
+    /// steps with a spike, each \[batch\]\[neurons\] int32 (count = batch \* neurons).
+    pub fn snn_spikes_first_step(spikes: *const u8, steps: i64, batch: i32, neurons: i64, out_first: *mut i32, count: i64) -> snn_status;
+
+    pub fn snn_spikes_count(spikes: *const u8, steps: i64, batch: i32, neurons: i64, out_counts: *mut i32, count: i64) -> snn_status;
 }
