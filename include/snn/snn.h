@@ -549,6 +549,32 @@ SNN_API snn_status snn_connection_write_state(snn_network* network, int32_t conn
 SNN_API snn_status snn_connection_randomize_state(snn_network* network, int32_t connection, const char* var,
                                                   int32_t distribution, double a, double b, uint64_t seed);
 
+/* What learning changed in one step on one plastic connection (docs/models.md,
+ * "Plasticity"), given to its learning callback. */
+typedef struct snn_learning_event {
+    uint32_t struct_size;
+    int32_t connection;
+    int64_t step;
+    int64_t synapses_changed;  /* updates that changed a weight (one changed at a presynaptic and a postsynaptic event counts twice) */
+    double total_change;       /* the sum of |new - old| over those updates */
+    int32_t all;               /* 1: any synapse may have changed (rstdp, normalisation); rows and columns are then empty */
+    int32_t row_count;         /* presynaptic neurons whose synapses changed through presynaptic events */
+    const int32_t* rows;
+    int32_t column_count;      /* postsynaptic neurons whose synapses changed through their spikes */
+    const int32_t* columns;
+} snn_learning_event;
+
+/* Learning callback: after each step in which a plastic connection's weights
+ * changed, on the thread that called step/run, after the spike callbacks.
+ * The event and its arrays are valid during the call; the callback may read
+ * the new weights (snn_connection_get_weights) and state. A non-zero return
+ * stops the run with SNN_CANCELLED after the current step. */
+typedef int32_t (*snn_learning_fn)(const snn_learning_event* event, void* user_data);
+
+/* Registers (fn != NULL) or removes (fn == NULL) a plastic connection's learning callback. */
+SNN_API snn_status snn_connection_set_learning_callback(snn_network* network, int32_t connection, snn_learning_fn fn,
+                                                        void* user_data);
+
 /* ------------------------------------------------------------------------ */
 /* Files: .snn (a safetensors container; docs/file-format.md)               */
 /* ------------------------------------------------------------------------ */

@@ -23,7 +23,7 @@ from ._lib import LIBRARY_PATH, ffi, lib
 from ._cdef import HEADER_VERSION
 from ._context import Context
 from ._models import ParamInfo, backends, model_params, model_state_vars, models
-from ._network import Connection, Network, Population, Recording, load
+from ._network import Connection, LearningEvent, Network, Population, Recording, load
 from ._train import SGD, Adam, AdamW, Trainer
 from ._layers import IF, LI, LIF, AvgPool2d, Conv2d, Flatten, Leaky, Linear, MaxPool2d, Sequential, SumPool2d
 from . import datasets, encode, nir, vision
@@ -56,6 +56,7 @@ __all__ = [
     "Population",
     "Connection",
     "Recording",
+    "LearningEvent",
     "ParamInfo",
     "load",
     "models",

@@ -71,6 +71,7 @@ struct snn_population_info;
 struct snn_connection_options;
 struct snn_conv2d_geometry;
 struct snn_connection_info;
+struct snn_learning_event;
 struct snn_load_options;
 struct snn_trainer;
 struct snn_trainer_options;
@@ -94,6 +95,8 @@ typedef int32_t (*snn_spike_fn)(int32_t population, int64_t step, int32_t batch_
 typedef struct snn_connection_options snn_connection_options;
 typedef struct snn_conv2d_geometry snn_conv2d_geometry;
 typedef struct snn_connection_info snn_connection_info;
+typedef struct snn_learning_event snn_learning_event;
+typedef int32_t (*snn_learning_fn)(const snn_learning_event *event, void *user_data);
 typedef struct snn_load_options snn_load_options;
 typedef struct snn_trainer snn_trainer;
 typedef struct snn_trainer_options snn_trainer_options;
@@ -188,6 +191,18 @@ struct snn_connection_info {
     int32_t delay;
     int64_t nnz;
     int32_t has_synapse_delays;
+};
+struct snn_learning_event {
+    uint32_t struct_size;
+    int32_t connection;
+    int64_t step;
+    int64_t synapses_changed;
+    double total_change;
+    int32_t all;
+    int32_t row_count;
+    const int32_t *rows;
+    int32_t column_count;
+    const int32_t *columns;
 };
 struct snn_load_options {
     uint32_t struct_size;
@@ -310,6 +325,7 @@ snn_status snn_connection_get_synapses(const snn_network *network, int32_t conne
 snn_status snn_connection_read_state(const snn_network *network, int32_t connection, const char *var, float *out_values, int64_t capacity, int64_t *out_count);
 snn_status snn_connection_write_state(snn_network *network, int32_t connection, const char *var, const float *values, int64_t count);
 snn_status snn_connection_randomize_state(snn_network *network, int32_t connection, const char *var, int32_t distribution, double a, double b, uint64_t seed);
+snn_status snn_connection_set_learning_callback(snn_network *network, int32_t connection, snn_learning_fn fn, void *user_data);
 snn_status snn_load_options_init(snn_load_options *options, uint32_t struct_size);
 snn_status snn_network_save(const snn_network *network, const char *path, uint32_t flags);
 snn_status snn_network_save_to_memory(const snn_network *network, uint32_t flags, void *buffer, int64_t capacity, int64_t *out_size);

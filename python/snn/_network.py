@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections.abc
 import os
 from typing import (
-    Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union,
+    Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union,
 )
 
 import numpy as np
@@ -17,7 +17,7 @@ from .errors import (
     InvalidArgumentError, NotFoundError, ShapeError, StateError,
 )
 
-__all__ = ["Network", "Population", "Connection", "Recording", "load"]
+__all__ = ["Network", "Population", "Connection", "Recording", "LearningEvent", "load"]
 
 ArrayLike = Any  # numpy.typing.ArrayLike, without requiring numpy >= 1.20 at import
 PathLike = Union[str, "os.PathLike[str]"]
@@ -153,14 +153,67 @@ class _ViewOwner:
 
 
 class _Callbacks:
-    """Python spike callbacks of one network, keyed by population id."""
+    """Python callbacks of one network: spike callbacks keyed by population
+    id, learning callbacks keyed by connection id."""
 
-    __slots__ = ("fns", "error", "stop")
+    __slots__ = ("fns", "learn", "error", "stop")
 
     def __init__(self) -> None:
         self.fns: Dict[int, SpikeCallback] = {}
+        self.learn: Dict[int, Callable[["LearningEvent"], Any]] = {}
         self.error: Optional[BaseException] = None
         self.stop = False
+
+
+class LearningEvent(NamedTuple):
+    """What learning changed on a plastic connection in one step
+    (:meth:`Network.on_learn`)."""
+
+    connection: int
+    step: int
+    synapses_changed: int
+    """Updates that changed a weight (a synapse changed at a presynaptic and at
+    a postsynaptic event in the same step counts twice)."""
+    total_change: float
+    """The sum of ``|new - old|`` over those updates."""
+    all: bool
+    """Any synapse may have changed (rstdp, normalisation); rows and columns are then empty."""
+    rows: np.ndarray
+    """Presynaptic neurons whose synapses changed at their events (int32, a copy)."""
+    columns: np.ndarray
+    """Postsynaptic neurons whose synapses changed at their spikes (int32, a copy)."""
+
+
+def _ids(ptr, count: int) -> np.ndarray:
+    if count <= 0:
+        return np.empty(0, dtype=np.int32)
+    return np.frombuffer(ffi.buffer(ptr, 4 * count), dtype=np.int32).copy()
+
+
+def _learning_trampoline(event, user_data):
+    cbs = ffi.from_handle(user_data)
+    try:
+        e = event[0]
+        info = LearningEvent(int(e.connection), int(e.step), int(e.synapses_changed), float(e.total_change),
+                             bool(e.all), _ids(e.rows, e.row_count), _ids(e.columns, e.column_count))
+        if cbs.learn[info.connection](info) is True:
+            cbs.stop = True
+            return 1
+        return 0
+    except BaseException as exc:  # noqa: BLE001 - nothing may cross into C
+        if cbs.error is None:
+            cbs.error = exc
+        return 1
+
+
+_learning_callback = None
+
+
+def _get_learning_trampoline():
+    global _learning_callback
+    if _learning_callback is None:
+        _learning_callback = ffi.callback("snn_learning_fn", _learning_trampoline, onerror=lambda *a: 1)
+    return _learning_callback
 
 
 def _spike_trampoline(population, step, batch_index, count, neuron_ids, user_data):
@@ -1365,6 +1418,33 @@ class Network:
                 if status:
                     self._callbacks.fns.pop(pop.id, None)
                     self._fail(status, f"on_spike({pop.name!r})")
+            return callback
+
+        return register if fn is _MISSING else register(fn)
+
+    def on_learn(self, connection: ConnectionRef, fn: Optional[Callable[[LearningEvent], Any]] = _MISSING) -> Any:
+        """Calls ``fn(event)`` after each step in which learning changed the
+        weights of a plastic connection, with a :class:`LearningEvent` (how
+        many weights changed, by how much in total, which rows and columns).
+        ``fn`` may read ``net.weights(conn)``. Returning ``True`` stops the run
+        after the step; an exception stops it and propagates. ``fn=None``
+        removes it; without ``fn`` this returns a decorator."""
+        conn = self._conn(connection)
+
+        def register(callback):
+            if callback is not None and not callable(callback):
+                raise InvalidArgumentError("on_learn needs a callable or None")
+            if callback is None:
+                status = lib.snn_connection_set_learning_callback(self._ptr, conn.id, NULL, NULL)
+                self._callbacks.learn.pop(conn.id, None)
+            else:
+                self._callbacks.learn[conn.id] = callback
+                status = lib.snn_connection_set_learning_callback(self._ptr, conn.id, _get_learning_trampoline(),
+                                                                  self._h.callback_handle)
+                if status:
+                    self._callbacks.learn.pop(conn.id, None)
+            if status:
+                self._fail(status, f"on_learn({conn.name!r})")
             return callback
 
         return register if fn is _MISSING else register(fn)

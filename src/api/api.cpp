@@ -892,6 +892,15 @@ SNN_API snn_status snn_connection_info_get(const snn_network* network, int32_t c
     });
 }
 
+SNN_API snn_status snn_connection_set_learning_callback(snn_network* network, int32_t connection, snn_learning_fn fn,
+                                                        void* user_data) {
+    return guarded([&] {
+        SNN_REQUIRE_ARG(network);
+        net(network)->set_learning_callback(connection, fn, user_data);
+        return SNN_OK;
+    });
+}
+
 SNN_API snn_status snn_connection_set_param(snn_network* network, int32_t connection, const char* name, double value) {
     return guarded([&] {
         SNN_REQUIRE_ARG(network);

@@ -1073,6 +1073,15 @@ void Network::unbind_output(int32_t pop_id, std::string_view var) {
                population(pop_id).name.c_str());
 }
 
+void Network::set_learning_callback(int32_t conn_id, snn_learning_fn fn, void* user_data) {
+    const Connection& c = connection(conn_id);
+    if (fn && !c.plastic())
+        throw fail(SNN_INVALID_ARGUMENT, "connection: \"%s\" has no learning rule (option plasticity)", c.name.c_str());
+    ConnectionIO& io = conn_io_[static_cast<std::size_t>(conn_id)];
+    io.learning_callback = fn;
+    io.learning_data = fn ? user_data : nullptr;
+}
+
 void Network::set_spike_callback(int32_t pop_id, snn_spike_fn fn, void* user_data) {
     population(pop_id);
     PopulationIO& io = pop_io_[static_cast<std::size_t>(pop_id)];
@@ -1212,6 +1221,25 @@ snn_status Network::run(int64_t steps) {
                 if (io.callback(static_cast<int32_t>(p), this_step, bi, count, ids, io.callback_data) != 0) cancelled = true;
             }
         }
+        if (learner_)
+            for (std::size_t c = 0; c < conn_io_.size(); ++c) {
+                const ConnectionIO& io = conn_io_[c];
+                if (!io.learning_callback) continue;
+                const Learner::Summary& sum = learner_->summary(static_cast<int32_t>(c));
+                if (sum.synapses_changed == 0) continue;
+                snn_learning_event e{};
+                e.struct_size = sizeof e;
+                e.connection = static_cast<int32_t>(c);
+                e.step = this_step;
+                e.synapses_changed = sum.synapses_changed;
+                e.total_change = sum.total_change;
+                e.all = sum.all ? 1 : 0;
+                e.row_count = static_cast<int32_t>(sum.row_count);
+                e.rows = sum.rows;
+                e.column_count = static_cast<int32_t>(sum.col_count);
+                e.columns = sum.cols;
+                if (io.learning_callback(&e, io.learning_data) != 0) cancelled = true;
+            }
         if (cancelled) return SNN_CANCELLED;
     }
     return SNN_OK;

@@ -56,6 +56,8 @@ struct PopulationIO {
 struct ConnectionIO {
     explicit ConnectionIO(std::pmr::memory_resource* mr) : initial(mr) {}
     InitialVar initial;  // synaptic state ("I" or "g"); unused for delta
+    snn_learning_fn learning_callback = nullptr;
+    void* learning_data = nullptr;
 };
 
 // A conv2d connection's geometry as the C API states it (defaults filled in).
@@ -128,6 +130,7 @@ public:
     void bind_output(int32_t pop, std::string_view var, const snn_tensor& buffer);
     void unbind_output(int32_t pop, std::string_view var);
     void set_spike_callback(int32_t pop, snn_spike_fn fn, void* user_data);
+    void set_learning_callback(int32_t conn, snn_learning_fn fn, void* user_data);
 
     // Running.
     snn_status run(int64_t steps);  // SNN_OK or SNN_CANCELLED; SNN_STATE from inside a spike callback

@@ -26,7 +26,8 @@ float decay_of(double dt, double tau) { return static_cast<float>(std::exp(-dt /
 struct Learner::Rule {
     explicit Rule(std::pmr::memory_resource* mr)
         : pre1(mr), pre2(mr), post1(mr), post2(mr), eligibility(mr), ring_ids(mr), ring_counts(mr), col_ptr(mr), col_synapse(mr),
-          synapse_pre(mr), line(mr), sums(mr), pre_event(mr), row_mark(mr), col_mark(mr), rows(mr), cols(mr), modulation(mr) {}
+          synapse_pre(mr), line(mr), sums(mr), pre_event(mr), row_mark(mr), col_mark(mr), rows(mr), cols(mr), changed_rows(mr),
+          changed_cols(mr), modulation(mr) {}
 
     int32_t connection = -1;
     PlasticityKind kind = PlasticityKind::PairSTDP;
@@ -50,6 +51,18 @@ struct Learner::Rule {
     pvector<float> sums;  // normalisation: one sum per neuron of the normalised side
     pvector<uint8_t> pre_event, row_mark, col_mark;
     pvector<int32_t> rows, cols;
+    // What the last step changed (Learner::Summary), its rows and columns
+    // copied out of rows/cols (capacity reserved: no allocation in a step).
+    Summary summary;
+    pvector<int32_t> changed_rows, changed_cols;
+    // Sets w[k], counting a change.
+    void set(float* w, int64_t k, float value) {
+        if (value != w[k]) {
+            ++summary.synapses_changed;
+            summary.total_change += std::fabs(static_cast<double>(value) - static_cast<double>(w[k]));
+        }
+        w[k] = value;
+    }
     // rstdp: the modulator population and its values this step, [batch][n_mod].
     int32_t modulator = -1;
     int64_t n_mod = 0;
@@ -168,6 +181,8 @@ Learner::Learner(Graph& graph, int32_t capacity, int32_t batch, std::pmr::memory
             r->col_mark.assign(static_cast<std::size_t>(r->n_post), 0);
             r->rows.reserve(static_cast<std::size_t>(r->n_pre));
             r->cols.reserve(static_cast<std::size_t>(r->n_post));
+            r->changed_rows.reserve(static_cast<std::size_t>(r->n_pre));
+            r->changed_cols.reserve(static_cast<std::size_t>(r->n_post));
         }
     } catch (...) {
         for (Rule* r : rules_) {
@@ -213,10 +228,21 @@ void Learner::reset() {
 
 void Learner::step(int64_t t, Engine& engine) {
     for (Rule* r : rules_) {
+        r->summary = Summary{};
+        r->changed_rows.clear();
+        r->changed_cols.clear();
         learn(*r, t, engine);
         normalize(*r, t, engine);
+        Summary& s = r->summary;
+        s.rows = r->changed_rows.data();
+        s.row_count = static_cast<int64_t>(r->changed_rows.size());
+        s.cols = r->changed_cols.data();
+        s.col_count = static_cast<int64_t>(r->changed_cols.size());
+        if (s.all) s.row_count = s.col_count = 0;
     }
 }
+
+const Learner::Summary& Learner::summary(int32_t connection) const { return rule_of(connection).summary; }
 
 // Every norm_interval steps (counted from step 0: after steps interval - 1,
 // 2 interval - 1, ...), each postsynaptic (or presynaptic) neuron's weights
@@ -242,7 +268,8 @@ void Learner::normalize(Rule& r, int64_t t, Engine& engine) {
     };
     each([&](int64_t k, int64_t i, int64_t j) { sums[side(i, j)] += w[k]; });
     for (int64_t q = 0; q < n; ++q) sums[q] = sums[q] != 0.0f ? norm / sums[q] : 1.0f;
-    each([&](int64_t k, int64_t i, int64_t j) { w[k] = clip(w[k] * sums[side(i, j)], w_min, w_max); });
+    each([&](int64_t k, int64_t i, int64_t j) { r.set(w, k, clip(w[k] * sums[side(i, j)], w_min, w_max)); });
+    r.summary.all = true;
     engine.weights_changed(r.connection, nullptr, -1, nullptr, -1);
 }
 
@@ -324,10 +351,11 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
                 }
                 r.pre_event[static_cast<std::size_t>(b * n_pre + i)] = 0;
             }
-            r.for_row(c, i, [&](int64_t q, int64_t k, int64_t) { w[k] = clip(w[k] + line[q], w_min, w_max); });
+            r.for_row(c, i, [&](int64_t q, int64_t k, int64_t) { r.set(w, k, clip(w[k] + line[q], w_min, w_max)); });
             r.row_mark[static_cast<std::size_t>(i)] = 0;
         }
         if (!r.rows.empty()) engine.weights_changed(r.connection, r.rows.data(), static_cast<int64_t>(r.rows.size()), nullptr, 0);
+        r.changed_rows.assign(r.rows.begin(), r.rows.end());
         r.rows.clear();
     }
     for (int32_t b = 0; b < batch; ++b) {
@@ -378,10 +406,11 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
                     });
                 }
             }
-            r.for_column(j, [&](int64_t q, int64_t k, int64_t) { w[k] = clip(w[k] + line[q], w_min, w_max); });
+            r.for_column(j, [&](int64_t q, int64_t k, int64_t) { r.set(w, k, clip(w[k] + line[q], w_min, w_max)); });
             r.col_mark[static_cast<std::size_t>(j)] = 0;
         }
         if (!r.cols.empty()) engine.weights_changed(r.connection, nullptr, 0, r.cols.data(), static_cast<int64_t>(r.cols.size()));
+        r.changed_cols.assign(r.cols.begin(), r.cols.end());
         r.cols.clear();
     }
     for (int32_t b = 0; b < batch; ++b) {
@@ -415,8 +444,9 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
             float sum = 0.0f;
             for (int32_t b = 0; b < batch; ++b)
                 sum += r.modulation[static_cast<std::size_t>(b * r.n_mod + j)] * r.eligibility[static_cast<std::size_t>(b * r.nnz + k)];
-            w[k] = clip(w[k] + eta * sum, w_min, w_max);
+            r.set(w, k, clip(w[k] + eta * sum, w_min, w_max));
         }
+        r.summary.all = true;
         engine.weights_changed(r.connection, nullptr, -1, nullptr, -1);
     }
 }

@@ -29,12 +29,24 @@ public:
     // Whether some connection of the graph has a learning rule.
     static bool needed(const Graph& graph);
 
+    // What the last step's learning changed on a plastic connection.
+    struct Summary {
+        int64_t synapses_changed = 0;  // updates that changed a weight (per phase: a synapse may count twice)
+        double total_change = 0.0;     // sum of |new - old| over those updates
+        bool all = false;           // every synapse may have changed (rstdp, normalisation)
+        const int32_t* rows = nullptr;  // presynaptic neurons whose rows changed (not with all)
+        int64_t row_count = 0;
+        const int32_t* cols = nullptr;  // postsynaptic neurons whose columns changed (not with all)
+        int64_t col_count = 0;
+    };
+
     // Instances from the old batch on start with zero traces.
     void set_batch(int32_t batch);
     // Zeroes every trace and eligibility and forgets presynaptic events in flight.
     void reset();
     // Phase 5 of step t (the engine has just run it).
     void step(int64_t t, Engine& engine);
+    const Summary& summary(int32_t connection) const;
 
     // A plastic connection's state variable (index into its rule's
     // state_vars): values per instance, and [batch][that] values.

@@ -459,3 +459,59 @@ def test_rule_is_fixed_after_the_first_step():
         net.set_param(c, "pairing", "nearest")
     net.set_param(c, "a_plus", 0.5)  # numbers stay writable
     assert net.param(c, "a_plus") == 0.5
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_learning_callback_reports_each_change(backend):
+    # The events' counts and totals against the weights before and after each step.
+    net, conn, inputs = _network(backend, 2, 8, 5, "dense", 1, "stdp", dict(a_plus=0.02, a_minus=0.021), steps=60)
+    events, before = [], [net.weights(conn).copy()]
+
+    def on_learn(e):
+        w = net.weights(conn)
+        events.append((e, before[0], w.copy()))
+        before[0] = w.copy()
+
+    net.on_learn(conn, on_learn)
+    for t in range(60):
+        net.step(inputs={k: v[t] for k, v in inputs.items()})
+        if not events or events[-1][0].step != t:  # no event: nothing changed in step t
+            np.testing.assert_array_equal(net.weights(conn), before[0])
+            before[0] = net.weights(conn).copy()
+    assert len(events) > 5
+    exact = 0
+    for e, w0, w1 in events:
+        changed = w0 != w1
+        assert not e.all and e.synapses_changed >= changed.sum() > 0
+        net_change = np.abs(w1.astype(np.float64) - w0).sum()
+        assert e.total_change >= net_change * (1 - 1e-12)
+        # Every changed weight lies in a reported row or column.
+        touched = np.zeros_like(changed)
+        touched[e.rows, :] = True
+        touched[:, e.columns] = True
+        assert not (changed & ~touched).any()
+        if e.rows.size == 0 or e.columns.size == 0:  # one phase: each synapse updated once
+            exact += 1
+            assert e.synapses_changed == changed.sum()
+            assert e.total_change == pytest.approx(net_change, rel=1e-12)
+    assert exact > 0
+
+
+def test_learning_callback_stops_and_raises():
+    net, conn, inputs = _network("cpu", 1, 8, 5, "dense", 1, "stdp", dict(a_plus=0.02), steps=100)
+    seen = []
+    net.on_learn(conn, lambda e: seen.append(e.step) or True)  # stop at the first change
+    rec = net.run(100, inputs=inputs, record=["post.spikes"])
+    assert len(seen) == 1 and rec["post.spikes"].shape[0] == seen[0] + 1
+    net.on_learn(conn, None)
+    net.reset()
+
+    def boom(e):
+        raise RuntimeError("from the callback")
+
+    net.on_learn(conn, boom)
+    with pytest.raises(RuntimeError, match="from the callback"):
+        net.run(100, inputs=inputs)
+    plain = net.connections["drive_to_post"]
+    with pytest.raises(InvalidArgumentError, match="no learning rule"):
+        net.on_learn(plain, lambda e: None)

@@ -172,3 +172,56 @@ TEST(Plasticity, Refusals) {
     EXPECT_SNN_OK(snn_connection_set_param(net, c, "a_plus", 0.5));
     EXPECT_SNN_OK(snn_connection_write_state(net, c, "x_pre", x, 2));
 }
+
+namespace {
+struct Seen {
+    int calls = 0;
+    snn_learning_event last{};
+    std::vector<int32_t> columns;
+};
+int32_t record_event(const snn_learning_event* e, void* user_data) {
+    Seen* seen = static_cast<Seen*>(user_data);
+    ++seen->calls;
+    seen->last = *e;
+    seen->columns.assign(e->columns, e->columns + e->column_count);
+    return 0;
+}
+}  // namespace
+
+TEST(Plasticity, LearningCallback) {
+    NetOptions o;
+    o.dt = 1e-3;
+    Net net(o);
+    const int32_t in = net.source("in", 2);
+    const int32_t out = net.pop("out", "lif", 1);
+    ASSERT_SNN_OK(snn_population_set_param(net, out, "v_rest", 0.0));
+    ASSERT_SNN_OK(snn_population_set_param(net, out, "v_reset", 0.0));
+    ASSERT_SNN_OK(snn_population_set_param(net, out, "v_th", 1.0));
+    const int32_t c = net.dense(in, out, {0.5f, 5.0f});
+    const int32_t plain = net.dense(in, out, {0.0f, 0.0f});
+    Seen seen;
+    EXPECT_SNN_ERROR(snn_connection_set_learning_callback(net, plain, record_event, &seen), SNN_INVALID_ARGUMENT, "no learning rule");
+    ASSERT_SNN_OK(snn_connection_set_option(net, c, "plasticity", "stdp"));
+    ASSERT_SNN_OK(snn_connection_set_param(net, c, "w_max", 10.0));
+    ASSERT_SNN_OK(snn_connection_set_param(net, c, "a_plus", 0.25));
+    ASSERT_SNN_OK(snn_connection_set_learning_callback(net, c, record_event, &seen));
+    step(net, in, {1, 0});
+    step(net, in, {0, 0});
+    step(net, in, {0, 0});
+    step(net, in, {0, 1});
+    EXPECT_EQ(seen.calls, 0);  // depression by a zero trace changes nothing
+    step(net, in, {0, 0});     // the neuron spikes: both weights potentiated
+    ASSERT_EQ(seen.calls, 1);
+    EXPECT_EQ(seen.last.connection, c);
+    EXPECT_EQ(seen.last.step, 4);
+    EXPECT_EQ(seen.last.synapses_changed, 2);
+    EXPECT_EQ(seen.last.all, 0);
+    EXPECT_EQ(seen.last.row_count, 0);
+    EXPECT_EQ(seen.columns, std::vector<int32_t>{0});
+    const std::vector<float> w = weights(net, c);
+    EXPECT_NEAR(seen.last.total_change, (double(w[0]) - 0.5) + (double(w[1]) - 5.0), 1e-9);
+    ASSERT_SNN_OK(snn_connection_set_learning_callback(net, c, nullptr, nullptr));
+    step(net, in, {1, 1});
+    step(net, in, {0, 0});
+    EXPECT_EQ(seen.calls, 1);
+}

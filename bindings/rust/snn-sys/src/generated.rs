@@ -288,6 +288,35 @@ pub struct snn_connection_info {
     pub has_synapse_delays: i32,
 }
 
+/// What learning changed in one step on one plastic connection (docs/models.md,
+/// "Plasticity"), given to its learning callback.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct snn_learning_event {
+    pub struct_size: u32,
+    pub connection: i32,
+    pub step: i64,
+    /// updates that changed a weight (one changed at a presynaptic and a postsynaptic event counts twice)
+    pub synapses_changed: i64,
+    /// the sum of |new - old| over those updates
+    pub total_change: f64,
+    /// 1: any synapse may have changed (rstdp, normalisation); rows and columns are then empty
+    pub all: i32,
+    /// presynaptic neurons whose synapses changed through presynaptic events
+    pub row_count: i32,
+    pub rows: *const i32,
+    /// postsynaptic neurons whose synapses changed through their spikes
+    pub column_count: i32,
+    pub columns: *const i32,
+}
+
+/// Learning callback: after each step in which a plastic connection's weights
+/// changed, on the thread that called step/run, after the spike callbacks.
+/// The event and its arrays are valid during the call; the callback may read
+/// the new weights (snn_connection_get_weights) and state. A non-zero return
+/// stops the run with SNN_CANCELLED after the current step.
+pub type snn_learning_fn = Option<unsafe extern "C" fn(event: *const snn_learning_event, user_data: *mut c_void) -> i32>;
+
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct snn_load_options {
@@ -648,6 +677,9 @@ extern "C" {
     pub fn snn_connection_write_state(network: *mut snn_network, connection: i32, var: *const c_char, values: *const f32, count: i64) -> snn_status;
 
     pub fn snn_connection_randomize_state(network: *mut snn_network, connection: i32, var: *const c_char, distribution: i32, a: f64, b: f64, seed: u64) -> snn_status;
+
+    /// Registers (fn != NULL) or removes (fn == NULL) a plastic connection's learning callback.
+    pub fn snn_connection_set_learning_callback(network: *mut snn_network, connection: i32, r#fn: snn_learning_fn, user_data: *mut c_void) -> snn_status;
 
     pub fn snn_load_options_init(options: *mut snn_load_options, struct_size: u32) -> snn_status;
 

@@ -83,6 +83,17 @@ namespace Snn.Interop
     public unsafe delegate int snn_spike_fn(int population, long step, int batch_index, int count, int* neuron_ids, void* user_data);
 
     /// <summary>
+    /// Learning callback: after each step in which a plastic connection's weights
+    /// changed, on the thread that called step/run, after the spike callbacks.
+    /// The event and its arrays are valid during the call; the callback may read
+    /// the new weights (snn_connection_get_weights) and state. A non-zero return
+    /// stops the run with SNN_CANCELLED after the current step.
+    /// </summary>
+    /// <remarks>C: <c>typedef int32_t (*snn_learning_fn)(const snn_learning_event *event, void *user_data)</c></remarks>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    public unsafe delegate int snn_learning_fn(snn_learning_event* @event, void* user_data);
+
+    /// <summary>
     /// Describes an n-dimensional array. Strides are in elements; NULL strides mean
     /// C-contiguous. When libsnn exports a tensor (a view of its own memory) it
     /// fills this struct and the caller gives it back with snn_tensor_release.
@@ -361,6 +372,41 @@ namespace Snn.Interop
         public long nnz;
         /// <remarks>C: <c>int32_t has_synapse_delays</c></remarks>
         public int has_synapse_delays;
+    }
+
+    /// <summary>
+    /// What learning changed in one step on one plastic connection (docs/models.md,
+    /// "Plasticity"), given to its learning callback.
+    /// </summary>
+    /// <remarks>C: <c>struct snn_learning_event</c></remarks>
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct snn_learning_event
+    {
+        /// <remarks>C: <c>uint32_t struct_size</c></remarks>
+        public uint struct_size;
+        /// <remarks>C: <c>int32_t connection</c></remarks>
+        public int connection;
+        /// <remarks>C: <c>int64_t step</c></remarks>
+        public long step;
+        /// <summary>updates that changed a weight (one changed at a presynaptic and a postsynaptic event counts twice)</summary>
+        /// <remarks>C: <c>int64_t synapses_changed</c></remarks>
+        public long synapses_changed;
+        /// <summary>the sum of |new - old| over those updates</summary>
+        /// <remarks>C: <c>double total_change</c></remarks>
+        public double total_change;
+        /// <summary>1: any synapse may have changed (rstdp, normalisation); rows and columns are then empty</summary>
+        /// <remarks>C: <c>int32_t all</c></remarks>
+        public int all;
+        /// <summary>presynaptic neurons whose synapses changed through presynaptic events</summary>
+        /// <remarks>C: <c>int32_t row_count</c></remarks>
+        public int row_count;
+        /// <remarks>C: <c>const int32_t *rows</c></remarks>
+        public int* rows;
+        /// <summary>postsynaptic neurons whose synapses changed through their spikes</summary>
+        /// <remarks>C: <c>int32_t column_count</c></remarks>
+        public int column_count;
+        /// <remarks>C: <c>const int32_t *columns</c></remarks>
+        public int* columns;
     }
 
     /// <remarks>C: <c>struct snn_load_options</c></remarks>
@@ -1101,6 +1147,11 @@ namespace Snn.Interop
         /// <remarks>C: <c>snn_status snn_connection_randomize_state(snn_network *network, int32_t connection, const char *var, int32_t distribution, double a, double b, uint64_t seed)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_connection_randomize_state", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern int snn_connection_randomize_state(snn_network* network, int connection, byte* var, int distribution, double a, double b, ulong seed);
+
+        /// <summary>Registers (fn != NULL) or removes (fn == NULL) a plastic connection's learning callback.</summary>
+        /// <remarks>C: <c>snn_status snn_connection_set_learning_callback(snn_network *network, int32_t connection, snn_learning_fn fn, void *user_data)</c></remarks>
+        [DllImport(Library, EntryPoint = "snn_connection_set_learning_callback", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern int snn_connection_set_learning_callback(snn_network* network, int connection, IntPtr fn, void* user_data);
 
         /// <remarks>C: <c>snn_status snn_load_options_init(snn_load_options *options, uint32_t struct_size)</c></remarks>
         [DllImport(Library, EntryPoint = "snn_load_options_init", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
