@@ -29,6 +29,12 @@ int32_t Population::wta_k() const {
     return index < 0 ? 1 : static_cast<int32_t>(std::strtol(options[static_cast<std::size_t>(index)].c_str(), nullptr, 10));
 }
 
+std::string_view Connection::plastic_option(std::string_view name) const {
+    if (!plastic()) return {};
+    const int index = plasticity_model().option_index(name);
+    return index < 0 ? std::string_view() : std::string_view(plastic_options[static_cast<std::size_t>(index)]);
+}
+
 int32_t Connection::min_delay() const {
     if (delays.empty()) return delay;
     return *std::min_element(delays.begin(), delays.end());

@@ -52,6 +52,8 @@ struct Connection {
 
     const SynapseModel& synapse_model() const { return synapse_models()[static_cast<std::size_t>(synapse)]; }
     bool plastic() const { return plasticity >= 0; }
+    // A string option of the learning rule, "" where the rule has none of that name.
+    std::string_view plastic_option(std::string_view name) const;
     const PlasticityModel& plasticity_model() const { return plasticity_models()[static_cast<std::size_t>(plasticity)]; }
     int64_t nnz() const { return static_cast<int64_t>(weights.size()); }
     bool has_synapse_delays() const { return !delays.empty(); }

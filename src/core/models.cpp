@@ -145,6 +145,17 @@ std::vector<PlasticityModel> make_plasticity_models() {
                   {"modulator", "", "",
                    "the modulator population (model \"modulator\", 1 neuron or one per postsynaptic neuron) whose m gates learning"}},
                  {{"x_pre", TraceSide::Pre}, {"x_post", TraceSide::Post}, {"eligibility", TraceSide::Synapse}}});
+    // Kheradpisheh et al. 2018: at a postsynaptic spike, each synapse grows if
+    // its presynaptic neuron has spiked since the last reset, else shrinks,
+    // both in proportion to (w - w_min)(w_max - w) / (w_max - w_min).
+    m.push_back({"stdp_sign",
+                 PlasticityKind::SignSTDP,
+                 {w_min, w_max,
+                  {"a_plus", 0.004, "1", "relative growth when the presynaptic neuron spiked before (or with) the postsynaptic one"},
+                  {"a_minus", 0.003, "1", "relative shrinkage otherwise"},
+                  norm, norm_interval},
+                 {normalize},
+                 {{"x_pre", TraceSide::Pre}}});
     return m;
 }
 

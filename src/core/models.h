@@ -53,7 +53,7 @@ struct SynapseModel {
 };
 
 // A learning rule attached to a connection (docs/models.md, "Plasticity").
-enum class PlasticityKind { PairSTDP, Triplet, RewardSTDP };
+enum class PlasticityKind { PairSTDP, Triplet, RewardSTDP, SignSTDP };
 // Which array a plasticity state variable is: one value per presynaptic
 // neuron, per postsynaptic neuron, or per synapse (all per instance).
 enum class TraceSide { Pre, Post, Synapse };
@@ -102,7 +102,7 @@ namespace plastic_param { enum { w_min, w_max }; }
 namespace stdp_param { enum { w_min, w_max, a_plus, a_minus, tau_plus, tau_minus, mu_plus, mu_minus }; }
 namespace triplet_param { enum { w_min, w_max, a2_plus, a3_plus, a2_minus, a3_minus, tau_plus, tau_minus, tau_x, tau_y }; }
 namespace rstdp_param { enum { w_min, w_max, a_plus, a_minus, tau_plus, tau_minus, tau_e, eta }; }
-namespace plastic_option { enum { pairing, normalize, modulator }; }  // modulator: rstdp only
+namespace sign_param { enum { w_min, w_max, a_plus, a_minus }; }
 
 // Reset modes (the "reset" option; leaky's "zero" and "none" are its own).
 enum class ResetMode { Value, Subtract };

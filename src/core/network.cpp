@@ -665,9 +665,9 @@ void Network::set_plasticity(Connection& c, std::string_view value) {
         throw fail(SNN_NOT_FOUND, "value: unknown plasticity rule \"%.*s\" (none, or see snn_model_list(SNN_MODEL_PLASTICITY))",
                    static_cast<int>(value.size()), value.data());
     const Population& pre = population(c.pre);
-    if (c.kind == SNN_CONNECTION_CONV2D)
-        throw fail(SNN_UNSUPPORTED, "plasticity: connection \"%s\" is conv2d; learning rules run on dense, sparse and one-to-one connections",
-                   c.name.c_str());
+    if (c.kind == SNN_CONNECTION_CONV2D && c.conv.pool != Pool::None)
+        throw fail(SNN_UNSUPPORTED, "plasticity: conv2d connection \"%s\" pools; learning rules run on conv2d connections without pooling "
+                   "(pool with a connection of its own after the plastic one)", c.name.c_str());
     if (c.has_synapse_delays())
         throw fail(SNN_UNSUPPORTED, "plasticity: connection \"%s\" has per-synapse delays; learning rules need one delay per connection",
                    c.name.c_str());
@@ -729,13 +729,13 @@ void Network::set_connection_option(int32_t conn_id, std::string_view name, std:
             throw fail(SNN_INVALID_ARGUMENT, "value: option \"%.*s\" takes one of %s (got \"%.*s\")", static_cast<int>(name.size()), name.data(),
                        m.options[static_cast<std::size_t>(index)].choices, static_cast<int>(value.size()), value.data());
     }
-    if (index == plastic_option::modulator && m.kind == PlasticityKind::RewardSTDP) {
+    if (name == "modulator") {
         const int32_t mod = find_population(value);
         if (mod < 0)
             throw fail(SNN_NOT_FOUND, "value: no population \"%.*s\" to be the modulator", static_cast<int>(value.size()), value.data());
         const Population& p = population(mod);
         const int64_t n_post = population(c.post).size;
-        if (p.neuron_model().kind != NeuronKind::Modulator || (p.size != 1 && p.size != n_post))
+        if (p.neuron_model().kind != NeuronKind::Modulator || (p.size != 1 && (p.size != n_post || c.kind == SNN_CONNECTION_CONV2D)))
             throw fail(SNN_INVALID_ARGUMENT,
                        "value: the modulator \"%s\" must be a population of model \"modulator\" with 1 or %lld (postsynaptic) neurons",
                        p.name.c_str(), static_cast<long long>(n_post));

@@ -27,7 +27,7 @@ struct Learner::Rule {
     explicit Rule(std::pmr::memory_resource* mr)
         : pre1(mr), pre2(mr), post1(mr), post2(mr), eligibility(mr), ring_ids(mr), ring_counts(mr), col_ptr(mr), col_synapse(mr),
           synapse_pre(mr), line(mr), sums(mr), pre_event(mr), row_mark(mr), col_mark(mr), rows(mr), cols(mr), changed_rows(mr),
-          changed_cols(mr), modulation(mr) {}
+          changed_cols(mr), modulation(mr), kernel_acc(mr), kernel_touched(mr) {}
 
     int32_t connection = -1;
     PlasticityKind kind = PlasticityKind::PairSTDP;
@@ -70,6 +70,47 @@ struct Learner::Rule {
 
     int32_t depth() const { return lag + 1; }
 
+    // conv2d (without pooling): the shared kernel's elements take the place
+    // of synapses; a phase sums the changes of every (instance, event) into
+    // kernel_acc before applying them, as several synapses share an element.
+    bool conv = false;
+    ConvShape shape;
+    pvector<float> kernel_acc;
+    pvector<uint8_t> kernel_touched;
+    // fn(k, j) for the synapses of presynaptic neuron i: kernel element k onto
+    // postsynaptic neuron j, in the order (out channel, ky, kx).
+    template <class Fn>
+    void conv_row(int64_t i, Fn fn) const {
+        const ConvShape& g = shape;
+        const int64_t c = i / (int64_t(g.in_h) * g.in_w), yi = i / g.in_w % g.in_h, xi = i % g.in_w;
+        for (int64_t o = 0; o < g.out_c; ++o)
+            for (int64_t ky = 0; ky < g.kh; ++ky) {
+                const int64_t ty = yi + g.py - ky;
+                if (ty < 0 || ty % g.sy != 0 || ty / g.sy >= g.conv_h) continue;
+                for (int64_t kx = 0; kx < g.kw; ++kx) {
+                    const int64_t tx = xi + g.px - kx;
+                    if (tx < 0 || tx % g.sx != 0 || tx / g.sx >= g.conv_w) continue;
+                    fn(((o * g.in_c + c) * g.kh + ky) * g.kw + kx, (o * g.conv_h + ty / g.sy) * g.conv_w + tx / g.sx);
+                }
+            }
+    }
+    // fn(k, i) for the synapses onto postsynaptic neuron j, in the order (in channel, ky, kx).
+    template <class Fn>
+    void conv_column(int64_t j, Fn fn) const {
+        const ConvShape& g = shape;
+        const int64_t o = j / (int64_t(g.conv_h) * g.conv_w), y = j / g.conv_w % g.conv_h, x = j % g.conv_w;
+        for (int64_t c = 0; c < g.in_c; ++c)
+            for (int64_t ky = 0; ky < g.kh; ++ky) {
+                const int64_t yi = y * g.sy + ky - g.py;
+                if (yi < 0 || yi >= g.in_h) continue;
+                for (int64_t kx = 0; kx < g.kw; ++kx) {
+                    const int64_t xi = x * g.sx + kx - g.px;
+                    if (xi < 0 || xi >= g.in_w) continue;
+                    fn(((o * g.in_c + c) * g.kh + ky) * g.kw + kx, (c * g.in_h + yi) * g.in_w + xi);
+                }
+            }
+    }
+
     // Calls fn(q, k, j) for the synapses k of presynaptic neuron i, q = 0, 1, ...
     // in stored order (j: the postsynaptic neuron).
     template <class Fn>
@@ -98,6 +139,21 @@ struct Learner::Rule {
         } else {
             fn(0, j, j);
         }
+    }
+    // fn(k, j) / fn(k, i) over a row / a column, whatever the connection's kind.
+    template <class Fn>
+    void each_in_row(const Connection& c, int64_t i, Fn fn) const {
+        if (conv)
+            conv_row(i, fn);
+        else
+            for_row(c, i, [&](int64_t, int64_t k, int64_t j) { fn(k, j); });
+    }
+    template <class Fn>
+    void each_in_column(int64_t j, Fn fn) const {
+        if (conv)
+            conv_column(j, fn);
+        else
+            for_column(j, [&](int64_t, int64_t k, int64_t i) { fn(k, i); });
     }
     int64_t post_of(const Connection& c, int64_t k) const {
         if (kind_of_connection == SNN_CONNECTION_DENSE) return k % n_post;
@@ -131,8 +187,15 @@ Learner::Learner(Graph& graph, int32_t capacity, int32_t batch, std::pmr::memory
             r->n_pre = graph.populations[static_cast<std::size_t>(c.pre)].size;
             r->n_post = graph.populations[static_cast<std::size_t>(c.post)].size;
             r->nnz = c.nnz();
+            if (c.kind == SNN_CONNECTION_CONV2D) {
+                r->conv = true;
+                r->shape = c.conv;
+                r->nnz = c.conv.kernel_size();  // the biases do not learn
+                r->kernel_acc.assign(static_cast<std::size_t>(r->nnz), 0.0f);
+                r->kernel_touched.assign(static_cast<std::size_t>(r->nnz), 0);
+            }
             r->lag = std::max(c.delay - 1, 0);
-            r->nearest = c.plastic_options[plastic_option::pairing] == "nearest";
+            r->nearest = c.plastic_option("pairing") == "nearest" || r->kind == PlasticityKind::SignSTDP;
             const std::size_t cap = static_cast<std::size_t>(capacity);
             r->pre1.assign(cap * static_cast<std::size_t>(r->n_pre), 0.0f);
             r->post1.assign(cap * static_cast<std::size_t>(r->n_post), 0.0f);
@@ -143,7 +206,7 @@ Learner::Learner(Graph& graph, int32_t capacity, int32_t batch, std::pmr::memory
             if (r->kind == PlasticityKind::RewardSTDP) {
                 r->eligibility.assign(cap * static_cast<std::size_t>(r->nnz), 0.0f);
                 r->modulator = -1;
-                const std::string_view name = c.plastic_options[plastic_option::modulator];
+                const std::string_view name = c.plastic_option("modulator");
                 for (std::size_t p = 0; p < graph.populations.size(); ++p)
                     if (name == graph.populations[p].name) r->modulator = static_cast<int32_t>(p);
                 if (r->modulator < 0)
@@ -251,7 +314,7 @@ const Learner::Summary& Learner::summary(int32_t connection) const { return rule
 void Learner::normalize(Rule& r, int64_t t, Engine& engine) {
     Connection& c = graph_.connections[static_cast<std::size_t>(r.connection)];
     const PlasticityModel& m = c.plasticity_model();
-    const std::string_view mode = c.plastic_options[plastic_option::normalize];
+    const std::string_view mode = c.plastic_option("normalize");
     const float norm = static_cast<float>(c.plastic_params[static_cast<std::size_t>(m.param_index("norm"))]);
     const auto interval = static_cast<int64_t>(c.plastic_params[static_cast<std::size_t>(m.param_index("norm_interval"))]);
     if (!c.learning || mode == "none" || !(norm > 0.0f) || (t + 1) % interval != 0) return;
@@ -266,6 +329,19 @@ void Learner::normalize(Rule& r, int64_t t, Engine& engine) {
     auto each = [&](auto fn) {  // fn(k, i, j) in ascending presynaptic order
         for (int64_t i = 0; i < r.n_pre; ++i) r.for_row(c, i, [&](int64_t, int64_t k, int64_t j) { fn(k, i, j); });
     };
+    if (r.conv) {  // a kernel's elements: per output channel (post) or input channel (pre), in kernel order
+        const ConvShape& g = r.shape;
+        const int64_t area = int64_t(g.kh) * g.kw;
+        auto group = [&](int64_t k) { return by_post ? k / (g.in_c * area) : k / area % g.in_c; };
+        const int64_t groups = by_post ? g.out_c : g.in_c;
+        std::fill_n(sums, groups, 0.0f);
+        for (int64_t k = 0; k < r.nnz; ++k) sums[group(k)] += w[k];
+        for (int64_t q = 0; q < groups; ++q) sums[q] = sums[q] != 0.0f ? norm / sums[q] : 1.0f;
+        for (int64_t k = 0; k < r.nnz; ++k) r.set(w, k, clip(w[k] * sums[group(k)], w_min, w_max));
+        r.summary.all = true;
+        engine.weights_changed(r.connection, nullptr, -1, nullptr, -1);
+        return;
+    }
     each([&](int64_t k, int64_t i, int64_t j) { sums[side(i, j)] += w[k]; });
     for (int64_t q = 0; q < n; ++q) sums[q] = sums[q] != 0.0f ? norm / sums[q] : 1.0f;
     each([&](int64_t k, int64_t i, int64_t j) { r.set(w, k, clip(w[k] * sums[side(i, j)], w_min, w_max)); });
@@ -296,8 +372,9 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
 
     // Traces and eligibility decay over the step.
     const bool triplet = r.kind == PlasticityKind::Triplet, reward = r.kind == PlasticityKind::RewardSTDP;
-    const float d_pre1 = decay_of(dt, p[triplet ? int(triplet_param::tau_plus) : int(stdp_param::tau_plus)]);
-    const float d_post1 = decay_of(dt, p[triplet ? int(triplet_param::tau_minus) : int(stdp_param::tau_minus)]);
+    const bool sign = r.kind == PlasticityKind::SignSTDP;  // x_pre: "spiked since the reset", no decay
+    const float d_pre1 = sign ? 1.0f : decay_of(dt, p[triplet ? int(triplet_param::tau_plus) : int(stdp_param::tau_plus)]);
+    const float d_post1 = sign ? 1.0f : decay_of(dt, p[triplet ? int(triplet_param::tau_minus) : int(stdp_param::tau_minus)]);
     auto scale = [](pvector<float>& v, std::size_t n, float factor) {
         for (std::size_t k = 0; k < n; ++k) v[k] *= factor;
     };
@@ -311,6 +388,44 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
 
     const bool change_weights = c.learning && !reward;  // rstdp changes weights in its own phase below
     auto bump = [&](float& trace) { trace = r.nearest ? 1.0f : trace + 1.0f; };
+    // The change of synapse (or kernel element) k from presynaptic neuron i
+    // to postsynaptic neuron j in instance b, at a presynaptic event (not for
+    // stdp_sign) and at a postsynaptic spike (docs/models.md).
+    const float a_minus = static_cast<float>(p[stdp_param::a_minus]), mu_minus = static_cast<float>(p[stdp_param::mu_minus]);
+    const float a_plus = static_cast<float>(p[stdp_param::a_plus]), mu_plus = static_cast<float>(p[stdp_param::mu_plus]);
+    auto change_at_pre = [&](int32_t b, int64_t i, int64_t j, int64_t k) {
+        const float o1 = r.post1[static_cast<std::size_t>(b * n_post + j)];
+        if (triplet)
+            return -(o1 * (static_cast<float>(p[triplet_param::a2_minus]) +
+                           static_cast<float>(p[triplet_param::a3_minus]) * r.pre2[static_cast<std::size_t>(b * n_pre + i)]));
+        return -((a_minus * weight_factor(w[k] - w_min, range, mu_minus)) * o1);
+    };
+    auto change_at_post = [&](int32_t b, int64_t i, int64_t j, int64_t k) {
+        const float r1 = r.pre1[static_cast<std::size_t>(b * n_pre + i)];
+        if (triplet)
+            return r1 * (static_cast<float>(p[triplet_param::a2_plus]) +
+                         static_cast<float>(p[triplet_param::a3_plus]) * r.post2[static_cast<std::size_t>(b * n_post + j)]);
+        if (sign)
+            return (r1 > 0.0f ? static_cast<float>(p[sign_param::a_plus]) : -static_cast<float>(p[sign_param::a_minus])) *
+                   (((w[k] - w_min) * (w_max - w[k])) / range);
+        return (a_plus * weight_factor(w_max - w[k], range, mu_plus)) * r1;
+    };
+    // conv2d: one phase's changes summed per kernel element in the order
+    // (instance, event, element), then applied once.
+    auto conv_apply = [&]() {
+        bool any = false;
+        for (int64_t k = 0; k < r.nnz; ++k) {
+            if (!r.kernel_touched[static_cast<std::size_t>(k)]) continue;
+            any = true;
+            r.set(w, k, clip(w[k] + r.kernel_acc[static_cast<std::size_t>(k)], w_min, w_max));
+            r.kernel_acc[static_cast<std::size_t>(k)] = 0.0f;
+            r.kernel_touched[static_cast<std::size_t>(k)] = 0;
+        }
+        if (any) {
+            r.summary.all = true;
+            engine.weights_changed(r.connection, nullptr, -1, nullptr, -1);
+        }
+    };
 
     // Presynaptic events: depression (or eligibility), then the presynaptic
     // traces. A row's changes are summed over instances in ascending order,
@@ -320,7 +435,18 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
         *count = r.ring_counts[at];
         return r.ring_ids.data() + static_cast<std::ptrdiff_t>(at) * n_pre;
     };
-    if (change_weights) {
+    if (change_weights && r.conv && !sign) {
+        for (int32_t b = 0; b < batch; ++b) {
+            int32_t count = 0;
+            const int32_t* ids = events_of(b, &count);
+            for (int32_t q = 0; q < count; ++q)
+                r.conv_row(ids[q], [&](int64_t k, int64_t j) {
+                    r.kernel_acc[static_cast<std::size_t>(k)] += change_at_pre(b, ids[q], j, k);
+                    r.kernel_touched[static_cast<std::size_t>(k)] = 1;
+                });
+        }
+        conv_apply();
+    } else if (change_weights && !sign) {
         for (int32_t b = 0; b < batch; ++b) {
             int32_t count = 0;
             const int32_t* ids = events_of(b, &count);
@@ -333,22 +459,12 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
                 }
             }
         }
-        const float a_minus = static_cast<float>(p[stdp_param::a_minus]), mu = static_cast<float>(p[stdp_param::mu_minus]);
-        const float a2 = static_cast<float>(p[triplet_param::a2_minus]), a3 = triplet ? static_cast<float>(p[triplet_param::a3_minus]) : 0.0f;
         float* line = r.line.data();
         for (int32_t i : r.rows) {
             r.for_row(c, i, [&](int64_t q, int64_t, int64_t) { line[q] = 0.0f; });
             for (int32_t b = 0; b < batch; ++b) {
                 if (!r.pre_event[static_cast<std::size_t>(b * n_pre + i)]) continue;
-                const float* o1 = r.post1.data() + b * n_post;
-                if (triplet) {
-                    const float factor = a2 + a3 * r.pre2[static_cast<std::size_t>(b * n_pre + i)];
-                    r.for_row(c, i, [&](int64_t q, int64_t, int64_t j) { line[q] += -(o1[j] * factor); });
-                } else {
-                    r.for_row(c, i, [&](int64_t q, int64_t k, int64_t j) {
-                        line[q] += -((a_minus * weight_factor(w[k] - w_min, range, mu)) * o1[j]);
-                    });
-                }
+                r.for_row(c, i, [&](int64_t q, int64_t k, int64_t j) { line[q] += change_at_pre(b, i, j, k); });
                 r.pre_event[static_cast<std::size_t>(b * n_pre + i)] = 0;
             }
             r.for_row(c, i, [&](int64_t q, int64_t k, int64_t) { r.set(w, k, clip(w[k] + line[q], w_min, w_max)); });
@@ -367,9 +483,9 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
             const int64_t i = ids[q];
             if (reward) {
                 float* e = r.eligibility.data() + b * r.nnz;
-                const float a_minus = static_cast<float>(p[rstdp_param::a_minus]);
+                const float a_minus_e = static_cast<float>(p[rstdp_param::a_minus]);
                 const float* o1 = r.post1.data() + b * n_post;
-                r.for_row(c, i, [&](int64_t, int64_t k, int64_t j) { e[k] += -(a_minus * o1[j]); });
+                r.each_in_row(c, i, [&](int64_t k, int64_t j) { e[k] += -(a_minus_e * o1[j]); });
             }
             bump(r1[i]);
             if (triplet) bump(r2[i]);
@@ -379,7 +495,18 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
     // Postsynaptic spikes: potentiation (or eligibility), then the
     // postsynaptic traces; columns as rows above.
     const uint8_t* post_spiked = engine.spikes(r.post);
-    if (change_weights) {
+    if (change_weights && r.conv) {
+        for (int32_t b = 0; b < batch; ++b) {
+            int32_t count = 0;
+            const int32_t* ids = engine.spike_ids(r.post, b, &count);
+            for (int32_t q = 0; q < count; ++q)
+                r.conv_column(ids[q], [&](int64_t k, int64_t i) {
+                    r.kernel_acc[static_cast<std::size_t>(k)] += change_at_post(b, i, ids[q], k);
+                    r.kernel_touched[static_cast<std::size_t>(k)] = 1;
+                });
+        }
+        conv_apply();
+    } else if (change_weights) {
         for (int32_t b = 0; b < batch; ++b) {
             int32_t count = 0;
             const int32_t* ids = engine.spike_ids(r.post, b, &count);
@@ -389,22 +516,12 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
                     r.cols.push_back(ids[q]);
                 }
         }
-        const float a_plus = static_cast<float>(p[stdp_param::a_plus]), mu = static_cast<float>(p[stdp_param::mu_plus]);
-        const float a2 = static_cast<float>(p[triplet_param::a2_plus]), a3 = triplet ? static_cast<float>(p[triplet_param::a3_plus]) : 0.0f;
         float* line = r.line.data();
         for (int32_t j : r.cols) {
             r.for_column(j, [&](int64_t q, int64_t, int64_t) { line[q] = 0.0f; });
             for (int32_t b = 0; b < batch; ++b) {
                 if (!post_spiked[static_cast<std::size_t>(b * n_post + j)]) continue;
-                const float* r1 = r.pre1.data() + b * n_pre;
-                if (triplet) {
-                    const float factor = a2 + a3 * r.post2[static_cast<std::size_t>(b * n_post + j)];
-                    r.for_column(j, [&](int64_t q, int64_t, int64_t i) { line[q] += r1[i] * factor; });
-                } else {
-                    r.for_column(j, [&](int64_t q, int64_t k, int64_t i) {
-                        line[q] += (a_plus * weight_factor(w_max - w[k], range, mu)) * r1[i];
-                    });
-                }
+                r.for_column(j, [&](int64_t q, int64_t k, int64_t i) { line[q] += change_at_post(b, i, j, k); });
             }
             r.for_column(j, [&](int64_t q, int64_t k, int64_t) { r.set(w, k, clip(w[k] + line[q], w_min, w_max)); });
             r.col_mark[static_cast<std::size_t>(j)] = 0;
@@ -422,11 +539,11 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
             const int64_t j = ids[q];
             if (reward) {
                 float* e = r.eligibility.data() + b * r.nnz;
-                const float a_plus = static_cast<float>(p[rstdp_param::a_plus]);
+                const float a_plus_e = static_cast<float>(p[rstdp_param::a_plus]);
                 const float* r1 = r.pre1.data() + b * n_pre;
-                r.for_column(j, [&](int64_t, int64_t k, int64_t i) { e[k] += a_plus * r1[i]; });
+                r.each_in_column(j, [&](int64_t k, int64_t i) { e[k] += a_plus_e * r1[i]; });
             }
-            bump(o1[j]);
+            if (!sign) bump(o1[j]);
             if (triplet) bump(o2[j]);
         }
     }

@@ -836,6 +836,7 @@ private:
         const Connection& c = graph_.connections[static_cast<std::size_t>(connection)];
         ConnectionState& cs = conns_[static_cast<std::size_t>(connection)];
         cs.uniform_weight = false;
+        if (c.kind == SNN_CONNECTION_CONV2D) conv::transpose_kernel(c.conv, c.weights.data(), cs.conv_kernel.data());
         if (c.kind != SNN_CONNECTION_DENSE) return;
         if (row_count < 0 || column_count < 0 || c.bfloat16) {
             pack_dense(c, &cs);

@@ -126,8 +126,11 @@ public:
         }
     }
 
-    // Delivery reads the graph's weights; plastic connections are never conv2d.
-    void weights_changed(int32_t, const int32_t*, int64_t, const int32_t*, int64_t) override {}
+    // Delivery reads the graph's weights, but for conv2d's transposed kernel.
+    void weights_changed(int32_t connection, const int32_t*, int64_t, const int32_t*, int64_t) override {
+        const Connection& c = graph_.connections[static_cast<std::size_t>(connection)];
+        if (c.kind == SNN_CONNECTION_CONV2D) conv::transpose_kernel(c.conv, c.weights.data(), conns_[static_cast<std::size_t>(connection)].kernel.data());
+    }
 
     void read_state(Owner owner, int32_t id, int var, float* out) const override {
         const pvector<float>& src = owner == Owner::Population ? pops_[static_cast<std::size_t>(id)].vars[static_cast<std::size_t>(var)]

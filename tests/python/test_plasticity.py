@@ -46,7 +46,10 @@ def reference(rule, p, syn_pre, syn_post, w0, pre_spikes, post_spikes, delay, pa
     nearest = pairing == "nearest"
     triplet = rule == "triplet"
     reward = rule == "rstdp"
-    tp, tm = p["tau_plus"], p["tau_minus"]
+    sign = rule == "stdp_sign"
+    if sign:  # x_pre: spiked since the reset (no decay); no x_post
+        nearest = True
+    tp, tm = (F(np.inf), F(np.inf)) if sign else (p["tau_plus"], p["tau_minus"])
     pre1 = np.zeros((batch, n_pre), F)
     pre2 = np.zeros((batch, n_pre), F)
     post1 = np.zeros((batch, n_post), F)
@@ -70,7 +73,7 @@ def reference(rule, p, syn_pre, syn_post, w0, pre_spikes, post_spikes, delay, pa
         for b in range(batch):
             fired = pre_spikes[t - lag, b] if t - lag >= 0 else np.zeros(n_pre, bool)
             on = fired[syn_pre]
-            if learning and not reward:
+            if learning and not reward and not sign:
                 if triplet:
                     factor = p["a2_minus"] + p["a3_minus"] * pre2[b, syn_pre]
                     d = -(post1[b, syn_post] * factor)
@@ -92,7 +95,10 @@ def reference(rule, p, syn_pre, syn_post, w0, pre_spikes, post_spikes, delay, pa
             fired = post_spikes[t, b]
             on = fired[syn_post]
             if learning and not reward:
-                if triplet:
+                if sign:
+                    d = np.where(pre1[b, syn_pre] > 0, p["a_plus"], -p["a_minus"]).astype(F) * \
+                        (((w - w_min) * (w_max - w)) / rng)
+                elif triplet:
                     factor = p["a2_plus"] + p["a3_plus"] * post2[b, syn_post]
                     d = pre1[b, syn_pre] * factor
                 else:
@@ -102,7 +108,8 @@ def reference(rule, p, syn_pre, syn_post, w0, pre_spikes, post_spikes, delay, pa
             elif reward:
                 e = elig[b]
                 e[on] = e[on] + (p["a_plus"] * pre1[b, syn_pre])[on]
-            post1[b, fired] = bump(post1[b, fired])
+            if not sign:
+                post1[b, fired] = bump(post1[b, fired])
             if triplet:
                 post2[b, fired] = bump(post2[b, fired])
         w[touched] = np.clip(w[touched] + acc[touched], w_min, w_max)
@@ -167,6 +174,8 @@ CASES = [
     ("stdp", "one_to_one", 0, "all_to_all", dict(a_plus=0.05, a_minus=0.04, mu_minus=1.0)),
     ("triplet", "dense", 2, "all_to_all", dict(a2_plus=5e-3, a3_plus=6e-3, a2_minus=7e-3, a3_minus=2e-3)),
     ("triplet", "sparse", 1, "nearest", dict(a2_plus=0.01, a3_plus=0.02, a2_minus=0.01, a3_minus=0.005)),
+    ("stdp_sign", "dense", 2, None, dict(a_plus=0.05, a_minus=0.04)),
+    ("stdp_sign", "sparse", 1, None, dict(a_plus=0.03, a_minus=0.05, w_min=0.1, w_max=0.9)),
 ]
 
 
@@ -175,17 +184,20 @@ CASES = [
 def test_rule_matches_numpy(backend, rule, kind, delay, pairing, params):
     batch, steps = 3, 120
     n_pre = 6 if kind == "one_to_one" else 9
-    net, conn, inputs = _network(backend, batch, n_pre, 6, kind, delay, rule, dict(params, pairing=pairing), steps=steps)
+    extra = dict(params) if pairing is None else dict(params, pairing=pairing)
+    net, conn, inputs = _network(backend, batch, n_pre, 6, kind, delay, rule, extra, steps=steps)
     syn_pre, syn_post = _synapses(net, conn)
     w0 = net.weights(conn)
     rec = net.run(steps, inputs=inputs, record=["pre.spikes", "post.spikes"])
     assert rec["post.spikes"].sum() > 20 and rec["pre.spikes"].sum() > 50
     full = {**{k: v.default for k, v in snn.model_params(rule, "plasticity").items() if v.kind == "number"}, **params}
-    w, traces = reference(rule, full, syn_pre, syn_post, w0, rec["pre.spikes"], rec["post.spikes"], delay, pairing)
+    w, traces = reference(rule, full, syn_pre, syn_post, w0, rec["pre.spikes"], rec["post.spikes"], delay,
+                          pairing or "all_to_all")
     got = net.weights(conn).ravel()
     assert not np.array_equal(got, w0.ravel())  # it learned
     np.testing.assert_array_equal(got, w)
-    names = ["r1", "r2", "o1", "o2"] if rule == "triplet" else ["x_pre", None, "x_post", None]
+    names = {"triplet": ["r1", "r2", "o1", "o2"], "stdp_sign": ["x_pre", None, None, None]}.get(
+        rule, ["x_pre", None, "x_post", None])
     for name, key in zip(names, ["pre1", "pre2", "post1", "post2"]):
         if name:
             np.testing.assert_array_equal(net.state(conn, name), traces[key], err_msg=name)
@@ -406,9 +418,15 @@ def test_errors():
         net.connect(pre, post, np.ones((4, 3), F), plasticity="hebb")
     with pytest.raises(InvalidArgumentError, match="does not spike"):
         net.connect(cur, post, np.ones((4, 3), F), plasticity="stdp")
-    conv = net.conv2d(img, fmap, np.ones((2, 1, 3, 3), F))
-    with pytest.raises(UnsupportedError, match="conv2d"):
+    pooled = net.population("pooled", (2, 1, 1), model="lif")
+    conv = net.conv2d(img, pooled, np.ones((2, 1, 3, 3), F), pool="max", pool_size=2)
+    with pytest.raises(UnsupportedError, match="pools"):
         net.set_param(conv, "plasticity", "stdp")
+    plain_conv = net.conv2d(img, fmap, np.ones((2, 1, 3, 3), F))
+    net.set_param(plain_conv, "plasticity", "rstdp")
+    net.population("reward2", 8, model="modulator")
+    with pytest.raises(InvalidArgumentError, match="model \"modulator\""):
+        net.set_param(plain_conv, "modulator", "reward2")  # conv2d: one value per instance only
     c = net.connect(pre, post, np.ones((4, 3), F) * 0.5, plasticity="stdp")
     with pytest.raises(InvalidArgumentError, match="all_to_all\\|nearest"):
         net.set_param(c, "pairing", "sometimes")
@@ -515,3 +533,137 @@ def test_learning_callback_stops_and_raises():
     plain = net.connections["drive_to_post"]
     with pytest.raises(InvalidArgumentError, match="no learning rule"):
         net.on_learn(plain, lambda e: None)
+
+
+# ---------------------------------------------------------------------------
+# conv2d: the kernel's elements are shared by many synapses
+
+
+def _conv_synapses(in_shape, out_c, kh, kw, stride, pad):
+    """The synapses of a conv2d connection from the definition of the
+    convolution (PyTorch's conv2d: out[o, y, x] sums in[c, y*s + ky - p,
+    x*s + kx - p] * K[o, c, ky, kx]): the columns (per postsynaptic neuron,
+    (k, i) in the order c, ky, kx) and, inverted from them, the rows (per
+    presynaptic neuron, (k, j)). Each kernel element appears at most once per
+    row or column, so the order inside one does not change any sum."""
+    c_in, h, w_ = in_shape
+    oh, ow = (h + 2 * pad - kh) // stride + 1, (w_ + 2 * pad - kw) // stride + 1
+    rows = [[] for _ in range(c_in * h * w_)]
+    cols = [[] for _ in range(out_c * oh * ow)]
+    for j in range(out_c * oh * ow):
+        o, y, x = j // (oh * ow), j // ow % oh, j % ow
+        for c in range(c_in):
+            for ky in range(kh):
+                yi = y * stride + ky - pad
+                if not 0 <= yi < h:
+                    continue
+                for kx in range(kw):
+                    xi = x * stride + kx - pad
+                    if 0 <= xi < w_:
+                        k, i = ((o * c_in + c) * kh + ky) * kw + kx, (c * h + yi) * w_ + xi
+                        cols[j].append((k, i))
+                        rows[i].append((k, j))
+    return rows, cols, (out_c, oh, ow)
+
+
+def reference_conv(rule, p, rows, cols, kernel0, pre_spikes, post_spikes, delay):
+    p = {k: F(v) for k, v in p.items()}
+    steps, batch, n_pre = pre_spikes.shape
+    n_post = post_spikes.shape[2]
+    w = kernel0.astype(F).ravel().copy()
+    w_min, w_max = p["w_min"], p["w_max"]
+    rng = F(w_max - w_min)
+    lag = max(delay - 1, 0)
+    sign, triplet = rule == "stdp_sign", rule == "triplet"
+    x = np.zeros((batch, n_pre), F)
+    x2 = np.zeros((batch, n_pre), F)
+    y = np.zeros((batch, n_post), F)
+    y2 = np.zeros((batch, n_post), F)
+    for t in range(steps):
+        if not sign:
+            x *= _decay(p["tau_plus"])
+            y *= _decay(p["tau_minus"])
+        if triplet:
+            x2 *= _decay(p["tau_x"])
+            y2 *= _decay(p["tau_y"])
+        events = pre_spikes[t - lag] if t - lag >= 0 else np.zeros((batch, n_pre), bool)
+        if not sign:
+            acc, touched = np.zeros(w.size, F), np.zeros(w.size, bool)
+            for b in range(batch):
+                for i in np.flatnonzero(events[b]):
+                    for k, j in rows[i]:
+                        if triplet:
+                            d = -(y[b, j] * (p["a2_minus"] + p["a3_minus"] * x2[b, i]))
+                        else:
+                            d = -((p["a_minus"] * _factor(np.array([w[k] - w_min], F), rng, p["mu_minus"])[0]) * y[b, j])
+                        acc[k] = acc[k] + F(d)
+                        touched[k] = True
+            w[touched] = np.clip(w[touched] + acc[touched], w_min, w_max)
+        x[events] = F(1) if (sign or p.get("nearest")) else x[events] + F(1)
+        if triplet:
+            x2[events] = x2[events] + F(1)
+        acc, touched = np.zeros(w.size, F), np.zeros(w.size, bool)
+        for b in range(batch):
+            for j in np.flatnonzero(post_spikes[t, b]):
+                for k, i in cols[j]:
+                    if sign:
+                        d = (p["a_plus"] if x[b, i] > 0 else -p["a_minus"]) * (((w[k] - w_min) * (w_max - w[k])) / rng)
+                    elif triplet:
+                        d = x[b, i] * (p["a2_plus"] + p["a3_plus"] * y2[b, j])
+                    else:
+                        d = (p["a_plus"] * _factor(np.array([w_max - w[k]], F), rng, p["mu_plus"])[0]) * x[b, i]
+                    acc[k] = acc[k] + F(d)
+                    touched[k] = True
+        w[touched] = np.clip(w[touched] + acc[touched], w_min, w_max)
+        if not sign:
+            y[post_spikes[t]] = y[post_spikes[t]] + F(1)
+            if triplet:
+                y2[post_spikes[t]] = y2[post_spikes[t]] + F(1)
+    return w, x
+
+
+CONV_CASES = [
+    ("stdp", 1, 1, 1, dict(a_plus=0.02, a_minus=0.021)),
+    ("stdp_sign", 2, 1, 0, dict(a_plus=0.05, a_minus=0.04)),
+    ("triplet", 1, 2, 1, dict(a2_plus=5e-3, a3_plus=6e-3, a2_minus=7e-3, a3_minus=2e-3)),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("rule,delay,stride,pad,params", CONV_CASES)
+def test_conv2d_rules_match_numpy(backend, rule, delay, stride, pad, params):
+    batch, steps, in_shape, out_c, k = 2, 50, (2, 6, 6), 3, 3
+    rows, cols, out_shape = _conv_synapses(in_shape, out_c, k, k, stride, pad)
+    rng = np.random.default_rng(11)
+    net = snn.Network(dt=DT, batch=batch, backend=backend)
+    img = net.population("img", in_shape, model="spike_source")
+    maps = net.population("maps", out_shape, model="lif", tau_mem=10e-3, v_rest=0.0, v_reset=0.0, v_th=1.0)
+    kernel = rng.uniform(0.2, 0.8, (out_c, in_shape[0], k, k)).astype(F)
+    conv = net.conv2d(img, maps, kernel, stride=stride, padding=pad, delay=delay)
+    net.set_param(conv, "plasticity", rule)
+    for key, value in params.items():
+        net.set_param(conv, key, value)
+    spikes = rng.random((steps, batch, int(np.prod(in_shape)))) < 0.3
+    rec = net.run(steps, inputs={"img": spikes}, record=["img.spikes", "maps.spikes"])
+    assert rec["maps.spikes"].sum() > 20
+    full = {**{k2: v.default for k2, v in snn.model_params(rule, "plasticity").items() if v.kind == "number"}, **params}
+    w, x = reference_conv(rule, full, rows, cols, kernel, rec["img.spikes"], rec["maps.spikes"], delay)
+    got = net.weights(conv)
+    assert not np.array_equal(got, kernel.ravel())
+    np.testing.assert_array_equal(got, w)
+    np.testing.assert_array_equal(net.state(conv, "x_pre" if rule != "triplet" else "r1"), x)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_conv2d_normalisation_per_map(backend):
+    net = snn.Network(dt=DT, batch=1, backend=backend)
+    img = net.population("img", (2, 5, 5), model="spike_source")
+    maps = net.population("maps", (3, 3, 3), model="lif", v_rest=0.0, v_reset=0.0, v_th=1.0)
+    kernel = np.random.default_rng(2).uniform(0.1, 0.5, (3, 2, 3, 3)).astype(F)
+    conv = net.conv2d(img, maps, kernel)
+    net.set_param(conv, "plasticity", "stdp_sign")
+    for key, value in dict(normalize="post", norm=4.0, norm_interval=5, a_plus=0.1, a_minus=0.05).items():
+        net.set_param(conv, key, value)
+    net.run(10, inputs={"img": np.random.default_rng(3).random((10, 1, 50)) < 0.5})
+    sums = net.weights(conv).reshape(3, -1).astype(np.float64).sum(axis=1)
+    np.testing.assert_allclose(sums, 4.0, rtol=1e-5)
