@@ -1,5 +1,7 @@
 #include "core/conv.h"
 
+#include <algorithm>
+
 #include "core/conv_loops.h"
 
 namespace snn::conv {
@@ -32,11 +34,15 @@ void add_untransposed(const ConvShape& s, const float* kernel, float* w) {
 }
 
 void kernel_for_input_grad(const ConvShape& s, const float* w, float* kernel_in) {
-    for (int64_t co = 0; co < s.out_c; ++co)
+    const int64_t stride = input_grad_stride(s);
+    for (int64_t co = 0; co < s.out_c; ++co) {
+        float* row = kernel_in + co * stride;
+        for (int64_t k = int64_t(s.kh) * s.kw * s.in_c; k < stride; ++k) row[k] = 0.0f;
         for (int64_t ci = 0; ci < s.in_c; ++ci)
             for (int64_t ky = 0; ky < s.kh; ++ky)
                 for (int64_t kx = 0; kx < s.kw; ++kx)
-                    kernel_in[((ky * s.out_c + co) * s.kw + kx) * s.in_c + ci] = w[((co * s.in_c + ci) * s.kh + ky) * s.kw + kx];
+                    row[(ky * s.kw + kx) * s.in_c + ci] = w[((co * s.in_c + ci) * s.kh + ky) * s.kw + kx];
+    }
 }
 
 void scatter(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count, float* conv) {
@@ -76,28 +82,42 @@ void pool(const ConvShape& s, const float* conv, const float* bias, float* out, 
     }
 }
 
+// Window by window over chunks of channels (contiguous in dL/dconv), so one
+// window's cells stay in cache; each cell receives its additions in the
+// order of one channel at a time (windows ascending).
+constexpr int64_t kChannels = 64;
+
 void pool_backward(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv) {
-    const int64_t oc = s.out_c, cw = s.conv_w;
+    const int64_t oc = s.out_c, row = grad_row(s);
     const int64_t cells = int64_t(s.out_h) * s.out_w;
     const float size = static_cast<float>(s.ph * s.pw);
-    for (int64_t co = 0; co < oc; ++co)
-        for (int64_t y = 0; y < s.out_h; ++y)
-            for (int64_t x = 0; x < s.out_w; ++x) {
-                const int64_t j = co * cells + y * s.out_w + x;
-                const float g = g_out[j];
-                if (g == 0.0f) continue;
-                float* first = g_conv + ((y * s.psy) * cw + x * s.psx) * oc + co;
-                if (s.pool == Pool::None) {
-                    *first += g;
-                } else if (s.pool == Pool::Max) {
-                    const int k = argmax[j];
-                    first[((k / s.pw) * cw + k % s.pw) * oc] += g;
-                } else {
-                    const float share = s.pool == Pool::Avg ? g / size : g;
-                    for (int64_t r = 0; r < s.ph; ++r)
-                        for (int64_t c = 0; c < s.pw; ++c) first[(r * cw + c) * oc] += share;
+    float share[kChannels];
+    for (int64_t y = 0; y < s.out_h; ++y)
+        for (int64_t x = 0; x < s.out_w; ++x) {
+            const int64_t j = y * s.out_w + x;
+            float* first = g_conv + (y * s.psy) * row + (x * s.psx) * oc;
+            if (s.pool == Pool::None || s.pool == Pool::Max) {  // one cell per output
+                for (int64_t co = 0; co < oc; ++co) {
+                    const float g = g_out[co * cells + j];
+                    if (g == 0.0f) continue;
+                    const int k = s.pool == Pool::Max ? argmax[co * cells + j] : 0;
+                    first[(k / s.pw) * row + (k % s.pw) * oc + co] += g;
                 }
+                continue;
             }
+            for (int64_t c0 = 0; c0 < oc; c0 += kChannels) {  // (a zero adds nothing: -0 cannot arise from +0 sums)
+                const int64_t n = std::min(kChannels, oc - c0);
+                for (int64_t c = 0; c < n; ++c) {
+                    const float g = g_out[(c0 + c) * cells + j];
+                    share[c] = s.pool == Pool::Avg ? g / size : g;
+                }
+                for (int64_t r = 0; r < s.ph; ++r)
+                    for (int64_t q = 0; q < s.pw; ++q) {
+                        float* cell = first + r * row + q * oc + c0;
+                        for (int64_t c = 0; c < n; ++c) cell[c] += share[c];
+                    }
+            }
+        }
 }
 
 }  // namespace snn::conv

@@ -39,7 +39,9 @@ namespace conv {
 void transpose_kernel(const ConvShape& s, const float* w, float* kernel);
 // The inverse, adding: w[co][ci][ky][kx] += kernel[ci][ky][kw - 1 - kx][co].
 void add_untransposed(const ConvShape& s, const float* kernel, float* w);
-// [out_c][in_c][kh][kw] -> the presynaptic-gradient layout [kh][out_c][kw][in_c].
+// The presynaptic-gradient layout: one row per output channel, [out_c][stride],
+// row co = w[co] as [kh][kw][in_c], zero-padded to the stride (whole vectors of 16).
+inline int64_t input_grad_stride(const ConvShape& s) { return (int64_t(s.kh) * s.kw * s.in_c + 15) / 16 * 16; }
 void kernel_for_input_grad(const ConvShape& s, const float* w, float* kernel_in);
 
 // Adds the presynaptic values (ids ascending; values NULL: spikes) into
@@ -51,7 +53,15 @@ void scatter(const ConvShape& s, const float* kernel, const int32_t* ids, const 
 // output's position in its window (row-major; the first largest value).
 void pool(const ConvShape& s, const float* conv, const float* bias, float* out, uint8_t* argmax);
 
-// Backward of pool: adds dL/d(out) into dL/d(conv), channels-last.
+// The trainer's dL/d(conv): channels-last rows padded with kw - 1 zero cells
+// on each side, [conv_h][kw - 1 + conv_w + kw - 1][out_c], so that the kernel
+// gradient reads every tap of a row without a bounds check (stride 1); the
+// cell (0, 0) lies at grad_origin.
+inline int64_t grad_row(const ConvShape& s) { return (int64_t(s.conv_w) + 2 * (s.kw - 1)) * s.out_c; }
+inline int64_t grad_origin(const ConvShape& s) { return int64_t(s.kw - 1) * s.out_c; }
+inline int64_t grad_cells(const ConvShape& s) { return s.conv_h * grad_row(s); }
+
+// Backward of pool: adds dL/d(out) into dL/d(conv) (g_conv at grad_origin).
 void pool_backward(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv);
 
 }  // namespace conv

@@ -10,8 +10,8 @@
 // [conv_h][conv_w][out_c]; the kernel for delivery and for the kernel
 // gradient is [in_c][kh][kw][out_c] with kx reversed, so that with stride 1
 // the taps of one kernel row reach consecutive output columns and one call
-// adds them all; the kernel for the presynaptic gradient is
-// [kh][out_c][kw][in_c]; that gradient is channels-last [in_h][in_w][in_c].
+// adds them all. (The trainer's gradients, kernel and presynaptic, are
+// src/cpu/kernels.inl's conv_weight_grad and conv_input_grad.)
 #pragma once
 
 #include <algorithm>
@@ -70,50 +70,6 @@ void scatter(const ConvShape& s, const float* kernel, const int32_t* ids, const 
             });
         });
     }
-}
-
-// The kernel gradient of the presynaptic values: grad[ci][ky][f][:] +=
-// value * g_conv[oy][ox][:] over the taps each value went through.
-template <class Ops>
-void weight_grad(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, const float* g_conv, float* grad) {
-    const int64_t plane = int64_t(s.in_h) * s.in_w, oc = s.out_c;
-    for (int64_t k = 0; k < count; ++k) {
-        const int64_t i = ids[k], ci = i / plane, y = (i % plane) / s.in_w, x = i % s.in_w;
-        const float value = values ? values[k] : 1.0f;
-        for_each_row(s, y, [&](int64_t ky, int64_t oy) {
-            float* g = grad + (ci * s.kh + ky) * s.kw * oc;
-            const float* row = g_conv + oy * s.conv_w * oc;
-            for_each_run(s, x, [&](int64_t f, int64_t ox, int64_t taps) {
-                if (value == 1.0f)
-                    Ops::add(g + f * oc, row + ox * oc, taps * oc);
-                else
-                    Ops::add_scaled(g + f * oc, row + ox * oc, value, taps * oc);
-            });
-        });
-    }
-}
-
-// dL/d(presynaptic value), adding: each nonzero g_conv[oy][ox][co] through
-// the kernel rows it came from (each a run of consecutive input columns).
-template <class Ops>
-void input_grad(const ConvShape& s, const float* kernel_in, const float* g_conv, float* g_pre) {
-    const int64_t oc = s.out_c, ic = s.in_c;
-    for (int64_t oy = 0; oy < s.conv_h; ++oy)
-        for (int64_t ox = 0; ox < s.conv_w; ++ox) {
-            const float* g = g_conv + (oy * s.conv_w + ox) * oc;
-            const int64_t x0 = ox * s.sx - s.px;  // input column of kx = 0
-            const int64_t kx_lo = std::max<int64_t>(0, -x0), kx_hi = std::min<int64_t>(s.kw - 1, s.in_w - 1 - x0);
-            if (kx_lo > kx_hi) continue;
-            for (int64_t co = 0; co < oc; ++co) {
-                if (g[co] == 0.0f) continue;
-                for (int64_t ky = 0; ky < s.kh; ++ky) {
-                    const int64_t iy = oy * s.sy - s.py + ky;
-                    if (iy < 0 || iy >= s.in_h) continue;
-                    Ops::add_scaled(g_pre + (iy * s.in_w + x0 + kx_lo) * ic, kernel_in + ((ky * oc + co) * s.kw + kx_lo) * ic, g[co],
-                                    (kx_hi - kx_lo + 1) * ic);
-                }
-            }
-        }
 }
 
 }  // namespace snn::conv::loops

@@ -157,9 +157,19 @@ struct KernelTable {
     // Conv2d connections: core/conv_loops.h with the level's row operations.
     void (*conv_scatter)(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count,
                          float* conv);
+    // The kernel gradient of `count` values (ids ascending, all of one input
+    // channel; values NULL: spikes), adding into grad [in_c][kh][kw reversed]
+    // [out_c]: for each tap, the sum over the values from zero in ascending
+    // order of value * g_conv of the output it reached. g_conv: the
+    // trainer's padded layout (conv::grad_row), readable 16 floats past its end.
     void (*conv_weight_grad)(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, const float* g_conv,
                              float* grad);
-    void (*conv_input_grad)(const ConvShape& s, const float* kernel_in, const float* g_conv, float* g_pre);
+    // dL/d(presynaptic values), channels-last, adding, from g_conv in the
+    // padded layout (conv::grad_row): kernel_in as
+    // conv::kernel_for_input_grad lays it out; column (input_grad_stride(s)
+    // floats) and nonzero (out_c) are scratch.
+    void (*conv_input_grad)(const ConvShape& s, const float* kernel_in, const float* g_conv, float* g_pre, float* column,
+                            int32_t* nonzero);
 };
 
 const KernelTable& generic_kernels();

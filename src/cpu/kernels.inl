@@ -962,12 +962,170 @@ void conv_scatter(const ConvShape& s, const float* kernel, const int32_t* ids, c
     conv::loops::scatter<RowOps>(s, kernel, ids, values, count, conv);
 }
 
-void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, const float* g_conv, float* grad) {
-    conv::loops::weight_grad<RowOps>(s, ids, values, count, g_conv, grad);
+// The kernel gradient of one instance's values of one input channel
+// (kernels.h, conv_weight_grad): a register tile of R taps (reversed kx) x
+// V vectors of output channels of one kernel row ky sums, from zero over the
+// values in ascending order, the dL/dconv rows they reached, then adds the
+// sums to grad. A tap a value did not reach adds zeros (exact): the
+// padding of dL/dconv's rows (conv::grad_row), or with a stride kZeros; so
+// the loop has no branch per tap. The tile sizes only group independent
+// sums: every level gives the same bits.
+namespace conv_grad {
+using dense::f16;
+using dense::f16u;
+#if defined(__AVX512F__)
+constexpr int kGradTaps = 6, kGradVectors = 4;  // 24 of the 32 vector registers
+#elif defined(__AVX2__)
+constexpr int kGradTaps = 3, kGradVectors = 2;
+#else
+constexpr int kGradTaps = 2, kGradVectors = 1;
+#endif
+alignas(64) constexpr float kZeros[16 * kGradVectors] = {};
+
+// Branch-free choice of a row: a if c, else b.
+inline const float* pick(bool c, const float* a, const float* b) {
+    const uintptr_t m = 0 - static_cast<uintptr_t>(c);
+    return reinterpret_cast<const float*>((reinterpret_cast<uintptr_t>(a) & m) | (reinterpret_cast<uintptr_t>(b) & ~m));
 }
 
-void conv_input_grad(const ConvShape& s, const float* kernel_in, const float* g_conv, float* g_pre) {
-    conv::loops::input_grad<RowOps>(s, kernel_in, g_conv, g_pre);
+template <int R, int V, bool kValues, bool kUnit>
+void grad_tile(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, const float* g_conv, int64_t ky, int64_t f0,
+               int64_t o0, float* grad) {
+    const int64_t first = ids[0] - ids[0] % (int64_t(s.in_h) * s.in_w), oc = s.out_c;
+    const double per_row = 1.0 / s.in_w;  // (j + 0.5) / in_w is never within rounding of an integer: exact rows without a division
+    f16 acc[R][V];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) acc[r][v] = f16{};
+    for (int64_t k = 0; k < count; ++k) {
+        const int64_t j = ids[k] - first, y = static_cast<int64_t>((static_cast<double>(j) + 0.5) * per_row), x = j - y * s.in_w;
+        const int64_t ny = y + s.py - ky;  // = oy * sy
+        if (ny < 0) continue;
+        if (ny >= int64_t(s.sy) * s.conv_h) break;  // (ids ascending: so are the rows)
+        if (!kUnit && ny % s.sy != 0) continue;
+        const float* row = g_conv + (kUnit ? ny : ny / s.sy) * conv::grad_row(s) + o0;
+        const float value = kValues ? values[k] : 1.0f;
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            const int64_t nx = x + s.px - (s.kw - 1 - f0 - r);  // = ox * sx; stride 1: -kw < nx < conv_w + kw, in the padding
+            const float* p = kUnit ? row + nx * oc
+                                   : pick(nx >= 0 && nx < int64_t(s.sx) * s.conv_w && nx % s.sx == 0, row + (nx / s.sx) * oc, kZeros);
+#pragma GCC unroll 4
+            for (int v = 0; v < V; ++v) {
+                if (kValues)
+                    acc[r][v] = acc[r][v] + *reinterpret_cast<const f16u*>(p + 16 * v) * value;
+                else
+                    acc[r][v] = acc[r][v] + *reinterpret_cast<const f16u*>(p + 16 * v);
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v) {
+            float sums[16];
+            std::memcpy(sums, &acc[r][v], sizeof sums);
+            float* out = grad + (f0 + r) * oc + o0 + 16 * v;
+            const int64_t n = std::min<int64_t>(16, oc - o0 - 16 * v);
+            for (int64_t q = 0; q < n; ++q) out[q] += sums[q];
+        }
+}
+
+// grad_tile<r, v> for r <= R, v <= V.
+template <int R, int V, bool kValues, bool kUnit>
+void grad_pick(int r, int v, const ConvShape& s, const int32_t* ids, const float* values, int64_t count, const float* g_conv, int64_t ky,
+               int64_t f0, int64_t o0, float* grad) {
+    if constexpr (V > 1)
+        if (v < V) return grad_pick<R, V - 1, kValues, kUnit>(r, v, s, ids, values, count, g_conv, ky, f0, o0, grad);
+    if constexpr (R > 1)
+        if (r < R) return grad_pick<R - 1, V, kValues, kUnit>(r, v, s, ids, values, count, g_conv, ky, f0, o0, grad);
+    grad_tile<R, V, kValues, kUnit>(s, ids, values, count, g_conv, ky, f0, o0, grad);
+}
+}  // namespace conv_grad
+
+void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, const float* g_conv, float* grad) {
+    using namespace conv_grad;
+    if (count == 0) return;
+    const int64_t oc = s.out_c, ci = ids[0] / (int64_t(s.in_h) * s.in_w);
+    for (int64_t ky = 0; ky < s.kh; ++ky) {
+        float* g = grad + (ci * s.kh + ky) * s.kw * oc;
+        for (int64_t f0 = 0; f0 < s.kw; f0 += kGradTaps)
+            for (int64_t o0 = 0; o0 < oc; o0 += 16 * kGradVectors) {
+                const int r = static_cast<int>(std::min<int64_t>(kGradTaps, s.kw - f0));
+                const int v = static_cast<int>(std::min<int64_t>(kGradVectors, (oc - o0 + 15) / 16));
+                const bool unit = s.sx == 1 && s.sy == 1;
+                if (values)
+                    (unit ? grad_pick<kGradTaps, kGradVectors, true, true> : grad_pick<kGradTaps, kGradVectors, true, false>)(
+                        r, v, s, ids, values, count, g_conv, ky, f0, o0, g);
+                else
+                    (unit ? grad_pick<kGradTaps, kGradVectors, false, true> : grad_pick<kGradTaps, kGradVectors, false, false>)(
+                        r, v, s, ids, values, count, g_conv, ky, f0, o0, g);
+            }
+    }
+}
+
+// dL/d(presynaptic value) (kernels.h, conv_input_grad): per output position,
+// its column [kh][kw][in_c] = the sum over the channels co with a nonzero
+// gradient, ascending, of g[co] * kernel row co, in registers, then added to
+// g_pre one kernel row at a time. Multiply and add round separately at every
+// level, so every level gives the same bits.
+namespace conv_grad {
+#if defined(__AVX512F__)
+constexpr int kChunk = 8;  // vectors of the column summed at once (in registers; any size gives the same sums)
+#else
+constexpr int kChunk = 2;
+#endif
+
+template <int V>
+inline void column_chunk(const float* __restrict kernel_in, int64_t stride, const float* __restrict g, const int32_t* __restrict nz,
+                         int32_t count, float* __restrict column) {
+    f16 acc[V];
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) acc[v] = f16{};
+    for (int32_t k = 0; k < count; ++k) {
+        const float* row = kernel_in + nz[k] * stride;
+        const float x = g[nz[k]];
+#pragma GCC unroll 8
+        for (int v = 0; v < V; ++v) acc[v] = acc[v] + *reinterpret_cast<const f16u*>(row + 16 * v) * x;
+    }
+#pragma GCC unroll 8
+    for (int v = 0; v < V; ++v) std::memcpy(column + 16 * v, &acc[v], sizeof(f16));
+}
+
+template <int V>
+inline void column_tail(int vectors, const float* kernel_in, int64_t stride, const float* g, const int32_t* nz, int32_t count,
+                        float* column) {
+    if constexpr (V > 0) {
+        if (vectors == V) return column_chunk<V>(kernel_in, stride, g, nz, count, column);
+        column_tail<V - 1>(vectors, kernel_in, stride, g, nz, count, column);
+    }
+}
+}  // namespace conv_grad
+
+void conv_input_grad(const ConvShape& s, const float* kernel_in, const float* g_conv, float* g_pre, float* column, int32_t* nonzero) {
+    using namespace conv_grad;
+    const int64_t oc = s.out_c, ic = s.in_c, stride = conv::input_grad_stride(s);
+    for (int64_t oy = 0; oy < s.conv_h; ++oy)
+        for (int64_t ox = 0; ox < s.conv_w; ++ox) {
+            const float* g = g_conv + oy * conv::grad_row(s) + ox * oc;
+            const int64_t x0 = ox * s.sx - s.px;  // input column of kx = 0
+            const int64_t kx_lo = std::max<int64_t>(0, -x0), kx_hi = std::min<int64_t>(s.kw - 1, s.in_w - 1 - x0);
+            if (kx_lo > kx_hi) continue;
+            int32_t count = 0;
+            for (int32_t co = 0; co < oc; ++co) {  // (without a branch: a quarter pass a max pool)
+                nonzero[count] = co;
+                count += g[co] != 0.0f;
+            }
+            if (count == 0) continue;
+            int64_t c0 = 0;
+            for (; c0 + 16 * kChunk <= stride; c0 += 16 * kChunk)
+                column_chunk<kChunk>(kernel_in + c0, stride, g, nonzero, count, column + c0);
+            column_tail<kChunk - 1>(static_cast<int>((stride - c0) / 16), kernel_in + c0, stride, g, nonzero, count, column + c0);
+            for (int64_t ky = 0; ky < s.kh; ++ky) {
+                const int64_t iy = oy * s.sy - s.py + ky;
+                if (iy < 0 || iy >= s.in_h) continue;
+                add(g_pre + (iy * s.in_w + x0 + kx_lo) * ic, column + (ky * s.kw + kx_lo) * ic, (kx_hi - kx_lo + 1) * ic);
+            }
+        }
 }
 
 }  // namespace

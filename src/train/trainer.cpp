@@ -354,15 +354,18 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             conv::transpose_kernel(g, w, c.kernel.data());
             c.conv_sums.assign(B * static_cast<std::size_t>(g.conv_cells()), 0.0f);
             if (g.pool == Pool::Max) c.argmax.assign(T * B * n, 0);
-            c.g_conv.assign(B * static_cast<std::size_t>(g.conv_cells()), 0.0f);
+            c.g_conv.assign(B * static_cast<std::size_t>(conv::grad_cells(g)) + 16, 0.0f);  // (conv_weight_grad reads whole vectors)
             c.grad_kernel.assign(static_cast<std::size_t>(g.kernel_size()), 0.0f);
             c.ids.assign(B * static_cast<std::size_t>(c.n_pre), 0);
             if (pops_[static_cast<std::size_t>(c.pre)].graded_source) c.values.assign(B * static_cast<std::size_t>(c.n_pre), 0.0f);
             c.counts.assign(B, 0);
             if (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads) {
-                c.kernel_in.resize(static_cast<std::size_t>(g.kernel_size()));
+                const std::size_t stride = static_cast<std::size_t>(conv::input_grad_stride(g));
+                c.kernel_in.resize(static_cast<std::size_t>(g.out_c) * stride);
                 conv::kernel_for_input_grad(g, w, c.kernel_in.data());
                 c.g_pre.assign(B * static_cast<std::size_t>(c.n_pre), 0.0f);
+                c.column.assign(B * stride, 0.0f);
+                c.nonzero.assign(B * static_cast<std::size_t>(g.out_c), 0);
             }
         }
         if (!c.sparse && !c.conv && (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads)) {  // W transposed, for dL/d(pre output)
@@ -1025,12 +1028,12 @@ void Trainer::sparse_backward(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& fo
 // A conv2d connection's share of step t's backward pass: dL/d(arrival)
 // back through the pooling (per instance), the biases' gradient (every
 // step: they arrive in every step), and from the values that arrived
-// (step t - delay) the kernel gradient, split by input channel, each
+// (step t - delay) the kernel gradient, split by input channels, each
 // summing the instances in order, and dL/d(presynaptic output).
 template <class ForEach>
 void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_each) {
     const ConvShape& g = c.shape;
-    const int64_t tp = t - c.delay, n = c.n_post, cells = g.conv_cells();
+    const int64_t tp = t - c.delay, n = c.n_post, cells = conv::grad_cells(g), origin = conv::grad_origin(g);
     if (g.bias) {
         const int64_t plane = int64_t(g.out_h) * g.out_w;
         float* grad = c.grad.data() + g.kernel_size();
@@ -1046,33 +1049,45 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
     if (tp < 0) return;
     const bool to_pre = !pre.source || options_.input_grads;
     auto unpool = [&](int64_t b) {
-        float* gc = c.g_conv.data() + b * cells;
-        kernels_.fill(gc, 0.0f, cells);
+        float* gc = c.g_conv.data() + b * cells + origin;
+        for (int64_t oy = 0; oy < g.conv_h; ++oy)  // (the padding stays 0)
+            kernels_.fill(gc + oy * conv::grad_row(g), 0.0f, int64_t(g.conv_w) * g.out_c);
         conv::pool_backward(g, c.arrival.data() + b * n, g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * n : nullptr, gc);
     };
     for_each(batch_, unpool);
     // The values that arrived in step t (kept by instance), then the kernel
-    // gradient by input channel: each channel's ids are a run of them.
+    // gradient by groups of input channels (each channel's ids are a run of
+    // them), one group per thread, instance by instance so that an
+    // instance's dL/dconv stays in cache for the group. Each channel's sums
+    // are its own, added in instance order: the grouping changes no bits.
     auto arrived = [&](int64_t b) { arrivals_of(c, pre, tp, b); };
     for_each(batch_, arrived);
     const int64_t plane = int64_t(g.in_h) * g.in_w;
-    auto kernel_grad = [&](int64_t ci) {
+    const int64_t groups = std::min<int64_t>(g.in_c, network_.context().threads());
+    auto kernel_grad = [&](int64_t group) {
+        const int64_t c0 = group * g.in_c / groups, c1 = (group + 1) * g.in_c / groups;
         for (int64_t b = 0; b < batch_; ++b) {
             const int32_t* ids = c.ids.data() + b * c.n_pre;
             const int32_t* end = ids + c.counts[static_cast<std::size_t>(b)];
-            const int32_t* first = std::lower_bound(ids, end, static_cast<int32_t>(ci * plane));
-            const int32_t* last = std::lower_bound(first, end, static_cast<int32_t>((ci + 1) * plane));
-            if (first == last) continue;
-            const float* values = pre.graded_source ? c.values.data() + b * c.n_pre + (first - ids) : nullptr;
-            kernels_.conv_weight_grad(g, first, values, last - first, c.g_conv.data() + b * cells, c.grad_kernel.data());
+            const int32_t* first = std::lower_bound(ids, end, static_cast<int32_t>(c0 * plane));
+            for (int64_t ci = c0; ci < c1; ++ci) {
+                const int32_t* last = std::lower_bound(first, end, static_cast<int32_t>((ci + 1) * plane));
+                if (first != last) {
+                    const float* values = pre.graded_source ? c.values.data() + b * c.n_pre + (first - ids) : nullptr;
+                    kernels_.conv_weight_grad(g, first, values, last - first, c.g_conv.data() + b * cells + origin,
+                                              c.grad_kernel.data());
+                }
+                first = last;
+            }
         }
     };
-    for_each(g.in_c, kernel_grad);
+    for_each(groups, kernel_grad);
     if (!to_pre) return;
     auto presynaptic = [&](int64_t b) {
         float* gp = c.g_pre.data() + b * c.n_pre;  // channels-last
         kernels_.fill(gp, 0.0f, c.n_pre);
-        kernels_.conv_input_grad(g, c.kernel_in.data(), c.g_conv.data() + b * cells, gp);
+        kernels_.conv_input_grad(g, c.kernel_in.data(), c.g_conv.data() + b * cells + origin, gp,
+                                 c.column.data() + b * conv::input_grad_stride(g), c.nonzero.data() + b * g.out_c);
         float* out = pre.g_out.data() + (tp * batch_ + b) * c.n_pre;
         for (int64_t ci = 0; ci < g.in_c; ++ci)
             for (int64_t q = 0; q < plane; ++q) out[ci * plane + q] += gp[q * g.in_c + ci];

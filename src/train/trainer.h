@@ -105,7 +105,8 @@ private:
         explicit ConnPlan(std::pmr::memory_resource* mr)
             : rows(mr), targets(mr), coefficients(mr), I0(mr), I(mr), gI(mr), arrival(mr), grad(mr), moment1(mr), moment2(mr), scratch(mr),
               sums(mr), transposed(mr), packed(mr), ahead(mr), ahead_any(mr), arrivals(mr), inputs_t(mr), grad_product(mr),
-              kernel(mr), kernel_in(mr), conv_sums(mr), argmax(mr), g_conv(mr), grad_kernel(mr), g_pre(mr), ids(mr), values(mr), counts(mr) {}
+              kernel(mr), kernel_in(mr), conv_sums(mr), argmax(mr), g_conv(mr), grad_kernel(mr), g_pre(mr), column(mr), nonzero(mr),
+              ids(mr), values(mr), counts(mr) {}
         int32_t id = -1, pre = -1, post = -1;
         int64_t n_pre = 0, n_post = 0;
         int32_t delay = 1;
@@ -139,14 +140,18 @@ private:
         pvector<float> inputs_t;     // [n_pre][(T - delay) * B]: the inputs transposed, for dense_gemm
         pvector<float> grad_product; // [blocks][n_pre][64]: the weight gradient of one backward pass
         // Conv2d: the kernel as [in_c][kh][kw][out_c] (delivery) and as
-        // [kh][kw][out_c][in_c] (dL/d(presynaptic output)); per instance the
-        // channels-last convolution and its gradient [B][conv_cells]; the
+        // [out_c][kh][kw][in_c], padded (dL/d(presynaptic output),
+        // conv::kernel_for_input_grad, with scratch per instance: column
+        // [B][input_grad_stride], nonzero [B][out_c]); per instance the
+        // channels-last convolution [B][conv_cells] and its gradient with
+        // padded rows [B][conv::grad_cells] (+ 16 floats); the
         // tape of max-pooling choices [T][B][n_post]; the kernel gradient of
         // one backward pass, as [in_c][kh][kw][out_c]; dL/d(presynaptic
         // output) channels-last, [B][n_pre].
         pvector<float> kernel, kernel_in, conv_sums;
         pvector<uint8_t> argmax;
-        pvector<float> g_conv, grad_kernel, g_pre;
+        pvector<float> g_conv, grad_kernel, g_pre, column;
+        pvector<int32_t> nonzero;
         // The arriving values of each instance: ids ascending and values
         // (graded sources), [B][n_pre], and their counts [B].
         pvector<int32_t> ids;

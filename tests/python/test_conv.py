@@ -230,6 +230,125 @@ def test_gradients_equal_the_dense_equivalents(case):
     np.testing.assert_allclose(conv.grad("in"), want_in, rtol=1e-3, atol=1e-4 * np.abs(want_in).max())
 
 
+WIDE = [  # more channels than one vector of 16 floats: the gradient kernels' register tiles, chunks and tails
+    ((6, 6, 6), 17, (5, 5), (1, 1), (2, 2), None, None, None, False),
+    ((5, 7, 6), 20, (3, 4), (2, 1), (1, 0), None, None, None, False),
+    ((6, 6, 6), 33, (5, 5), (1, 1), (0, 0), "max", (2, 2), None, True),  # (biases: bits only)
+]
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
+@pytest.mark.parametrize("case", [0, 1])
+@pytest.mark.parametrize("source", ["spike_source", "current_source"])
+def test_wide_delivery_adds_in_ascending_presynaptic_order(backend, case, source):
+    """With more output channels than one vector (rows of whole vectors and
+    a tail), each output cell receives its terms one at a time in ascending
+    presynaptic order, as float32 additions (emulated here in NumPy), on
+    both backends and at every SIMD level."""
+    spec = WIDE[case]
+    kernel, _ = params_of(spec, 70 + case)
+    (c, h, w), o, (kh, kw), (sy, sx), (py, px) = spec[:5]
+    _, ch, cw = out_shape(spec)
+    batch = 2
+    r = np.random.default_rng(80 + case)
+    x = (r.random((batch, c, h, w)) < 0.4).astype(np.float32)
+    if source == "current_source":
+        x = (x * r.normal(0, 1, x.shape)).astype(np.float32)
+    want = np.zeros((batch, o, ch, cw), np.float32)
+    for b, ci, iy, ix in itertools.product(range(batch), range(c), range(h), range(w)):
+        if x[b, ci, iy, ix] == 0:
+            continue
+        for ky, kx in itertools.product(range(kh), range(kw)):
+            ny, nx = iy + py - ky, ix + px - kx
+            if ny >= 0 and nx >= 0 and ny % sy == 0 and nx % sx == 0 and ny // sy < ch and nx // sx < cw:
+                term = kernel[:, ci, ky, kx] if source == "spike_source" else kernel[:, ci, ky, kx] * x[b, ci, iy, ix]
+                want[b, :, ny // sy, nx // sx] += term
+    for simd in (["auto"] if backend == "reference" else ["generic", "avx2", "avx512"]):
+        try:
+            context = snn.Context(backend=backend, simd=simd)
+        except snn.UnsupportedError:
+            continue
+        net = snn.Network(dt=DT, batch=batch, context=context)
+        net.population("x", spec[0], source)
+        net.population("y", out_shape(spec), "if", v_th=1e9, v_reset=0.0)
+        net.conv2d("x", "y", kernel, None, stride=spec[3], padding=spec[4], delay=0, name="conv")
+        net.run(1, inputs={"x": x.reshape(1, batch, -1)})
+        np.testing.assert_array_equal(net.state("y", "v", copy=True).reshape(want.shape), want, err_msg=simd)
+
+
+def kernel_grad_of(spec, g_dense):
+    """The kernel gradient of a convolution without pooling from the
+    gradient [pre, post] of its dense matrix: each weight's sum over the
+    pairs it serves."""
+    (c, h, w), o, (kh, kw), (sy, sx), (py, px) = spec[:5]
+    _, ch, cw = out_shape(spec)
+    g = g_dense.astype(np.float64).reshape(c, h, w, o, ch, cw)
+    want = np.zeros((o, c, kh, kw))
+    for ky, kx, oy, ox in itertools.product(range(kh), range(kw), range(ch), range(cw)):
+        iy, ix = oy * sy - py + ky, ox * sx - px + kx
+        if 0 <= iy < h and 0 <= ix < w:
+            want[:, :, ky, kx] += g[:, iy, ix, :, oy, ox].T
+    return want
+
+
+@pytest.mark.parametrize("case", range(len(WIDE)))
+def test_wide_layers_give_the_dense_gradients_and_the_same_bits_everywhere(case):
+    """spike_source -> dense -> LIF [C, H, W] -> conv2d -> LI with tens of
+    channels: the kernel gradient and the gradient reaching the LIF layer
+    equal those of the dense equivalent (without pooling), and every SIMD
+    level and thread count gives the same bits (Decision 5)."""
+    spec = WIDE[case]
+    kernel, bias = params_of(spec, 50 + case)
+    kernel *= 0.3
+    n_pre, n_out = int(np.prod(spec[0])), int(np.prod(out_shape(spec)))
+    steps, batch, n_in = 12, 3, 10
+    r = np.random.default_rng(60 + case)
+    w_in = r.normal(0.3, 0.4, (n_in, n_pre)).astype(np.float32)
+    x = {"src": (r.random((steps, batch, n_in)) < 0.3).astype(np.float32)}
+    labels = r.integers(0, n_out, batch)
+
+    def run(as_conv, threads=1, simd="auto"):
+        try:
+            context = snn.Context(backend="cpu", threads=threads, simd=simd)
+        except snn.UnsupportedError:
+            return None  # this CPU lacks the level
+        net = snn.Network(dt=DT, batch=batch, context=context)
+        net.population("src", n_in, "spike_source")
+        net.population("hid", spec[0], "lif", tau_mem=10e-3, v_rest=0.0, v_reset=0.0, v_th=1.0)
+        net.population("out", out_shape(spec), "li", tau_mem=20e-3, v_rest=0.0)
+        net.connect("src", "hid", weights=w_in, delay=0, name="in")
+        if as_conv:
+            net.conv2d("hid", "out", kernel, bias, stride=spec[3], padding=spec[4], pool=spec[5], pool_size=spec[6] or 2,
+                       delay=1, name="conv")
+        else:
+            dense = numpy_conv(np.eye(n_pre).reshape((n_pre,) + spec[0]), kernel, None, spec[3], spec[4])
+            net.connect("hid", "out", weights=dense.reshape(n_pre, -1).astype(np.float32), delay=1, name="conv")
+        trainer = snn.Trainer(net)
+        trainer.forward(x)
+        trainer.loss("out", "ce_mean_v", labels)
+        trainer.backward()
+        return trainer
+
+    conv = run(True)
+    assert conv.output("hid").mean() > 0.05
+    grads = [conv.grad("conv"), conv.grad("in")]
+    assert np.abs(grads[0]).max() > 0 and np.abs(grads[1]).max() > 0
+    for variant in ((2, "auto"), (3, "auto"), (1, "generic"), (2, "avx2"), (3, "avx512")):
+        got = run(True, *variant)
+        if got is not None:
+            for a, b in zip([got.grad("conv"), got.grad("in")], grads):
+                np.testing.assert_array_equal(a, b, err_msg=str(variant))
+    if spec[5] is not None:
+        return
+    ref = run(False)
+    np.testing.assert_array_equal(conv.output("hid"), ref.output("hid"))
+    want = kernel_grad_of(spec, ref.grad("conv")).ravel()
+    k = kernel.size
+    np.testing.assert_allclose(grads[0][:k], want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
+    want_in = ref.grad("in")
+    np.testing.assert_allclose(grads[1], want_in, rtol=1e-3, atol=1e-4 * np.abs(want_in).max())
+
+
 def test_max_pooling_gradient_matches_finite_differences():
     """current_source -> conv2d (max pool, bias) -> LI: the loss is
     piecewise smooth in the weights; small steps stay on one piece."""
