@@ -10,10 +10,12 @@ training image.
 Both use BindsNET's settings (current-based neurons, 250 ms per image at
 dt 1 ms, Poisson rates pixel/255 * 128 Hz, exc 22.5 mV, inh 120 mV, theta_plus
 0.05 mV, norm 78.4, nu 1e-4 / 1e-2, nearest-spike traces of 20 ms), one image
-at a time, the state reset between images except the thresholds. Labels:
-BindsNET assigns them from the spikes during learning (the last 250-image
-block); libsnn reports that and a frozen pass over the last --label training
-images. Test: the first --test test images, learning off, all-activity voting.
+at a time, the state reset between images except the thresholds. Labels, two
+ways for both: from the spikes while learning (BindsNET's example: its
+250-image blocks, their class rates accumulated; libsnn: every training
+image), and from a frozen pass over
+the last --label training images. Test: the first --test test images,
+learning off, all-activity voting.
 
 Timed: the training loop divided by the images (libsnn: spike drawing with
 NumPy, one snn_network_run per image, reset; BindsNET: encoding, network.run,
@@ -44,9 +46,9 @@ def libsnn_side(neurons: int, n_train: int, n_test: int, n_label: int, seed: int
     return r
 
 
-def bindsnet_side(python: str, neurons: int, n_train: int, n_test: int, seed: int) -> dict:
+def bindsnet_side(python: str, neurons: int, n_train: int, n_test: int, n_label: int, seed: int) -> dict:
     argv = [python, os.path.join(HERE, "peer_bindsnet_dc.py"), "--n-neurons", str(neurons), "--train", str(n_train),
-            "--test", str(n_test), "--seed", str(seed), "--threads", "1"]
+            "--test", str(n_test), "--label", str(n_label), "--seed", str(seed), "--threads", "1"]
     r = run_worker(argv, dict(os.environ), timeout=6 * 3600)
     if r.get("status") == "ok":
         r["library"] = f"BindsNET {r.get('version', '?')}"
@@ -81,7 +83,7 @@ def main() -> None:
         rows = [ours]
         if not args.no_peer:
             print(f"# {n} neurons: BindsNET ...", file=sys.stderr)
-            rows.append(bindsnet_side(args.peer_python, n, args.train, args.test, args.seed))
+            rows.append(bindsnet_side(args.peer_python, n, args.train, args.test, args.label, args.seed))
         for r in rows:
             if r.get("status") != "ok":
                 lines.append(f"| {r.get('library', 'BindsNET')} | {n} | failed: {r.get('reason', '?')} | | | | |")
@@ -91,7 +93,7 @@ def main() -> None:
                 ms = r["train_ms_per_image"]
                 ratio = ""
             else:
-                during, frozen = r["accuracy_all_activity"], None
+                during, frozen = r["accuracy_all_activity"], r.get("accuracy_frozen_labels")
                 ms = r["train_s_per_image"] * 1e3
                 ratio = f"{ms / ours['train_ms_per_image']:.1f}x"
             lines.append(f"| {r['library']} | {n} | {100 * during:.1f} % | "

@@ -22,6 +22,9 @@ interval is assigned too, so --train below 250 still labels the neurons; and
 the training images are the first --train ones in file order, not shuffled.
 Test: the first --test test images, network.train(False) (no STDP, no
 threshold adaptation), predictions by all_activity and proportion_weighting.
+With --label L, the neurons are also labelled by a frozen pass (learning
+off) over the last L training images and the test images classified with
+those labels too (accuracy_frozen_labels; not timed): libsnn's protocol.
 A sample with no spike from any labelled neuron is predicted -1 (BindsNET's
 abstention) and counts as wrong.
 
@@ -159,6 +162,8 @@ def main() -> None:
     ap.add_argument("--theta-plus", type=float, default=0.05)
     ap.add_argument("--norm", type=float, default=78.4, help="sum of each Ae neuron's input weights")
     ap.add_argument("--update-interval", type=int, default=250, help="training images between label assignments")
+    ap.add_argument("--label", type=int, default=0,
+                    help="also label the neurons with a frozen pass over the last this many training images")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     ap.add_argument("--example-monitors", action="store_true",
@@ -269,8 +274,18 @@ def main() -> None:
                       train_exc_spikes_per_image=train_spikes / args.train,
                       train_running_accuracy=running)
 
-        # --- test: learning off, the first M test images ---
+        # --- labels from a frozen pass (learning off) over the last --label
+        # training images: libsnn's protocol, so both can be compared on it ---
         network.train(False)
+        frozen_assignments = None
+        if args.label > 0:
+            first = max(0, args.train - args.label)
+            label_counts = torch.zeros(args.train - first, 1, n)
+            for q, i in enumerate(range(first, args.train)):
+                label_counts[q, 0] = present(train_rates[i])[0]
+            frozen_assignments = assign_labels(label_counts, train_labels[first:args.train], N_CLASSES)[0]
+
+        # --- test: learning off, the first M test images ---
         test_counts = torch.zeros(args.test, 1, n)
         encode_s = 0.0
         c_start = time.process_time()
@@ -282,6 +297,9 @@ def main() -> None:
         test_s = time.perf_counter() - t_start
         test_cpu_s = time.process_time() - c_start
         pred_all = all_activity(test_counts, assignments, N_CLASSES)
+        if frozen_assignments is not None:
+            pred_frozen = all_activity(test_counts, frozen_assignments, N_CLASSES)
+            result["accuracy_frozen_labels"] = float((pred_frozen == test_labels).float().mean())
         pred_prop = proportion_weighting(test_counts, assignments, proportions, N_CLASSES)
         result["loadavg_after"] = list(os.getloadavg())
 

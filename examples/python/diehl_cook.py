@@ -139,9 +139,9 @@ def run(n_neurons: int, n_train: int, n_test: int, n_label: int, seed: int = 0, 
     test_s = time.perf_counter() - t0
     accuracy = float((classify(counts, assignments) == y_test[:n_test]).mean())
     # BindsNET's example labels the neurons with their spikes while learning
-    # (the last block of 250 images) instead of a frozen pass: both are reported.
-    last = np.arange(max(0, n_train - 250), n_train)
-    during_labels = assign_labels(during[last], y_train[last])
+    # (class rates accumulated over every block of the pass) instead of a
+    # frozen pass: both are reported.
+    during_labels = assign_labels(during, y_train[:n_train])
     accuracy_during = float((classify(counts, during_labels) == y_test[:n_test]).mean())
     return {"accuracy": accuracy, "accuracy_labels_while_learning": accuracy_during,
             "train_ms_per_image": train_s / max(n_train, 1) * 1e3,

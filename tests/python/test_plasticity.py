@@ -251,8 +251,8 @@ def test_backends_agree_bit_for_bit():
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("per_neuron", [False, True])
-def test_rstdp_with_host_reward(backend, per_neuron):
+@pytest.mark.parametrize("per_neuron,delay", [(False, 1), (True, 1), (True, 3)])
+def test_rstdp_with_host_reward(backend, per_neuron, delay):
     batch, steps, n_pre, n_post = 3, 150, 8, 5
     rng = np.random.default_rng(7)
     net = snn.Network(dt=DT, batch=batch, backend=backend)
@@ -263,7 +263,7 @@ def test_rstdp_with_host_reward(backend, per_neuron):
     net.connect(drive, post, one_to_one=True, weight=1.5)
     w0 = rng.uniform(0.2, 0.8, (n_pre, n_post)).astype(F)
     params = dict(a_plus=1.0, a_minus=1.2, tau_e=50e-3, eta=0.01)
-    conn = net.connect(pre, post, w0, plasticity="rstdp", modulator="reward", **params)
+    conn = net.connect(pre, post, w0, delay=delay, plasticity="rstdp", modulator="reward", **params)
     n_mod = n_post if per_neuron else 1
     reward = np.where(rng.random((steps, batch, n_mod)) < 0.05, rng.normal(0, 1, (steps, batch, n_mod)), 0).astype(F)
     inputs = {"pre": rng.random((steps, batch, n_pre)) < 0.15, "drive": rng.random((steps, batch, n_post)) < 0.1,
@@ -276,7 +276,7 @@ def test_rstdp_with_host_reward(backend, per_neuron):
         np.testing.assert_array_equal(rec["reward.m"][t], m)
     syn_pre, syn_post = _synapses(net, conn)
     full = {**{k: v.default for k, v in snn.model_params("rstdp", "plasticity").items() if v.kind == "number"}, **params}
-    w, traces = reference("rstdp", full, syn_pre, syn_post, w0.ravel(), rec["pre.spikes"], rec["post.spikes"], 1,
+    w, traces = reference("rstdp", full, syn_pre, syn_post, w0.ravel(), rec["pre.spikes"], rec["post.spikes"], delay,
                           modulation=rec["reward.m"])
     got = net.weights(conn)
     assert not np.array_equal(got, w0)
