@@ -46,10 +46,11 @@ STEPS = 250
 DT = 1e-3
 
 
-def build(n_neurons: int, seed: int = 0, batch: int = 1, backend: str = "cpu",
-          inhibition: float = 120.0) -> Tuple[snn.Network, snn.Connection]:
+def build(n_neurons: int, seed: int = 0, batch: int = 1, backend: str = "cpu", inhibition: float = 120.0,
+          threads: int = 1) -> Tuple[snn.Network, snn.Connection]:
+    """One thread by default: one image at a time has too little work to share."""
     rng = np.random.default_rng(seed)
-    net = snn.Network(dt=DT, batch=batch, seed=seed, backend=backend)
+    net = snn.Network(dt=DT, batch=batch, seed=seed, backend=backend, threads=threads)
     net.population("input", 784, model="spike_source")
     exc = net.population("exc", n_neurons, model="alif", tau_mem=100e-3, v_rest=-65 * MV, v_reset=-60 * MV,
                          v_th=-52 * MV, t_ref=5e-3, tau_adapt=1e4, delta_th=0.05 * MV, wta="population")

@@ -448,6 +448,11 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
         conv_apply();
     } else if (change_weights && !sign) {
         for (int32_t b = 0; b < batch; ++b) {
+            // Depression is proportional to the postsynaptic trace: while all
+            // of an instance's are zero (before its first postsynaptic spike,
+            // as after every reset) its presynaptic events change nothing.
+            const float* o1 = r.post1.data() + b * n_post;
+            if (std::all_of(o1, o1 + n_post, [](float x) { return x == 0.0f; })) continue;
             int32_t count = 0;
             const int32_t* ids = events_of(b, &count);
             for (int32_t q = 0; q < count; ++q) {
