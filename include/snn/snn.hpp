@@ -299,6 +299,7 @@ inline snn_tensor host_tensor(const void* data, int32_t dtype, int32_t ndim, con
 struct ContextState;
 struct NetworkState;
 struct SpikeHandler;
+struct LearningHandler;
 
 }  // namespace detail
 
@@ -316,7 +317,11 @@ inline std::vector<std::string> backends(Status& status) {
 }
 
 /// Model kinds of the registry queries.
-enum class ModelKind : int32_t { neuron = SNN_MODEL_NEURON, synapse = SNN_MODEL_SYNAPSE };
+enum class ModelKind : int32_t {
+    neuron = SNN_MODEL_NEURON,
+    synapse = SNN_MODEL_SYNAPSE,
+    plasticity = SNN_MODEL_PLASTICITY  ///< learning rules (connection option "plasticity")
+};
 
 /// Names of the neuron or synapse models ("lif", "poisson", ... / "delta", "exp", ...).
 inline std::vector<std::string> models(ModelKind kind, Status& status) {
@@ -627,6 +632,70 @@ private:
     bool has_name_ = false, has_synapse_ = false;
 };
 
+/// Pooling after a conv2d connection (snn_conv2d_geometry.pool).
+enum class Pool : int32_t { none = SNN_POOL_NONE, max = SNN_POOL_MAX, avg = SNN_POOL_AVG, sum = SNN_POOL_SUM };
+
+/// The shape of a conv2d connection (snn_conv2d_geometry) with chainable
+/// setters; the presynaptic population is read as [in_channels, in_height,
+/// in_width], the postsynaptic one as [out_channels, out_height, out_width].
+class Conv2dGeometry {
+public:
+    Conv2dGeometry() noexcept { (void)snn_conv2d_geometry_init(&raw_, sizeof raw_); }
+    /// The geometry libsnn reports (Connection::conv2d).
+    explicit Conv2dGeometry(const snn_conv2d_geometry& raw) noexcept : raw_(raw) {}
+    Conv2dGeometry& input(int32_t channels, int32_t height, int32_t width) noexcept {
+        raw_.in_channels = channels;
+        raw_.in_height = height;
+        raw_.in_width = width;
+        return *this;
+    }
+    Conv2dGeometry& out_channels(int32_t channels) noexcept {
+        raw_.out_channels = channels;
+        return *this;
+    }
+    Conv2dGeometry& kernel(int32_t height, int32_t width) noexcept {
+        raw_.kernel_height = height;
+        raw_.kernel_width = width;
+        return *this;
+    }
+    /// Default 1, 1.
+    Conv2dGeometry& stride(int32_t y, int32_t x) noexcept {
+        raw_.stride_y = y;
+        raw_.stride_x = x;
+        return *this;
+    }
+    /// Zeros around the input; default 0, 0.
+    Conv2dGeometry& padding(int32_t y, int32_t x) noexcept {
+        raw_.padding_y = y;
+        raw_.padding_x = x;
+        return *this;
+    }
+    /// A bias per output channel follows the kernel in the weights (default false).
+    Conv2dGeometry& bias(bool on) noexcept {
+        raw_.bias = on ? 1 : 0;
+        return *this;
+    }
+    /// Pooling after the convolution; strides 0: the pool's size.
+    Conv2dGeometry& pool(Pool kind, int32_t height, int32_t width, int32_t stride_y = 0, int32_t stride_x = 0) noexcept {
+        raw_.pool = static_cast<int32_t>(kind);
+        raw_.pool_height = height;
+        raw_.pool_width = width;
+        raw_.pool_stride_y = stride_y;
+        raw_.pool_stride_x = stride_x;
+        return *this;
+    }
+    /// out_channels * in_channels * kernel_height * kernel_width (+ out_channels with a bias).
+    int64_t weight_count() const noexcept {
+        return int64_t(raw_.out_channels) * raw_.in_channels * raw_.kernel_height * raw_.kernel_width +
+               (raw_.bias ? raw_.out_channels : 0);
+    }
+    snn_conv2d_geometry& raw() noexcept { return raw_; }
+    const snn_conv2d_geometry& raw() const noexcept { return raw_; }
+
+private:
+    snn_conv2d_geometry raw_{};
+};
+
 /// Distributions of randomize_state.
 enum class Distribution : int32_t {
     uniform = SNN_DIST_UNIFORM,  ///< a = low, b = high: values in [a, b)
@@ -637,7 +706,9 @@ class Network;
 class Population;
 class Connection;
 class StateView;
+class Trainer;
 struct SpikeEvent;
+struct LearningEvent;
 
 namespace detail {
 
@@ -648,6 +719,8 @@ struct NetworkState : std::enable_shared_from_this<NetworkState> {
     std::shared_ptr<ContextState> context;  // kept alive while the network lives
     std::vector<std::unique_ptr<SpikeHandler>> handlers;  // by population id
     std::vector<std::unique_ptr<SpikeHandler>> retired;   // replaced during a run
+    std::vector<std::unique_ptr<LearningHandler>> learning;          // by connection id
+    std::vector<std::unique_ptr<LearningHandler>> retired_learning;  // replaced during a run
     int running = 0;  // step/run calls in progress
 #if SNN_HPP_EXCEPTIONS
     std::exception_ptr pending;  // thrown by a callback, rethrown by step/run
@@ -911,6 +984,7 @@ public:
 private:
     friend class Network;
     friend class Connection;
+    friend class Trainer;
     Population(detail::NetworkState* state, int32_t id, int64_t size) noexcept : state_(state), id_(id), size_(size) {}
 
     // The [steps][batch][n] element count a buffer must have, or false with status set.
@@ -1022,7 +1096,6 @@ struct SpikeHandlerOf final : SpikeHandler {
     F fn;
 };
 
-inline NetworkState::~NetworkState() { snn_network_destroy(raw); }
 
 template <class T>
 struct is_std_function : std::false_type {};
@@ -1193,6 +1266,23 @@ public:
         double value = 0.0;
         return detail::succeeded(snn_connection_get_param(network(), id_, name.c_str(), &value), status) ? value : 0.0;
     }
+    /// String options: "weight_dtype", "plasticity" (a learning rule, before the
+    /// first step), the rule's options ("learning" = "on" | "off", "pairing", ...).
+    void set_option(StringRef name, StringRef value, Status& status) {
+        detail::succeeded(snn_connection_set_option(network(), id_, name.c_str(), value.c_str()), status);
+    }
+    std::string option(StringRef name, Status& status) const {
+        const char* value = nullptr;
+        const snn_status code = snn_connection_get_option(network(), id_, name.c_str(), &value);
+        return detail::succeeded(code, status) ? std::string(value ? value : "") : std::string();
+    }
+    /// The geometry of a conv2d connection, its defaults filled in.
+    Conv2dGeometry conv2d(Status& status) const {
+        snn_conv2d_geometry g{};
+        g.struct_size = sizeof g;
+        if (!detail::succeeded(snn_connection_conv2d_get(network(), id_, &g), status)) return Conv2dGeometry();
+        return Conv2dGeometry(g);
+    }
     /// Weights in the connection's order (dense [pre][post], sparse CSR order, one-to-one by neuron).
     std::vector<float> weights(Status& status) const {
         return detail::read_all<float, int64_t>(
@@ -1246,6 +1336,16 @@ public:
             status);
     }
 
+    /// Calls `fn` after each step in which learning changed this (plastic)
+    /// connection's weights, after the spike callbacks, on the thread that
+    /// called step()/run(). `fn` is any callable, stored by the network until
+    /// replaced or removed, called as fn(const snn::LearningEvent&) and
+    /// returning void or bool (true stops the run after the current step).
+    template <class F>
+    void on_learning(F&& fn, Status& status);
+    /// Removes the connection's learning callback.
+    inline void remove_learning_callback(Status& status);
+
 #if SNN_HPP_EXCEPTIONS
     snn_connection_info info() const { return detail::or_throw([&](Status& s) { return info(s); }); }
     std::string name() const { return detail::or_throw([&](Status& s) { return name(s); }); }
@@ -1255,6 +1355,12 @@ public:
     inline Population post() const;
     void set_param(StringRef name, double value) { detail::or_throw([&](Status& s) { set_param(name, value, s); }); }
     double param(StringRef name) const { return detail::or_throw([&](Status& s) { return param(name, s); }); }
+    void set_option(StringRef name, StringRef value) { detail::or_throw([&](Status& s) { set_option(name, value, s); }); }
+    std::string option(StringRef name) const { return detail::or_throw([&](Status& s) { return option(name, s); }); }
+    Conv2dGeometry conv2d() const { return detail::or_throw([&](Status& s) { return conv2d(s); }); }
+    template <class F>
+    void on_learning(F&& fn) { detail::or_throw([&](Status& s) { on_learning(std::forward<F>(fn), s); }); }
+    void remove_learning_callback() { detail::or_throw([&](Status& s) { remove_learning_callback(s); }); }
     std::vector<float> weights() const { return detail::or_throw([&](Status& s) { return weights(s); }); }
     int64_t weights(Span<float> out) const { return detail::or_throw([&](Status& s) { return weights(out, s); }); }
     void set_weights(Span<const float> values) { detail::or_throw([&](Status& s) { set_weights(values, s); }); }
@@ -1272,12 +1378,119 @@ public:
 
 private:
     friend class Network;
+    friend class Trainer;
     Connection(detail::NetworkState* state, int32_t id) noexcept : state_(state), id_(id) {}
     inline Population endpoint(bool post, Status& status) const;
 
     detail::NetworkState* state_ = nullptr;
     int32_t id_ = -1;
 };
+
+// ---------------------------------------------------------------------------
+// Learning callbacks
+
+/// What a learning callback receives: learning changed `connection`'s weights
+/// in `step` (docs/models.md, "Plasticity"); `rows` and `columns` are valid
+/// during the call (empty when `all`).
+struct LearningEvent {
+    Connection connection;
+    int64_t step;
+    int64_t synapses_changed;  ///< updates that changed a weight
+    double total_change;       ///< the sum of |new - old| over them
+    bool all;                  ///< any synapse may have changed (rstdp, normalisation)
+    Span<const int32_t> rows;     ///< presynaptic neurons changed through presynaptic events
+    Span<const int32_t> columns;  ///< postsynaptic neurons changed through their spikes
+};
+
+namespace detail {
+
+struct LearningHandler {
+    explicit LearningHandler(Connection c) noexcept : connection(c) {}
+    virtual ~LearningHandler() = default;
+    virtual bool call(const LearningEvent& event) = 0;  // true: stop
+    Connection connection;
+    NetworkState* owner = nullptr;
+
+    static int32_t trampoline(const snn_learning_event* e, void* user_data) noexcept {
+        auto* self = static_cast<LearningHandler*>(user_data);
+        const auto span = [](const int32_t* p, int32_t n) {
+            return Span<const int32_t>(p, p && n > 0 ? static_cast<std::size_t>(n) : 0u);
+        };
+        const LearningEvent event{self->connection, e->step,   e->synapses_changed, e->total_change, e->all != 0,
+                                  span(e->rows, e->row_count), span(e->columns, e->column_count)};
+#if SNN_HPP_EXCEPTIONS
+        try {
+            return self->call(event) ? 1 : 0;
+        } catch (...) {  // stops the run; step()/run() rethrow it
+            if (!self->owner->pending) self->owner->pending = std::current_exception();
+            return 1;
+        }
+#else
+        return self->call(event) ? 1 : 0;
+#endif
+    }
+};
+
+template <class F>
+struct LearningHandlerOf final : LearningHandler {
+    LearningHandlerOf(Connection c, F f) : LearningHandler(c), fn(std::move(f)) {}
+    bool call(const LearningEvent& e) override {
+        static_assert(std::is_invocable<F&, const LearningEvent&>::value,
+                      "a learning callback takes (const snn::LearningEvent&)");
+        using R = std::invoke_result_t<F&, const LearningEvent&>;
+        if constexpr (std::is_void<R>::value) {
+            std::invoke(fn, e);
+            return false;
+        } else {
+            return static_cast<bool>(std::invoke(fn, e));
+        }
+    }
+    F fn;
+};
+
+// Destroys the network first (libsnn lets go of the callbacks), then they go.
+inline NetworkState::~NetworkState() { snn_network_destroy(raw); }
+
+// As install_handler, for a connection's learning callback.
+inline bool install_learning(NetworkState* state, int32_t connection, std::unique_ptr<LearningHandler> handler,
+                             Status& status) {
+    if (!state) return detail::fail(status, SNN_INVALID_ARGUMENT, "connection: an empty handle");
+    snn_learning_fn fn = handler ? &LearningHandler::trampoline : nullptr;
+    if (handler) handler->owner = state;
+    int32_t count = 0;
+    if (!succeeded(snn_network_connection_count(state->raw, &count), status)) return false;
+    const std::size_t index = static_cast<std::size_t>(connection >= 0 && connection < count ? connection : 0);
+    if (state->learning.size() <= index) state->learning.resize(index + 1);
+    if (state->running > 0) state->retired_learning.reserve(state->retired_learning.size() + 1);
+    if (!succeeded(snn_connection_set_learning_callback(state->raw, connection, fn, handler.get()), status)) return false;
+    if (state->running > 0 && state->learning[index])
+        state->retired_learning.push_back(std::move(state->learning[index]));
+    state->learning[index] = std::move(handler);
+    return true;
+}
+
+}  // namespace detail
+
+template <class F>
+void Connection::on_learning(F&& fn, Status& status) {
+    using Fn = std::decay_t<F>;
+    if constexpr (std::is_same<Fn, std::nullptr_t>::value) {
+        detail::install_learning(state_, id_, nullptr, status);  // on_learning(nullptr): remove
+    } else {
+        if constexpr (std::is_pointer<Fn>::value || detail::is_std_function<Fn>::value) {
+            if (!fn) {  // a null function pointer or an empty std::function: remove
+                detail::install_learning(state_, id_, nullptr, status);
+                return;
+            }
+        }
+        std::unique_ptr<detail::LearningHandler> handler(new detail::LearningHandlerOf<Fn>(*this, std::forward<F>(fn)));
+        detail::install_learning(state_, id_, std::move(handler), status);
+    }
+}
+
+inline void Connection::remove_learning_callback(Status& status) {
+    detail::install_learning(state_, id_, nullptr, status);
+}
 
 // ---------------------------------------------------------------------------
 // Network
@@ -1484,6 +1697,19 @@ public:
         detail::succeeded(snn_network_connect_one_to_one(get(), pre.id(), post.id(), nullptr, 0, weight, &c, &id), status);
         return connection_or_empty(id, status);
     }
+    /// A 2-D convolution (as PyTorch's Conv2d, then an optional pooling):
+    /// weights are the kernel [out_c][in_c][kh][kw], then with a bias the
+    /// [out_c] biases (geometry.weight_count() values).
+    Connection connect_conv2d(Population pre, Population post, const Conv2dGeometry& geometry, Span<const float> weights,
+                              const ConnectionOptions& options, Status& status) {
+        if (!owns(pre, "pre", status) || !owns(post, "post", status)) return Connection();
+        const snn_connection_options c = options.c_options();
+        int32_t id = -1;
+        detail::succeeded(snn_network_connect_conv2d(get(), pre.id(), post.id(), &geometry.raw(), weights.data(),
+                                                     static_cast<int64_t>(weights.size()), &c, &id),
+                          status);
+        return connection_or_empty(id, status);
+    }
     Connection connection(StringRef name, Status& status) const {
         int32_t id = -1;
         if (!detail::succeeded(snn_network_find_connection(get(), name.c_str(), &id), status)) return Connection();
@@ -1570,6 +1796,10 @@ public:
                                   const ConnectionOptions& options = ConnectionOptions()) {
         return detail::or_throw([&](Status& s) { return connect_one_to_one(pre, post, weight, options, s); });
     }
+    Connection connect_conv2d(Population pre, Population post, const Conv2dGeometry& geometry, Span<const float> weights,
+                              const ConnectionOptions& options = ConnectionOptions()) {
+        return detail::or_throw([&](Status& s) { return connect_conv2d(pre, post, geometry, weights, options, s); });
+    }
     Connection connection(StringRef name) const { return detail::or_throw([&](Status& s) { return connection(name, s); }); }
     Connection connection(int32_t id) const { return detail::or_throw([&](Status& s) { return connection(id, s); }); }
     int32_t connection_count() const { return detail::or_throw([&](Status& s) { return connection_count(s); }); }
@@ -1584,6 +1814,7 @@ public:
     void close() noexcept { state_.reset(); }
 
 private:
+    friend class Trainer;
     // A handle of another network would name one of this network's populations by its id.
     bool owns(const Population& p, const char* what, Status& status) const {
         if (!state_ || p.state_ == state_.get()) return true;  // an empty network: libsnn says so
@@ -1599,7 +1830,10 @@ private:
     }
     bool finish_run(snn_status code, Status& status) {
         if (state_) {
-            if (--state_->running == 0) state_->retired.clear();
+            if (--state_->running == 0) {
+                state_->retired.clear();
+                state_->retired_learning.clear();
+            }
         }
 #if SNN_HPP_EXCEPTIONS
         if (state_ && state_->pending) {
@@ -1642,6 +1876,671 @@ inline Population Connection::post(Status& status) const { return endpoint(true,
 #if SNN_HPP_EXCEPTIONS
 inline Population Connection::pre() const { return detail::or_throw([&](Status& s) { return pre(s); }); }
 inline Population Connection::post() const { return detail::or_throw([&](Status& s) { return post(s); }); }
+#endif
+
+// ---------------------------------------------------------------------------
+// Training (docs/training.md)
+
+/// Optimizers of Trainer::set_optimizer (snn_optimizer_options.kind).
+enum class Optimizer : int32_t { sgd = SNN_OPTIMIZER_SGD, adam = SNN_OPTIMIZER_ADAM, adamw = SNN_OPTIMIZER_ADAMW };
+
+/// Options of Trainer::create (snn_trainer_options).
+class TrainerOptions {
+public:
+    TrainerOptions() noexcept { (void)snn_trainer_options_init(&raw_, sizeof raw_); }
+    /// No gradient through the reset (as snnTorch); default false.
+    TrainerOptions& detach_reset(bool on) noexcept {
+        raw_.detach_reset = on ? 1 : 0;
+        return *this;
+    }
+    /// Each forward pass continues from where the previous one ended (truncated BPTT); default false.
+    TrainerOptions& carry_state(bool on) noexcept {
+        raw_.carry_state = on ? 1 : 0;
+        return *this;
+    }
+    /// backward also computes the gradient of the sources' inputs (read_input_grad); default false.
+    TrainerOptions& input_grads(bool on) noexcept {
+        raw_.input_grads = on ? 1 : 0;
+        return *this;
+    }
+    snn_trainer_options& raw() noexcept { return raw_; }
+    const snn_trainer_options& raw() const noexcept { return raw_; }
+
+private:
+    snn_trainer_options raw_{};
+};
+
+/// Options of Trainer::set_optimizer (snn_optimizer_options); default Adam, lr 1e-3.
+class OptimizerOptions {
+public:
+    OptimizerOptions() noexcept { (void)snn_optimizer_options_init(&raw_, sizeof raw_); }
+    explicit OptimizerOptions(Optimizer kind) noexcept : OptimizerOptions() { raw_.kind = static_cast<int32_t>(kind); }
+    OptimizerOptions& kind(Optimizer value) noexcept {
+        raw_.kind = static_cast<int32_t>(value);
+        return *this;
+    }
+    OptimizerOptions& learning_rate(double value) noexcept {
+        raw_.learning_rate = value;
+        return *this;
+    }
+    /// SGD only.
+    OptimizerOptions& momentum(double value) noexcept {
+        raw_.momentum = value;
+        return *this;
+    }
+    /// Adam(W): beta1, beta2, eps.
+    OptimizerOptions& betas(double beta1, double beta2) noexcept {
+        raw_.beta1 = beta1;
+        raw_.beta2 = beta2;
+        return *this;
+    }
+    OptimizerOptions& eps(double value) noexcept {
+        raw_.eps = value;
+        return *this;
+    }
+    OptimizerOptions& weight_decay(double value) noexcept {
+        raw_.weight_decay = value;
+        return *this;
+    }
+    /// > 0: gradients scaled to a joint L2 norm of at most this; 0 (default): off.
+    OptimizerOptions& clip_norm(double value) noexcept {
+        raw_.clip_norm = value;
+        return *this;
+    }
+    snn_optimizer_options& raw() noexcept { return raw_; }
+    const snn_optimizer_options& raw() const noexcept { return raw_; }
+
+private:
+    snn_optimizer_options raw_{};
+};
+
+/// Owns an snn_trainer: surrogate-gradient BPTT over a network's weights
+/// (and neuron parameters chosen with train_param). Move-only; it keeps its
+/// network alive, so it is always destroyed first. Arrays are float32
+/// [steps][batch][n] for outputs and their gradients, in the shape of the
+/// weights for weight gradients, as in snn.h.
+class Trainer {
+public:
+    Trainer() noexcept = default;
+    Trainer(Trainer&& other) noexcept
+        : raw_(std::exchange(other.raw_, nullptr)),
+          network_(std::move(other.network_)),
+          steps_(other.steps_),
+          batch_(other.batch_) {}
+    Trainer& operator=(Trainer&& other) noexcept {
+        if (this != &other) {
+            close();
+            raw_ = std::exchange(other.raw_, nullptr);
+            network_ = std::move(other.network_);
+            steps_ = other.steps_;
+            batch_ = other.batch_;
+        }
+        return *this;
+    }
+    Trainer(const Trainer&) = delete;
+    Trainer& operator=(const Trainer&) = delete;
+    ~Trainer() { close(); }
+
+    /// A trainer of `network`'s connections (snn_trainer_create); SNN_UNSUPPORTED
+    /// names what cannot be trained.
+    static Trainer create(Network& network, const TrainerOptions& options, Status& status) {
+        Trainer t;
+        if (detail::succeeded(snn_trainer_create(network.get(), &options.raw(), &t.raw_), status))
+            t.network_ = network.state_;
+        return t;
+    }
+    static Trainer create(Network& network, Status& status) { return create(network, TrainerOptions(), status); }
+
+    /// Runs `steps` steps on `batch` sequences from the initial state and
+    /// records the tape; `input` is `source`'s [steps][batch][n] input
+    /// (spikes where nonzero, or currents).
+    void forward(int64_t steps, int32_t batch, Population source, Span<const float> input, Status& status) {
+        forward_as(steps, batch, source, input, status);
+    }
+    void forward(int64_t steps, int32_t batch, Population source, Span<const uint8_t> input, Status& status) {
+        forward_as(steps, batch, source, input, status);
+    }
+    void forward(int64_t steps, int32_t batch, Population source, Span<const bool> input, Status& status) {
+        forward_as(steps, batch, source, input, status);
+    }
+    /// Any number of sources (inputs[k] for sources[k], tensors as the C API takes them).
+    void forward(int64_t steps, int32_t batch, Span<const Population> sources, Span<const snn_tensor> inputs,
+                 Status& status) {
+        if (sources.size() != inputs.size())
+            return (void)detail::fail(status, SNN_SHAPE,
+                                      "inputs: " + std::to_string(inputs.size()) + " tensors for " +
+                                          std::to_string(sources.size()) + " populations");
+        std::vector<int32_t> ids;
+        ids.reserve(sources.size());
+        for (const Population& p : sources) {
+            if (!owns(p, "populations", status)) return;
+            ids.push_back(p.id());
+        }
+        run_forward(steps, batch, static_cast<int32_t>(ids.size()), ids.data(), inputs.data(), status);
+    }
+    /// Without inputs: every source emits what it does in a step without input.
+    void forward(int64_t steps, int32_t batch, Status& status) {
+        run_forward(steps, batch, 0, nullptr, nullptr, status);
+    }
+
+    /// The last forward pass's output of a non-source population: "spikes"
+    /// or "v", [steps][batch][n].
+    std::vector<float> read_output(Population population, StringRef var, Status& status) const {
+        std::vector<float> out(whole_run(population));
+        if (!read_output(population, var, Span<float>(out), status)) out.clear();
+        return out;
+    }
+    /// Into `out` (steps * batch * n values); false on failure.
+    bool read_output(Population population, StringRef var, Span<float> out, Status& status) const {
+        if (!owns(population, "population", status)) return false;
+        return detail::succeeded(snn_trainer_read_output(raw_, population.id(), var.c_str(), out.data(),
+                                                         static_cast<int64_t>(out.size())),
+                                 status);
+    }
+    /// A built-in loss ("ce_count", "ce_max_v", "ce_mean_v") on class labels
+    /// (one per sequence), averaged over the batch; its gradient goes to the
+    /// next backward().
+    double loss(Population population, StringRef loss, Span<const int32_t> labels, Status& status) {
+        const int64_t shape[1] = {static_cast<int64_t>(labels.size())};
+        return loss_of(population, loss, detail::host_tensor(labels.data(), SNN_DTYPE_INT32, 1, shape), status);
+    }
+    /// "mse_count" on target spike counts, [batch][n].
+    double loss(Population population, StringRef loss, Span<const float> targets, Status& status) {
+        const int64_t n = population.size();
+        const int64_t shape[2] = {n > 0 ? static_cast<int64_t>(targets.size()) / n : 0, n};
+        if (n > 0 && static_cast<int64_t>(targets.size()) % n != 0) {
+            detail::fail(status, SNN_SHAPE,
+                         "target: " + std::to_string(targets.size()) + " values given; not [batch, " +
+                             std::to_string(n) + "]");
+            return 0.0;
+        }
+        return loss_of(population, loss, detail::host_tensor(targets.data(), SNN_DTYPE_FLOAT32, 2, shape), status);
+    }
+    double loss(Population population, StringRef loss, const snn_tensor& target, Status& status) {
+        return loss_of(population, loss, target, status);
+    }
+    /// Adds the gradient of the caller's own loss with respect to an output
+    /// ("spikes" or "v"), [steps][batch][n].
+    void add_output_grad(Population population, StringRef var, Span<const float> grad, Status& status) {
+        if (!owns(population, "population", status)) return;
+        detail::succeeded(snn_trainer_add_output_grad(raw_, population.id(), var.c_str(), grad.data(),
+                                                      static_cast<int64_t>(grad.size())),
+                          status);
+    }
+    /// Backpropagates the losses and output gradients given since forward().
+    void backward(Status& status) { detail::succeeded(snn_trainer_backward(raw_), status); }
+    void zero_grad(Status& status) { detail::succeeded(snn_trainer_zero_grad(raw_), status); }
+    /// One optimizer step on every trained weight (the gradients stay: zero_grad()).
+    void step(Status& status) { detail::succeeded(snn_trainer_step(raw_), status); }
+    /// Chooses the optimizer and resets its state (default: Adam, lr 1e-3).
+    void set_optimizer(const OptimizerOptions& options, Status& status) {
+        detail::succeeded(snn_trainer_set_optimizer(raw_, &options.raw()), status);
+    }
+    /// A connection's weight gradient, in the order and size of its weights.
+    std::vector<float> read_grad(Connection connection, Status& status) const {
+        std::vector<float> out;
+        if (!owns(connection, status)) return out;
+        const int64_t nnz = connection.nnz(status);
+        if (!status.ok()) return out;
+        out.resize(static_cast<std::size_t>(nnz));
+        if (!detail::succeeded(snn_trainer_read_grad(raw_, connection.id(), out.data(), nnz), status)) out.clear();
+        return out;
+    }
+    void write_grad(Connection connection, Span<const float> grad, Status& status) {
+        if (!owns(connection, status)) return;
+        detail::succeeded(
+            snn_trainer_write_grad(raw_, connection.id(), grad.data(), static_cast<int64_t>(grad.size())), status);
+    }
+    /// With input_grads: the gradient of the last backward pass with respect
+    /// to a source's input, [steps][batch][n].
+    std::vector<float> read_input_grad(Population source, Status& status) const {
+        std::vector<float> out(whole_run(source));
+        if (!owns(source, "population", status) ||
+            !detail::succeeded(
+                snn_trainer_read_input_grad(raw_, source.id(), out.data(), static_cast<int64_t>(out.size())), status))
+            out.clear();
+        return out;
+    }
+    /// With carry_state: the next forward pass starts a new sequence.
+    void reset_state(Status& status) { detail::succeeded(snn_trainer_reset_state(raw_), status); }
+    /// Bytes the tape of the last forward pass holds.
+    int64_t tape_bytes(Status& status) const {
+        int64_t bytes = 0;
+        return detail::succeeded(snn_trainer_tape_bytes(raw_, &bytes), status) ? bytes : 0;
+    }
+    /// Trains a neuron parameter ("v_th", "tau_mem", "beta") beside the weights, or stops.
+    void train_param(Population population, StringRef name, bool trainable, Status& status) {
+        if (!owns(population, "population", status)) return;
+        detail::succeeded(snn_trainer_train_param(raw_, population.id(), name.c_str(), trainable ? 1 : 0), status);
+    }
+    /// A trained parameter's gradient, one value per neuron.
+    std::vector<float> read_param_grad(Population population, StringRef name, Status& status) const {
+        std::vector<float> out(static_cast<std::size_t>(population.size() > 0 ? population.size() : 0));
+        if (!owns(population, "population", status) ||
+            !detail::succeeded(snn_trainer_read_param_grad(raw_, population.id(), name.c_str(), out.data(),
+                                                           static_cast<int64_t>(out.size())),
+                               status))
+            out.clear();
+        return out;
+    }
+
+#if SNN_HPP_EXCEPTIONS
+    static Trainer create(Network& network, const TrainerOptions& options = TrainerOptions()) {
+        return detail::or_throw([&](Status& s) { return create(network, options, s); });
+    }
+    void forward(int64_t steps, int32_t batch, Population source, Span<const float> input) {
+        detail::or_throw([&](Status& s) { forward(steps, batch, source, input, s); });
+    }
+    void forward(int64_t steps, int32_t batch, Population source, Span<const uint8_t> input) {
+        detail::or_throw([&](Status& s) { forward(steps, batch, source, input, s); });
+    }
+    void forward(int64_t steps, int32_t batch, Population source, Span<const bool> input) {
+        detail::or_throw([&](Status& s) { forward(steps, batch, source, input, s); });
+    }
+    void forward(int64_t steps, int32_t batch, Span<const Population> sources, Span<const snn_tensor> inputs) {
+        detail::or_throw([&](Status& s) { forward(steps, batch, sources, inputs, s); });
+    }
+    void forward(int64_t steps, int32_t batch) { detail::or_throw([&](Status& s) { forward(steps, batch, s); }); }
+    std::vector<float> read_output(Population population, StringRef var) const {
+        return detail::or_throw([&](Status& s) { return read_output(population, var, s); });
+    }
+    void read_output(Population population, StringRef var, Span<float> out) const {
+        detail::or_throw([&](Status& s) { read_output(population, var, out, s); });
+    }
+    double loss(Population population, StringRef name, Span<const int32_t> labels) {
+        return detail::or_throw([&](Status& s) { return loss(population, name, labels, s); });
+    }
+    double loss(Population population, StringRef name, Span<const float> targets) {
+        return detail::or_throw([&](Status& s) { return loss(population, name, targets, s); });
+    }
+    double loss(Population population, StringRef name, const snn_tensor& target) {
+        return detail::or_throw([&](Status& s) { return loss(population, name, target, s); });
+    }
+    void add_output_grad(Population population, StringRef var, Span<const float> grad) {
+        detail::or_throw([&](Status& s) { add_output_grad(population, var, grad, s); });
+    }
+    void backward() { detail::or_throw([&](Status& s) { backward(s); }); }
+    void zero_grad() { detail::or_throw([&](Status& s) { zero_grad(s); }); }
+    void step() { detail::or_throw([&](Status& s) { step(s); }); }
+    void set_optimizer(const OptimizerOptions& options) { detail::or_throw([&](Status& s) { set_optimizer(options, s); }); }
+    std::vector<float> read_grad(Connection connection) const {
+        return detail::or_throw([&](Status& s) { return read_grad(connection, s); });
+    }
+    void write_grad(Connection connection, Span<const float> grad) {
+        detail::or_throw([&](Status& s) { write_grad(connection, grad, s); });
+    }
+    std::vector<float> read_input_grad(Population source) const {
+        return detail::or_throw([&](Status& s) { return read_input_grad(source, s); });
+    }
+    void reset_state() { detail::or_throw([&](Status& s) { reset_state(s); }); }
+    int64_t tape_bytes() const { return detail::or_throw([&](Status& s) { return tape_bytes(s); }); }
+    void train_param(Population population, StringRef name, bool trainable = true) {
+        detail::or_throw([&](Status& s) { train_param(population, name, trainable, s); });
+    }
+    std::vector<float> read_param_grad(Population population, StringRef name) const {
+        return detail::or_throw([&](Status& s) { return read_param_grad(population, name, s); });
+    }
+#endif
+
+    snn_trainer* get() const noexcept { return raw_; }
+    explicit operator bool() const noexcept { return raw_ != nullptr; }
+    /// Destroys the trainer now (the network lives on) and leaves this object empty.
+    void close() noexcept {
+        snn_trainer_destroy(std::exchange(raw_, nullptr));
+        network_.reset();
+    }
+
+private:
+    bool owns(const Population& p, const char* what, Status& status) const {
+        if (!raw_ || p.state_ == network_.get()) return true;  // an empty trainer: libsnn says so
+        return detail::fail(status, SNN_INVALID_ARGUMENT,
+                            std::string(what) + (p.state_ ? ": a population of another network" : ": an empty handle"));
+    }
+    bool owns(const Connection& c, Status& status) const {
+        if (!raw_ || c.state_ == network_.get()) return true;
+        return detail::fail(status, SNN_INVALID_ARGUMENT,
+                            c.state_ ? "connection: a connection of another network" : "connection: an empty handle");
+    }
+    // [steps][batch][n] of the last forward pass.
+    std::size_t whole_run(const Population& p) const {
+        const int64_t n = steps_ * batch_ * p.size();
+        return n > 0 ? static_cast<std::size_t>(n) : 0u;
+    }
+    void run_forward(int64_t steps, int32_t batch, int32_t count, const int32_t* ids, const snn_tensor* inputs,
+                     Status& status) {
+        if (detail::succeeded(snn_trainer_forward(raw_, steps, batch, count, ids, inputs), status)) {
+            steps_ = steps;
+            batch_ = batch;
+        }
+    }
+    template <class T>
+    void forward_as(int64_t steps, int32_t batch, Population source, Span<const T> input, Status& status) {
+        if (!owns(source, "population", status)) return;
+        const int64_t shape[3] = {steps, batch, source.size()};
+        if (steps > 0 && batch > 0 && static_cast<int64_t>(input.size()) != steps * batch * source.size())
+            return (void)detail::fail(status, SNN_SHAPE,
+                                      "input: " + std::to_string(input.size()) + " values given; [steps, batch, n] = [" +
+                                          std::to_string(steps) + ", " + std::to_string(batch) + ", " +
+                                          std::to_string(source.size()) + "] needs " +
+                                          std::to_string(steps * batch * source.size()));
+        const snn_tensor t = detail::host_tensor(input.data(), detail::dtype_of<T>::value, 3, shape);
+        const int32_t id = source.id();
+        run_forward(steps, batch, 1, &id, &t, status);
+    }
+    double loss_of(Population population, StringRef name, const snn_tensor& target, Status& status) {
+        if (!owns(population, "population", status)) return 0.0;
+        double value = 0.0;
+        return detail::succeeded(snn_trainer_loss(raw_, population.id(), name.c_str(), &target, &value), status) ? value
+                                                                                                              : 0.0;
+    }
+
+    snn_trainer* raw_ = nullptr;
+    std::shared_ptr<detail::NetworkState> network_;  // the trained network, kept alive
+    int64_t steps_ = 0;
+    int32_t batch_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Vision: stateless filters, whitening and latency coding (docs/vision.md)
+
+/// Options of filter_kernels (snn_filter_options): "dog" (default), "log" or "gabor".
+class FilterOptions {
+public:
+    FilterOptions() noexcept { (void)snn_filter_options_init(&raw_, sizeof raw_); }
+    explicit FilterOptions(std::string filter) : FilterOptions() { filter_ = std::move(filter); }
+    FilterOptions& filter(std::string name) {
+        filter_ = std::move(name);
+        return *this;
+    }
+    /// Kernel side, odd (default 7).
+    FilterOptions& size(int32_t pixels) noexcept {
+        raw_.size = pixels;
+        return *this;
+    }
+    /// dog: the centre's and the surround's standard deviations (default 1, 2).
+    FilterOptions& sigmas(double centre, double surround) noexcept {
+        raw_.sigma1 = centre;
+        raw_.sigma2 = surround;
+        return *this;
+    }
+    /// log, gabor: the Gaussian's standard deviation (default 1).
+    FilterOptions& sigma(double value) noexcept {
+        raw_.sigma = value;
+        return *this;
+    }
+    /// gabor: wavelength (default 4), aspect ratio (0.5) and phase (0).
+    FilterOptions& gabor(double wavelength, double gamma, double psi = 0.0) noexcept {
+        raw_.wavelength = wavelength;
+        raw_.gamma = gamma;
+        raw_.psi = psi;
+        return *this;
+    }
+    /// gabor: this many kernels at k * pi / count (default 4).
+    FilterOptions& orientations(int32_t count) noexcept {
+        raw_.orientations = count;
+        thetas_.clear();
+        return *this;
+    }
+    /// gabor: one kernel per angle (radians).
+    FilterOptions& thetas(std::vector<double> angles) {
+        thetas_ = std::move(angles);
+        raw_.orientations = static_cast<int32_t>(thetas_.size());
+        return *this;
+    }
+    /// Each kernel minus its mean (default true).
+    FilterOptions& zero_mean(bool on) noexcept {
+        raw_.zero_mean = on ? 1 : 0;
+        return *this;
+    }
+    snn_filter_options& raw() noexcept { return raw_; }
+    const snn_filter_options& raw() const noexcept { return raw_; }
+    /// The C struct with the strings and angles set here filled in (valid while *this is).
+    snn_filter_options c_options() const noexcept {
+        snn_filter_options c = raw_;
+        if (!filter_.empty()) c.filter = filter_.c_str();
+        if (!thetas_.empty()) c.thetas = thetas_.data();
+        return c;
+    }
+
+private:
+    snn_filter_options raw_{};
+    std::string filter_;
+    std::vector<double> thetas_;
+};
+
+/// A bank of square kernels, [filters][size][size].
+struct FilterBank {
+    std::vector<float> kernels;
+    int32_t filters = 0;
+    int32_t size = 0;
+};
+
+/// The kernels of a named filter (snn_filter_kernels).
+inline FilterBank filter_kernels(const FilterOptions& options, Status& status) {
+    const snn_filter_options c = options.c_options();
+    FilterBank bank;
+    int64_t count = 0;
+    int32_t filters = 0;
+    if (!detail::succeeded(snn_filter_kernels(&c, nullptr, 0, &count, &filters), status)) return bank;
+    bank.kernels.resize(static_cast<std::size_t>(count));
+    if (!detail::succeeded(snn_filter_kernels(&c, bank.kernels.data(), count, &count, &filters), status))
+        return FilterBank();
+    bank.filters = filters;
+    bank.size = c.size;
+    return bank;
+}
+
+/// Padding of image_filter.
+enum class Padding : int32_t { valid = SNN_PADDING_VALID, same = SNN_PADDING_SAME };
+
+/// The shapes of image_filter (snn_image_filter_geometry).
+class ImageFilterGeometry {
+public:
+    ImageFilterGeometry() noexcept { (void)snn_image_filter_geometry_init(&raw_, sizeof raw_); }
+    /// The images, [batch][channels][height][width].
+    ImageFilterGeometry& images(int32_t batch, int32_t channels, int32_t height, int32_t width) noexcept {
+        raw_.batch = batch;
+        raw_.channels = channels;
+        raw_.height = height;
+        raw_.width = width;
+        return *this;
+    }
+    /// The kernels, [filters][channels][height][width].
+    ImageFilterGeometry& kernels(int32_t filters, int32_t height, int32_t width) noexcept {
+        raw_.filters = filters;
+        raw_.kernel_height = height;
+        raw_.kernel_width = width;
+        return *this;
+    }
+    ImageFilterGeometry& padding(Padding value) noexcept {
+        raw_.padding = static_cast<int32_t>(value);
+        return *this;
+    }
+    /// Each response r becomes two channels, max(r, 0) then max(-r, 0) (default false).
+    ImageFilterGeometry& on_off(bool on) noexcept {
+        raw_.on_off = on ? 1 : 0;
+        return *this;
+    }
+    snn_image_filter_geometry& raw() noexcept { return raw_; }
+    const snn_image_filter_geometry& raw() const noexcept { return raw_; }
+
+private:
+    snn_image_filter_geometry raw_{};
+};
+
+namespace detail {
+// libsnn reads these arrays by the geometry alone: check their sizes first.
+// Sizes that are not positive are left for libsnn to name.
+inline bool expect_size(std::size_t given, std::initializer_list<int64_t> dims, const char* what, Status& status) {
+    int64_t n = 1;
+    for (int64_t d : dims) {
+        if (d <= 0) return true;
+        n *= d;
+    }
+    if (static_cast<int64_t>(given) == n) return true;
+    return fail(status, SNN_SHAPE, std::string(what) + ": " + std::to_string(given) + " values given; the geometry needs " +
+                                       std::to_string(n));
+}
+}  // namespace detail
+
+/// Filters images with a bank of kernels (snn_image_filter): output
+/// [batch][filters (x 2 with on_off)][out_height][out_width].
+inline std::vector<float> image_filter(const ImageFilterGeometry& geometry, Span<const float> images,
+                                       Span<const float> kernels, Status& status) {
+    const snn_image_filter_geometry& g = geometry.raw();
+    if (!detail::expect_size(images.size(), {g.batch, g.channels, g.height, g.width}, "images", status) ||
+        !detail::expect_size(kernels.size(), {g.filters, g.channels, g.kernel_height, g.kernel_width}, "kernels", status))
+        return {};
+    return detail::read_all<float, int64_t>(
+        [&](float* out, int64_t capacity, int64_t* count) {
+            return snn_image_filter(&g, images.data(), kernels.data(), out, capacity, count);
+        },
+        status);
+}
+
+/// A fitted ZCA whitening: mean [columns] and W [columns][columns].
+struct Zca {
+    std::vector<float> mean;
+    std::vector<float> whitening;
+    int64_t columns = 0;
+};
+
+/// Fits ZCA whitening on data [rows][columns] (snn_zca_fit).
+inline Zca zca_fit(Span<const float> data, int64_t rows, int64_t columns, double epsilon, Status& status) {
+    Zca z;
+    if (!detail::expect_size(data.size(), {rows, columns}, "data", status)) return z;
+    const int64_t c = columns > 0 ? columns : 0;
+    z.mean.resize(static_cast<std::size_t>(c));
+    z.whitening.resize(static_cast<std::size_t>(c * c));
+    if (!detail::succeeded(snn_zca_fit(data.data(), rows, columns, epsilon, z.mean.data(), c, z.whitening.data(), c * c),
+                           status))
+        return Zca();
+    z.columns = columns;
+    return z;
+}
+
+/// Applies a fitted whitening to rows of `zca.columns` values (snn_zca_apply).
+inline std::vector<float> zca_apply(const Zca& zca, Span<const float> data, Status& status) {
+    const int64_t c = zca.columns;
+    if (c <= 0 || static_cast<int64_t>(zca.mean.size()) != c || static_cast<int64_t>(zca.whitening.size()) != c * c) {
+        detail::fail(status, SNN_INVALID_ARGUMENT, "zca: not a fitted whitening");
+        return {};
+    }
+    if (static_cast<int64_t>(data.size()) % c != 0) {
+        detail::fail(status, SNN_SHAPE,
+                     "data: " + std::to_string(data.size()) + " values given; not rows of " + std::to_string(c));
+        return {};
+    }
+    std::vector<float> out(data.size());
+    if (!detail::succeeded(snn_zca_apply(data.data(), static_cast<int64_t>(data.size()) / c, c, zca.mean.data(),
+                                         zca.whitening.data(), out.data(), static_cast<int64_t>(out.size())),
+                           status))
+        out.clear();
+    return out;
+}
+
+/// Rules of latency_encode.
+enum class LatencyRule : int32_t { rank = SNN_LATENCY_RANK, linear = SNN_LATENCY_LINEAR };
+
+/// Options of latency_encode (snn_latency_options).
+class LatencyOptions {
+public:
+    LatencyOptions() noexcept { (void)snn_latency_options_init(&raw_, sizeof raw_); }
+    LatencyOptions& rule(LatencyRule value) noexcept {
+        raw_.rule = static_cast<int32_t>(value);
+        return *this;
+    }
+    /// Values <= threshold never spike (default 0).
+    LatencyOptions& threshold(double value) noexcept {
+        raw_.threshold = value;
+        return *this;
+    }
+    snn_latency_options& raw() noexcept { return raw_; }
+    const snn_latency_options& raw() const noexcept { return raw_; }
+
+private:
+    snn_latency_options raw_{};
+};
+
+/// What latency_encode gives: the spike step per neuron (-1: none),
+/// [batch][neurons], and the spikes, [steps][batch][neurons] (a
+/// spike_source's whole-run input).
+struct LatencyCode {
+    std::vector<int32_t> first;
+    std::vector<uint8_t> spikes;
+};
+
+/// Intensity-to-latency coding of values [batch][neurons] over `steps` steps.
+inline LatencyCode latency_encode(Span<const float> values, int32_t batch, int32_t steps, const LatencyOptions& options,
+                                  Status& status) {
+    LatencyCode code;
+    if (batch > 0 && values.size() % static_cast<std::size_t>(batch) != 0) {
+        detail::fail(status, SNN_SHAPE,
+                     "values: " + std::to_string(values.size()) + " values given; not [" + std::to_string(batch) +
+                         ", neurons]");
+        return code;
+    }
+    const int64_t neurons = batch > 0 ? static_cast<int64_t>(values.size()) / batch : 0;
+    const int64_t cells = batch > 0 ? batch * neurons : 0;
+    code.first.resize(static_cast<std::size_t>(cells));
+    code.spikes.resize(static_cast<std::size_t>(steps > 0 ? steps * cells : 0));
+    if (!detail::succeeded(snn_latency_encode(values.data(), batch, neurons, steps, &options.raw(), code.first.data(),
+                                              cells, code.spikes.data(), static_cast<int64_t>(code.spikes.size())),
+                           status))
+        return LatencyCode();
+    return code;
+}
+
+namespace detail {
+template <class F>
+std::vector<int32_t> decode_spikes(Span<const uint8_t> spikes, int64_t steps, int32_t batch, F&& call, Status& status) {
+    if (steps > 0 && batch > 0 && spikes.size() % static_cast<std::size_t>(steps * batch) != 0) {
+        fail(status, SNN_SHAPE,
+             "spikes: " + std::to_string(spikes.size()) + " values given; not [" + std::to_string(steps) + ", " +
+                 std::to_string(batch) + ", neurons]");
+        return {};
+    }
+    const int64_t neurons = steps > 0 && batch > 0 ? static_cast<int64_t>(spikes.size()) / (steps * batch) : 0;
+    std::vector<int32_t> out(static_cast<std::size_t>(batch > 0 ? batch * neurons : 0));
+    if (!succeeded(call(spikes.data(), steps, batch, neurons, out.data(), static_cast<int64_t>(out.size())), status))
+        out.clear();
+    return out;
+}
+}  // namespace detail
+
+/// The first step with a spike (-1: none) of a recorded [steps][batch][neurons] tensor, [batch][neurons].
+inline std::vector<int32_t> spikes_first_step(Span<const uint8_t> spikes, int64_t steps, int32_t batch, Status& status) {
+    return detail::decode_spikes(spikes, steps, batch, snn_spikes_first_step, status);
+}
+/// The number of steps with a spike, [batch][neurons].
+inline std::vector<int32_t> spikes_count(Span<const uint8_t> spikes, int64_t steps, int32_t batch, Status& status) {
+    return detail::decode_spikes(spikes, steps, batch, snn_spikes_count, status);
+}
+
+#if SNN_HPP_EXCEPTIONS
+inline FilterBank filter_kernels(const FilterOptions& options = FilterOptions()) {
+    return detail::or_throw([&](Status& s) { return filter_kernels(options, s); });
+}
+inline std::vector<float> image_filter(const ImageFilterGeometry& geometry, Span<const float> images,
+                                       Span<const float> kernels) {
+    return detail::or_throw([&](Status& s) { return image_filter(geometry, images, kernels, s); });
+}
+inline Zca zca_fit(Span<const float> data, int64_t rows, int64_t columns, double epsilon) {
+    return detail::or_throw([&](Status& s) { return zca_fit(data, rows, columns, epsilon, s); });
+}
+inline std::vector<float> zca_apply(const Zca& zca, Span<const float> data) {
+    return detail::or_throw([&](Status& s) { return zca_apply(zca, data, s); });
+}
+inline LatencyCode latency_encode(Span<const float> values, int32_t batch, int32_t steps,
+                                  const LatencyOptions& options = LatencyOptions()) {
+    return detail::or_throw([&](Status& s) { return latency_encode(values, batch, steps, options, s); });
+}
+inline std::vector<int32_t> spikes_first_step(Span<const uint8_t> spikes, int64_t steps, int32_t batch) {
+    return detail::or_throw([&](Status& s) { return spikes_first_step(spikes, steps, batch, s); });
+}
+inline std::vector<int32_t> spikes_count(Span<const uint8_t> spikes, int64_t steps, int32_t batch) {
+    return detail::or_throw([&](Status& s) { return spikes_count(spikes, steps, batch, s); });
+}
 #endif
 
 }  // inline namespace

@@ -27,6 +27,8 @@ namespace Snn
         Neuron = SnnNative.SNN_MODEL_NEURON,
         /// <summary>Synapse models ("delta", "exp", "cond_exp").</summary>
         Synapse = SnnNative.SNN_MODEL_SYNAPSE,
+        /// <summary>Learning rules of connections (option "plasticity": "stdp", ...).</summary>
+        Plasticity = SnnNative.SNN_MODEL_PLASTICITY,
     }
 
     /// <summary>Distributions for RandomizeState.</summary>
@@ -47,6 +49,8 @@ namespace Snn
         Sparse = SnnNative.SNN_CONNECTION_SPARSE,
         /// <summary>Neuron i to neuron i.</summary>
         OneToOne = SnnNative.SNN_CONNECTION_ONE_TO_ONE,
+        /// <summary>A shared kernel over a [C, H, W] population.</summary>
+        Conv2d = SnnNative.SNN_CONNECTION_CONV2D,
     }
 
     /// <summary>One parameter of a model, from the registry.</summary>

@@ -16,6 +16,17 @@ namespace Snn
     public delegate void SpikeHandler(Population population, long step, int batchIndex, ReadOnlySpan<int> neuronIds);
 
     /// <summary>
+    /// Called after a step in which learning changed a plastic connection's weights, after the
+    /// spike handlers, on the thread that called Step or Run: <paramref name="synapsesChanged"/>
+    /// updates changed a weight by <paramref name="totalChange"/> in all (sum of |new - old|);
+    /// <paramref name="rows"/> (presynaptic) and <paramref name="columns"/> (postsynaptic neurons)
+    /// are valid during the call only and empty when <paramref name="all"/> (any synapse may have
+    /// changed). <see cref="Network.StopRun"/> and exceptions behave as for spike handlers.
+    /// </summary>
+    public delegate void LearningHandler(Connection connection, long step, long synapsesChanged, double totalChange, bool all,
+                                         ReadOnlySpan<int> rows, ReadOnlySpan<int> columns);
+
+    /// <summary>
     /// A spiking network: populations joined by connections, with the state of
     /// <see cref="Batch"/> independent instances that share weights. Use it from one
     /// thread at a time. Dispose it when done (a finalizer destroys it otherwise);
@@ -350,6 +361,28 @@ namespace Snn
             return Added(id);
         }
 
+        /// <summary>A 2-D convolution (as PyTorch's Conv2d, then an optional pooling): pre is read as
+        /// [in_channels, in_height, in_width], post as [out_channels, out_height, out_width];
+        /// weights are the kernel [out_c][in_c][kh][kw], then with a bias the [out_c] biases
+        /// (<see cref="Conv2dGeometry.WeightCount"/> values, copied).</summary>
+        public Connection ConnectConv2d(Population pre, Population post, Conv2dGeometry geometry, ReadOnlySpan<float> weights,
+                                        string synapse = null, int? delay = null, string name = null)
+        {
+            Begin("ConnectConv2d", pre, post);
+            if (geometry == null) throw new InvalidArgumentException("ConnectConv2d: geometry must not be null");
+            snn_conv2d_geometry g = geometry.ToNative();
+            snn_connection_options o;
+            byte* nameBuffer = stackalloc byte[Utf8.NameCapacity];
+            byte* synapseBuffer = stackalloc byte[Utf8.NameCapacity];
+            InitOptions(&o, name, nameBuffer, synapse, synapseBuffer, delay);
+            int id;
+            using (var lease = Lease())
+            fixed (float* w = &MemoryMarshal.GetReference(weights))
+                SnnException.Check(SnnNative.snn_network_connect_conv2d(lease.Pointer, pre.Id, post.Id, &g, w, weights.Length,
+                                                                        &o, &id));
+            return Added(id);
+        }
+
         /// <summary>Advances one step: deliver, integrate, threshold and reset, emit; then
         /// the spike handlers run. The first step fixes the structure.</summary>
         public void Step()
@@ -436,6 +469,19 @@ namespace Snn
                 SnnException.Check(SnnNative.snn_population_set_spike_callback(lease.Pointer, population.Id, fn, (void*)userData));
             }
             _spikes.Set(population, handler);
+        }
+
+        internal void SetLearningHandler(Connection connection, LearningHandler handler)
+        {
+            if (_spikes == null) _spikes = new SpikeDispatch();
+            IntPtr userData = _handle.DispatchHandle(_spikes);
+            using (var lease = Lease())
+            {
+                IntPtr fn = handler == null ? IntPtr.Zero : SpikeDispatch.LearningTrampolinePointer;
+                SnnException.Check(SnnNative.snn_connection_set_learning_callback(lease.Pointer, connection.Id, fn,
+                                                                                  (void*)userData));
+            }
+            _spikes.SetLearning(connection, handler);
         }
 
         void BeginRun()

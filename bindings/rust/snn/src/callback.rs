@@ -5,7 +5,9 @@ use std::ops::ControlFlow;
 use std::os::raw::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::network::Population;
+use snn_sys as sys;
+
+use crate::network::{Connection, Population};
 
 /// The spikes of one population in one instance after one step, as a spike
 /// callback receives them.
@@ -94,6 +96,93 @@ pub(crate) unsafe extern "C" fn trampoline(
     };
     let f = &mut slot.f;
     match catch_unwind(AssertUnwindSafe(|| f(&spikes))) {
+        Ok(ControlFlow::Continue(())) => 0,
+        Ok(ControlFlow::Break(())) => 1,
+        Err(payload) => {
+            slot.panic = Some(payload);
+            1
+        }
+    }
+}
+
+/// What learning changed on one plastic connection in one step, as a
+/// learning callback receives it ([`Network::on_learning`](crate::Network::on_learning)).
+#[derive(Debug, Clone, Copy)]
+pub struct LearningEvent<'a> {
+    /// The connection whose weights changed.
+    pub connection: Connection,
+    /// The step that just completed.
+    pub step: u64,
+    /// Updates that changed a weight (one changed at a presynaptic and a
+    /// postsynaptic event counts twice).
+    pub synapses_changed: u64,
+    /// The sum of |new - old| over those updates.
+    pub total_change: f64,
+    /// Any synapse may have changed (rstdp, normalisation); `rows` and
+    /// `columns` are then empty.
+    pub all: bool,
+    /// Presynaptic neurons whose synapses changed through presynaptic events.
+    pub rows: &'a [i32],
+    /// Postsynaptic neurons whose synapses changed through their spikes.
+    pub columns: &'a [i32],
+}
+
+type LearningFn = dyn FnMut(&LearningEvent<'_>) -> ControlFlow<()> + Send + 'static;
+
+/// One connection's learning callback, boxed like [`Slot`].
+pub(crate) struct LearningSlot {
+    f: Box<LearningFn>,
+    network: u64,
+    /// A panic caught in the closure, resumed when the run returns.
+    pub(crate) panic: Option<Box<dyn Any + Send + 'static>>,
+}
+
+impl LearningSlot {
+    pub(crate) fn new<F, R>(network: u64, mut f: F) -> Box<LearningSlot>
+    where
+        F: FnMut(&LearningEvent<'_>) -> R + Send + 'static,
+        R: CallbackResult,
+    {
+        Box::new(LearningSlot { f: Box::new(move |e: &LearningEvent<'_>| f(e).control()), network, panic: None })
+    }
+}
+
+/// A slice libsnn passes for the call (empty for NULL or no elements).
+///
+/// # Safety
+/// `ptr` points to `count` values valid during the call, or is NULL.
+unsafe fn ids<'a>(ptr: *const i32, count: i32) -> &'a [i32] {
+    if count > 0 && !ptr.is_null() {
+        std::slice::from_raw_parts(ptr, count as usize)
+    } else {
+        &[]
+    }
+}
+
+/// The C learning callback: as [`trampoline`], a panic never unwinds into C.
+pub(crate) unsafe extern "C" fn learning_trampoline(
+    event: *const sys::snn_learning_event,
+    user_data: *mut c_void,
+) -> i32 {
+    // SAFETY: user_data is the Box<LearningSlot> registered with this
+    // callback, kept by the network (held by &mut during the run).
+    let slot = &mut *(user_data as *mut LearningSlot);
+    if slot.panic.is_some() || event.is_null() {
+        return 1;
+    }
+    // SAFETY: libsnn passes an event and arrays valid during the call.
+    let e = &*event;
+    let learning = LearningEvent {
+        connection: Connection::from_raw(e.connection, slot.network),
+        step: e.step.max(0) as u64,
+        synapses_changed: e.synapses_changed.max(0) as u64,
+        total_change: e.total_change,
+        all: e.all != 0,
+        rows: ids(e.rows, e.row_count),
+        columns: ids(e.columns, e.column_count),
+    };
+    let f = &mut slot.f;
+    match catch_unwind(AssertUnwindSafe(|| f(&learning))) {
         Ok(ControlFlow::Continue(())) => 0,
         Ok(ControlFlow::Break(())) => 1,
         Err(payload) => {

@@ -50,19 +50,22 @@ mod context;
 mod error;
 mod models;
 mod network;
+mod train;
 mod util;
+pub mod vision;
 
 pub use buffer::Element;
-pub use callback::{CallbackResult, Spikes};
+pub use callback::{CallbackResult, LearningEvent, Spikes};
 pub use context::{Context, ContextOptions, LogLevel};
 pub use error::{status_name, Error, ErrorKind, Result};
 pub use models::{
     backends, model_params, model_state_vars, models, neuron_models, synapse_models, ModelKind, ParamDefault, ParamInfo,
 };
 pub use network::{
-    ConnectOptions, Connection, ConnectionInfo, ConnectionKind, Csr, Distribution, Handle, LoadOptions, Network,
-    NetworkOptions, Population, PopulationInfo, StateView, Synapses,
+    ConnectOptions, Connection, ConnectionInfo, ConnectionKind, Conv2d, Csr, Distribution, Handle, LoadOptions,
+    Network, NetworkOptions, Pool, Population, PopulationInfo, StateView, Synapses,
 };
+pub use train::{Optimizer, OptimizerOptions, Target, Trainer, TrainerOptions};
 
 /// The raw C declarations, for what this crate does not wrap.
 pub use snn_sys as sys;

@@ -17,6 +17,8 @@ pub enum ModelKind {
     Neuron,
     /// Models of connections' synapses: "delta", "exp", "cond_exp".
     Synapse,
+    /// Learning rules of connections (option "plasticity"): "stdp", "triplet", ...
+    Plasticity,
 }
 
 impl ModelKind {
@@ -24,6 +26,7 @@ impl ModelKind {
         match self {
             ModelKind::Neuron => sys::SNN_MODEL_NEURON,
             ModelKind::Synapse => sys::SNN_MODEL_SYNAPSE,
+            ModelKind::Plasticity => sys::SNN_MODEL_PLASTICITY,
         }
     }
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use snn_sys as sys;
 
 use crate::buffer::{borrowed_tensor, Binding, Element};
-use crate::callback::{trampoline, CallbackResult, Slot, Spikes};
+use crate::callback::{learning_trampoline, trampoline, CallbackResult, LearningEvent, LearningSlot, Slot, Spikes};
 use crate::context::Context;
 use crate::error::{check, cstr_to_string, Error, ErrorKind, Result};
 use crate::util::{c_path, c_string, to_i32, to_i64};
@@ -59,6 +59,10 @@ impl Connection {
     /// The id inside the network (the C API's connection id).
     pub fn id(self) -> i32 {
         self.id
+    }
+
+    pub(crate) fn from_raw(id: i32, network: u64) -> Connection {
+        Connection { id, network }
     }
 }
 
@@ -180,6 +184,138 @@ impl ConnectOptions {
     }
 }
 
+/// Pooling after a conv2d connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pool {
+    /// No pooling.
+    None,
+    /// The largest value of each window.
+    Max,
+    /// The window's sum divided by its size.
+    Avg,
+    /// The window's sum.
+    Sum,
+}
+
+/// The shape of a conv2d connection ([`Network::connect_conv2d`]); sizes
+/// as `(height, width)` or `(y, x)` pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2d {
+    /// The presynaptic population as `[channels, height, width]`.
+    pub input: [usize; 3],
+    /// Output channels.
+    pub out_channels: usize,
+    /// Kernel height and width.
+    pub kernel: (usize, usize),
+    /// Strides (default 1, 1).
+    pub stride: (usize, usize),
+    /// Zeros around the input (default 0, 0).
+    pub padding: (usize, usize),
+    /// A bias per output channel follows the kernel in the weights.
+    pub bias: bool,
+    /// Pooling after the convolution (default none).
+    pub pool: Pool,
+    /// The pool's height and width.
+    pub pool_size: (usize, usize),
+    /// The pool's strides; 0: its size.
+    pub pool_stride: (usize, usize),
+}
+
+impl Conv2d {
+    /// A convolution with stride 1, no padding, no bias and no pooling.
+    pub fn new(input: [usize; 3], out_channels: usize, kernel: (usize, usize)) -> Conv2d {
+        Conv2d {
+            input,
+            out_channels,
+            kernel,
+            stride: (1, 1),
+            padding: (0, 0),
+            bias: false,
+            pool: Pool::None,
+            pool_size: (0, 0),
+            pool_stride: (0, 0),
+        }
+    }
+
+    /// The strides.
+    pub fn stride(mut self, y: usize, x: usize) -> Conv2d {
+        self.stride = (y, x);
+        self
+    }
+
+    /// Zeros around the input.
+    pub fn padding(mut self, y: usize, x: usize) -> Conv2d {
+        self.padding = (y, x);
+        self
+    }
+
+    /// A bias per output channel.
+    pub fn bias(mut self, on: bool) -> Conv2d {
+        self.bias = on;
+        self
+    }
+
+    /// Pooling with a window of `size`, strides equal to the window.
+    pub fn pool(mut self, pool: Pool, size: (usize, usize)) -> Conv2d {
+        self.pool = pool;
+        self.pool_size = size;
+        self
+    }
+
+    /// The number of weights: the kernel, then the biases.
+    pub fn weight_count(&self) -> usize {
+        self.out_channels * self.input[0] * self.kernel.0 * self.kernel.1
+            + if self.bias { self.out_channels } else { 0 }
+    }
+
+    fn to_c(self) -> Result<sys::snn_conv2d_geometry> {
+        let mut g: sys::snn_conv2d_geometry = unsafe { std::mem::zeroed() };
+        check(unsafe { sys::snn_conv2d_geometry_init(&mut g, size_of::<sys::snn_conv2d_geometry>() as u32) })?;
+        g.in_channels = to_i32(self.input[0], "in_channels")?;
+        g.in_height = to_i32(self.input[1], "in_height")?;
+        g.in_width = to_i32(self.input[2], "in_width")?;
+        g.out_channels = to_i32(self.out_channels, "out_channels")?;
+        g.kernel_height = to_i32(self.kernel.0, "kernel_height")?;
+        g.kernel_width = to_i32(self.kernel.1, "kernel_width")?;
+        g.stride_y = to_i32(self.stride.0, "stride_y")?;
+        g.stride_x = to_i32(self.stride.1, "stride_x")?;
+        g.padding_y = to_i32(self.padding.0, "padding_y")?;
+        g.padding_x = to_i32(self.padding.1, "padding_x")?;
+        g.bias = i32::from(self.bias);
+        g.pool = match self.pool {
+            Pool::None => sys::SNN_POOL_NONE,
+            Pool::Max => sys::SNN_POOL_MAX,
+            Pool::Avg => sys::SNN_POOL_AVG,
+            Pool::Sum => sys::SNN_POOL_SUM,
+        };
+        g.pool_height = to_i32(self.pool_size.0, "pool_height")?;
+        g.pool_width = to_i32(self.pool_size.1, "pool_width")?;
+        g.pool_stride_y = to_i32(self.pool_stride.0, "pool_stride_y")?;
+        g.pool_stride_x = to_i32(self.pool_stride.1, "pool_stride_x")?;
+        Ok(g)
+    }
+
+    fn from_c(g: &sys::snn_conv2d_geometry) -> Conv2d {
+        let u = |v: i32| v.max(0) as usize;
+        Conv2d {
+            input: [u(g.in_channels), u(g.in_height), u(g.in_width)],
+            out_channels: u(g.out_channels),
+            kernel: (u(g.kernel_height), u(g.kernel_width)),
+            stride: (u(g.stride_y), u(g.stride_x)),
+            padding: (u(g.padding_y), u(g.padding_x)),
+            bias: g.bias != 0,
+            pool: match g.pool {
+                sys::SNN_POOL_MAX => Pool::Max,
+                sys::SNN_POOL_AVG => Pool::Avg,
+                sys::SNN_POOL_SUM => Pool::Sum,
+                _ => Pool::None,
+            },
+            pool_size: (u(g.pool_height), u(g.pool_width)),
+            pool_stride: (u(g.pool_stride_y), u(g.pool_stride_x)),
+        }
+    }
+}
+
 /// A distribution to draw state from ([`Network::randomize_state`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Distribution {
@@ -239,6 +375,8 @@ pub enum ConnectionKind {
     Sparse,
     /// Neuron `i` to neuron `i`.
     OneToOne,
+    /// A shared kernel over a `[C, H, W]` population ([`Network::connect_conv2d`]).
+    Conv2d,
     /// A kind this binding does not know (its `SNN_CONNECTION_*` value).
     Other(i32),
 }
@@ -298,6 +436,7 @@ pub struct Network {
     tag: u64,
     context: Context,
     callbacks: HashMap<i32, Box<Slot>>,
+    learning: HashMap<i32, Box<LearningSlot>>,
     inputs: HashMap<i32, Binding>,
     outputs: HashMap<(i32, String), Binding>,
 }
@@ -359,6 +498,7 @@ impl Network {
             tag: NEXT_NETWORK.fetch_add(1, Ordering::Relaxed),
             context: context.clone(),
             callbacks: HashMap::new(),
+            learning: HashMap::new(),
             inputs: HashMap::new(),
             outputs: HashMap::new(),
         })
@@ -539,6 +679,11 @@ impl Network {
                 first.get_or_insert(payload);
             }
         }
+        for slot in self.learning.values_mut() {
+            if let Some(payload) = slot.panic.take() {
+                first.get_or_insert(payload);
+            }
+        }
         if let Some(payload) = first {
             std::panic::resume_unwind(payload);
         }
@@ -554,7 +699,7 @@ impl Network {
     // ------------------------------------------------------------------
     // Populations
 
-    fn pop_id(&self, pop: Population) -> Result<i32> {
+    pub(crate) fn pop_id(&self, pop: Population) -> Result<i32> {
         if pop.network != self.tag {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -564,7 +709,7 @@ impl Network {
         Ok(pop.id)
     }
 
-    fn conn_id(&self, conn: Connection) -> Result<i32> {
+    pub(crate) fn conn_id(&self, conn: Connection) -> Result<i32> {
         if conn.network != self.tag {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -638,7 +783,7 @@ impl Network {
         })
     }
 
-    fn pop_size(&self, id: i32) -> Result<usize> {
+    pub(crate) fn pop_size(&self, id: i32) -> Result<usize> {
         let mut info: sys::snn_population_info = unsafe { std::mem::zeroed() };
         info.struct_size = size_of::<sys::snn_population_info>() as u32;
         check(unsafe { sys::snn_population_info_get(self.ptr.as_ptr(), id, &mut info) })?;
@@ -692,20 +837,35 @@ impl Network {
         Ok(value)
     }
 
-    /// Sets a string option of a population (e.g. "reset" = "value" | "subtract").
-    pub fn set_option(&mut self, pop: Population, name: &str, value: &str) -> Result<()> {
-        let id = self.pop_id(pop)?;
+    /// Sets a string option: of a population (e.g. "reset" = "value" |
+    /// "subtract") or of a connection ("weight_dtype"; "plasticity", a
+    /// learning rule set before the first step, and the rule's options such
+    /// as "learning" = "on" | "off").
+    pub fn set_option<H: Handle>(&mut self, target: H, name: &str, value: &str) -> Result<()> {
+        let (is_pop, id) = self.handle_id(target)?;
         let c_name = c_string(name, "name")?;
         let c_value = c_string(value, "value")?;
-        check(unsafe { sys::snn_population_set_option(self.ptr.as_ptr(), id, c_name.as_ptr(), c_value.as_ptr()) })
+        check(unsafe {
+            if is_pop {
+                sys::snn_population_set_option(self.ptr.as_ptr(), id, c_name.as_ptr(), c_value.as_ptr())
+            } else {
+                sys::snn_connection_set_option(self.ptr.as_ptr(), id, c_name.as_ptr(), c_value.as_ptr())
+            }
+        })
     }
 
-    /// A string option of a population.
-    pub fn option(&self, pop: Population, name: &str) -> Result<String> {
-        let id = self.pop_id(pop)?;
+    /// A string option of a population or connection.
+    pub fn option<H: Handle>(&self, target: H, name: &str) -> Result<String> {
+        let (is_pop, id) = self.handle_id(target)?;
         let c_name = c_string(name, "name")?;
         let mut value = ptr::null();
-        check(unsafe { sys::snn_population_get_option(self.ptr.as_ptr(), id, c_name.as_ptr(), &mut value) })?;
+        check(unsafe {
+            if is_pop {
+                sys::snn_population_get_option(self.ptr.as_ptr(), id, c_name.as_ptr(), &mut value)
+            } else {
+                sys::snn_connection_get_option(self.ptr.as_ptr(), id, c_name.as_ptr(), &mut value)
+            }
+        })?;
         Ok(unsafe { cstr_to_string(value) })
     }
 
@@ -1064,7 +1224,7 @@ impl Network {
         Ok((c, keep))
     }
 
-    fn conn_handle(&self, id: i32) -> Connection {
+    pub(crate) fn conn_handle(&self, id: i32) -> Connection {
         Connection { id, network: self.tag }
     }
 
@@ -1217,6 +1377,77 @@ impl Network {
         Ok(self.conn_handle(id))
     }
 
+    /// Connects with a 2-D convolution (PyTorch's Conv2d, then an optional
+    /// pooling): `pre` is read as `[in_channels, in_height, in_width]`, `post`
+    /// as `[out_channels, out_height, out_width]`. `weights` holds the kernel
+    /// `[out_c][in_c][kh][kw]`, then with a bias the `[out_c]` biases
+    /// ([`Conv2d::weight_count`] values, copied).
+    pub fn connect_conv2d(
+        &mut self,
+        pre: Population,
+        post: Population,
+        geometry: &Conv2d,
+        weights: &[f32],
+        options: &ConnectOptions,
+    ) -> Result<Connection> {
+        let (pre, post) = (self.pop_id(pre)?, self.pop_id(post)?);
+        let g = geometry.to_c()?;
+        let (c, _keep) = Network::connection_options(options)?;
+        let mut id = -1;
+        check(unsafe {
+            sys::snn_network_connect_conv2d(
+                self.ptr.as_ptr(),
+                pre,
+                post,
+                &g,
+                weights.as_ptr(),
+                to_i64(weights.len(), "weights")?,
+                &c,
+                &mut id,
+            )
+        })?;
+        Ok(self.conn_handle(id))
+    }
+
+    /// The geometry of a conv2d connection, its defaults filled in.
+    pub fn conv2d_geometry(&self, conn: Connection) -> Result<Conv2d> {
+        let id = self.conn_id(conn)?;
+        let mut g: sys::snn_conv2d_geometry = unsafe { std::mem::zeroed() };
+        g.struct_size = size_of::<sys::snn_conv2d_geometry>() as u32;
+        check(unsafe { sys::snn_connection_conv2d_get(self.ptr.as_ptr(), id, &mut g) })?;
+        Ok(Conv2d::from_c(&g))
+    }
+
+    /// Calls `callback` after each step in which learning changed a plastic
+    /// connection's weights (after the spike callbacks, on the thread that
+    /// called [`step`](Network::step)/[`run`](Network::run)). Return `()` to
+    /// go on or a `ControlFlow` whose `Break` stops the run after this step.
+    /// Replaces (and drops) a previous callback; a panic stops the run and is
+    /// resumed from `step`/`run`, as for spike callbacks.
+    pub fn on_learning<F, R>(&mut self, conn: Connection, callback: F) -> Result<()>
+    where
+        F: FnMut(&LearningEvent<'_>) -> R + Send + 'static,
+        R: CallbackResult,
+    {
+        let id = self.conn_id(conn)?;
+        let mut slot = LearningSlot::new(self.tag, callback);
+        let user_data = &mut *slot as *mut LearningSlot as *mut std::os::raw::c_void;
+        // SAFETY: the slot is kept in `learning` until libsnn stops calling it.
+        check(unsafe {
+            sys::snn_connection_set_learning_callback(self.ptr.as_ptr(), id, Some(learning_trampoline), user_data)
+        })?;
+        self.learning.insert(id, slot);
+        Ok(())
+    }
+
+    /// Removes a connection's learning callback (and drops the closure).
+    pub fn remove_learning_callback(&mut self, conn: Connection) -> Result<()> {
+        let id = self.conn_id(conn)?;
+        check(unsafe { sys::snn_connection_set_learning_callback(self.ptr.as_ptr(), id, None, ptr::null_mut()) })?;
+        self.learning.remove(&id);
+        Ok(())
+    }
+
     /// The connection of this name ([`ErrorKind::NotFound`] if none).
     pub fn connection(&self, name: &str) -> Result<Connection> {
         let c_name = c_string(name, "name")?;
@@ -1247,6 +1478,7 @@ impl Network {
                 sys::SNN_CONNECTION_DENSE => ConnectionKind::Dense,
                 sys::SNN_CONNECTION_SPARSE => ConnectionKind::Sparse,
                 sys::SNN_CONNECTION_ONE_TO_ONE => ConnectionKind::OneToOne,
+                sys::SNN_CONNECTION_CONV2D => ConnectionKind::Conv2d,
                 other => ConnectionKind::Other(other),
             },
             delay: info.delay.max(0) as u32,

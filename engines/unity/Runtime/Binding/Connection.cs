@@ -74,6 +74,48 @@ namespace Snn
             return value;
         }
 
+        /// <summary>Sets a string option: "weight_dtype"; "plasticity" (a learning rule, before
+        /// the first step) and the rule's options ("learning" = "on" | "off", "pairing", ...).</summary>
+        public void SetOption(string name, string value)
+        {
+            byte* nameBuffer = stackalloc byte[Utf8.NameCapacity];
+            byte* valueBuffer = stackalloc byte[Utf8.NameCapacity];
+            byte* n = Utf8.Name(name, nameBuffer, "name");
+            byte* v = Utf8.Name(value, valueBuffer, "value");
+            using (var lease = Network.Lease())
+                SnnException.Check(SnnNative.snn_connection_set_option(lease.Pointer, Id, n, v));
+        }
+
+        /// <summary>A string option.</summary>
+        public string GetOption(string name)
+        {
+            byte* buffer = stackalloc byte[Utf8.NameCapacity];
+            byte* n = Utf8.Name(name, buffer, "name");
+            byte* value;
+            using (var lease = Network.Lease())
+            {
+                SnnException.Check(SnnNative.snn_connection_get_option(lease.Pointer, Id, n, &value));
+                return Utf8.Read(value);
+            }
+        }
+
+        /// <summary>The geometry of a conv2d connection, its defaults filled in.</summary>
+        public Conv2dGeometry GetConv2dGeometry()
+        {
+            snn_conv2d_geometry g = default(snn_conv2d_geometry);
+            g.struct_size = (uint)sizeof(snn_conv2d_geometry);
+            using (var lease = Network.Lease())
+                SnnException.Check(SnnNative.snn_connection_conv2d_get(lease.Pointer, Id, &g));
+            return new Conv2dGeometry(g);
+        }
+
+        /// <summary>Registers the handler called after each step in which learning changed this
+        /// (plastic) connection's weights; null removes it.</summary>
+        public void OnLearning(LearningHandler handler)
+        {
+            Network.SetLearningHandler(this, handler);
+        }
+
         /// <summary>The weights in the connection's order (dense: [pre][post]; sparse: CSR order).</summary>
         public float[] GetWeights()
         {
