@@ -38,33 +38,31 @@ static double uniform(void) {
     return (double)((rng_state * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
 }
 
-static void set_rates(snn_network* net, int32_t inputs, int side) {
-    float rates[N_IN];
-    int64_t shape[2] = {1, N_IN};
+/* The next step's input of a population of one instance: n float32 values. */
+static void set_input(snn_network* net, int32_t population, float* values, int64_t n) {
+    int64_t shape[2] = {1, n};
     snn_tensor t;
     memset(&t, 0, sizeof t);
-    for (int i = 0; i < N_IN; ++i) rates[i] = side < 0 ? 2.0f : ((i < N_IN / 2) == (side == 0) ? 40.0f : 2.0f);
-    t.data = rates;
+    t.data = values;
     t.dtype = SNN_DTYPE_FLOAT32;
     t.ndim = 2;
     t.shape = shape;
     t.device_type = SNN_DEVICE_CPU;
-    CHECK(snn_population_set_input(net, inputs, &t));
+    CHECK(snn_population_set_input(net, population, &t));
+}
+
+/* Input rates: 40 Hz for the group on the target's side, 2 Hz otherwise (side < 0: rest). */
+static void set_rates(snn_network* net, int32_t inputs, int side) {
+    float rates[N_IN];
+    for (int i = 0; i < N_IN; ++i) rates[i] = side < 0 ? 2.0f : ((i < N_IN / 2) == (side == 0) ? 40.0f : 2.0f);
+    set_input(net, inputs, rates, N_IN);
 }
 
 /* Outcome neuron 2 * good + motor: 0/1 punish motor 0/1, 2/3 reward motor 0/1. */
 static void emit_outcome(snn_network* net, int32_t source, int good, int motor) {
     float spikes[4] = {0, 0, 0, 0};
-    int64_t shape[2] = {1, 4};
     spikes[2 * good + motor] = 1.0f;
-    snn_tensor t;
-    memset(&t, 0, sizeof t);
-    t.data = spikes;
-    t.dtype = SNN_DTYPE_FLOAT32;
-    t.ndim = 2;
-    t.shape = shape;
-    t.device_type = SNN_DEVICE_CPU;
-    CHECK(snn_population_set_input(net, source, &t));
+    set_input(net, source, spikes, 4);
 }
 
 /* Runs the task for `trials` trials with learning on or off (the reference:

@@ -136,7 +136,7 @@ std::vector<uint8_t> save_network(const Network& network, uint32_t flags) {
             for (const ConvField& f : kConvFields) fields.set(f.name, Value::from_int64(geometry.*f.field));
             entry.set("conv2d", fields);
         }
-        if (conn.plastic()) {  // the learning rule (docs/models.md, "Plasticity"); its traces are not saved
+        if (conn.plastic()) {  // the learning rule (docs/models.md, "Plasticity"); its traces go with the running state
             const PlasticityModel& pm = conn.plasticity_model();
             Value rule = Value::object();
             rule.set("rule", Value::from_string(pm.name));
@@ -211,6 +211,20 @@ std::vector<uint8_t> save_network(const Network& network, uint32_t flags) {
             std::vector<float> values(static_cast<std::size_t>(batch * n_post));
             running->read_state(Owner::Connection, static_cast<int32_t>(c), 0, values.data());
             add_floats("state/" + conn_tensor(conn, conn.synapse_model().state_vars[0]), {batch, n_post}, std::move(values));
+        }
+        // The learning rules' traces (their events in flight are rebuilt from
+        // the presynaptic delay lines on load).
+        for (std::size_t c = 0; c < g.connections.size(); ++c) {
+            const Connection& conn = g.connections[c];
+            if (!conn.plastic()) continue;
+            const auto& vars = conn.plasticity_model().state_vars;
+            for (std::size_t v = 0; v < vars.size(); ++v) {
+                const int var = kPlasticVar + static_cast<int>(v);
+                const int64_t n = network.state_size(Owner::Connection, static_cast<int32_t>(c), var);
+                std::vector<float> values(static_cast<std::size_t>(batch * n));
+                network.read_state(Owner::Connection, static_cast<int32_t>(c), var, values.data());
+                add_floats("state/" + conn_tensor(conn, vars[v].name), {batch, n}, std::move(values));
+            }
         }
         writer.add_metadata("snn.step", std::to_string(network.current_step()));
     }
@@ -475,7 +489,20 @@ void restore_running_state(Network& net, const st::File& file, const std::string
                                               st::DType::F32, {batch, n_post}));
         engine.write_state(Owner::Connection, static_cast<int32_t>(c), 0, values.data());
     }
+    for (std::size_t c = 0; c < g.connections.size(); ++c) {
+        const Connection& conn = g.connections[c];
+        if (!conn.plastic()) continue;
+        const auto& vars = conn.plasticity_model().state_vars;
+        for (std::size_t v = 0; v < vars.size(); ++v) {
+            const int var = kPlasticVar + static_cast<int>(v);
+            const int64_t n = net.state_size(Owner::Connection, static_cast<int32_t>(c), var);
+            auto values = values_of<float>(tensor(file, "state/conn/" + std::string(conn.name.c_str()) + "/" + vars[v].name,
+                                                  st::DType::F32, {batch, n}));
+            net.write_state(Owner::Connection, static_cast<int32_t>(c), var, values.data(), static_cast<int64_t>(values.size()));
+        }
+    }
     net.set_step(step);
+    net.restore_learning_events();
 }
 
 }  // namespace

@@ -1277,6 +1277,10 @@ InputView Network::run_input(const void* self, int32_t population, int64_t k) {
     return InputView{};
 }
 
+void Network::restore_learning_events() {
+    if (learner_ && engine_) learner_->restore_events(step_, *engine_);
+}
+
 void Network::reset() {
     refuse_in_callback(in_callback_, "reset");
     step_ = 0;

@@ -142,6 +142,9 @@ public:
     void initial_state(Owner owner, int32_t id, int var, float* out) const;
     void set_initial_state(Owner owner, int32_t id, int var, const float* values);  // [batch][n]
     void set_step(int64_t step) { step_ = step; }
+    // After a restored running state: the learning rules' presynaptic events
+    // still in flight, from the restored delay lines.
+    void restore_learning_events();
     // The running engine: nullptr before the first run / created on demand.
     const Engine* running_engine() const { return engine_.get(); }
     Engine& start_engine() {

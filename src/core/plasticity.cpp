@@ -307,6 +307,29 @@ void Learner::step(int64_t t, Engine& engine) {
 
 const Learner::Summary& Learner::summary(int32_t connection) const { return rule_of(connection).summary; }
 
+void Learner::restore_events(int64_t next_step, const Engine& engine) {
+    for (Rule* r : rules_) {
+        std::fill(r->ring_counts.begin(), r->ring_counts.end(), 0);
+        if (r->lag == 0) continue;  // nothing in flight: this step's spikes are its events
+        const int64_t n = r->n_pre;
+        const int32_t depth = engine.delay_line_depth(r->pre);
+        pvector<int32_t> refractory(static_cast<std::size_t>(batch_ * n), 0, memory_);
+        pvector<float> line(static_cast<std::size_t>(depth) * static_cast<std::size_t>(batch_ * n), 0.0f, memory_);
+        pvector<uint8_t> spikes(static_cast<std::size_t>(batch_ * n), 0, memory_);
+        engine.read_internal(r->pre, refractory.data(), line.data(), spikes.data());
+        for (int64_t m = std::max<int64_t>(0, next_step - r->lag); m < next_step; ++m) {
+            const float* emitted = line.data() + (m % depth) * batch_ * n;  // slot m % depth holds step m
+            for (int32_t b = 0; b < batch_; ++b) {
+                const std::size_t at = static_cast<std::size_t>((m % r->depth()) * capacity_ + b);
+                int32_t count = 0;
+                for (int64_t i = 0; i < n; ++i)
+                    if (emitted[b * n + i] != 0.0f) r->ring_ids[at * static_cast<std::size_t>(n) + static_cast<std::size_t>(count++)] = static_cast<int32_t>(i);
+                r->ring_counts[at] = count;
+            }
+        }
+    }
+}
+
 // Every norm_interval steps (counted from step 0: after steps interval - 1,
 // 2 interval - 1, ...), each postsynaptic (or presynaptic) neuron's weights
 // are scaled to sum to norm: the sum in float32 in ascending order of the

@@ -46,6 +46,10 @@ public:
     void reset();
     // Phase 5 of step t (the engine has just run it).
     void step(int64_t t, Engine& engine);
+    // Refills the presynaptic events still in flight (emitted in the last
+    // `lag` steps before next_step) from the engine's delay lines, after a
+    // running state was restored.
+    void restore_events(int64_t next_step, const Engine& engine);
     const Summary& summary(int32_t connection) const;
 
     // A plastic connection's state variable (index into its rule's

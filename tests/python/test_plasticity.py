@@ -667,3 +667,28 @@ def test_conv2d_normalisation_per_map(backend):
     net.run(10, inputs={"img": np.random.default_rng(3).random((10, 1, 50)) < 0.5})
     sums = net.weights(conv).reshape(3, -1).astype(np.float64).sum(axis=1)
     np.testing.assert_allclose(sums, 4.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("rule,delay", [("stdp", 3), ("triplet", 2), ("rstdp", 4)])
+def test_saved_running_state_continues_learning_exactly(tmp_path, backend, rule, delay):
+    # Traces, eligibility and the presynaptic events still in flight travel
+    # with SNN_SAVE_CURRENT_STATE: the copy learns on exactly as the original.
+    extra = dict(a_plus=0.02) if rule != "triplet" else dict(a2_plus=0.01, a3_plus=0.01)
+    net, conn, inputs = _network(backend, 2, 8, 5, "dense", delay, rule, extra, steps=120,
+                                 modulator="dopamine" if rule == "rstdp" else None)
+    feed = dict(inputs)
+    if rule == "rstdp":
+        feed["dopamine"] = np.where(np.random.default_rng(4).random((120, 2, 1)) < 0.1, 1.0, 0.0).astype(F)
+    first = {k: v[:70] for k, v in feed.items()}
+    rest = {k: v[70:] for k, v in feed.items()}
+    net.run(70, inputs=first)
+    path = tmp_path / "running.snn"
+    net.save(path, current_state=True)
+    copy = snn.load(path)
+    net.run(50, inputs=rest)
+    copy.run(50, inputs=rest)
+    c2 = copy.connections[conn.name]
+    np.testing.assert_array_equal(copy.weights(c2), net.weights(conn))
+    for var in snn.model_state_vars(rule, "plasticity"):
+        np.testing.assert_array_equal(copy.state(c2, var), net.state(conn, var), err_msg=var)

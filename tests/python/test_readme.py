@@ -25,6 +25,17 @@ def test_python_snippet(tmp_path, monkeypatch):
     assert (tmp_path / "net.snn").exists()
 
 
+def test_plasticity_snippet():
+    """The README's STDP block (Song et al.'s experiment): the weights end
+    near the bounds more often than the uniform start."""
+    text = (ROOT / "README.md").read_text()
+    code = next(b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "plasticity=" in b)
+    scope = {"__name__": "readme"}
+    exec(compile("import numpy as np\nimport snn\n" + code, "README.md", "exec"), scope)
+    w = scope["net"].weights(scope["syn"]) / 0.01
+    assert ((w < 0.1) | (w > 0.9)).mean() > 0.35  # uniform: 0.2
+
+
 @pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler")
 def test_c_snippet(tmp_path):
     library = os.environ.get("SNN_LIBRARY")
