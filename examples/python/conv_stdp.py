@@ -49,7 +49,7 @@ def encode(images: np.ndarray, threshold: float = 0.05) -> np.ndarray:
 
 
 def build(kernel: np.ndarray, learn: bool, batch: int = 1, a_plus: float = 0.004, a_minus: float = 0.003,
-          backend: str = "cpu") -> Tuple[snn.Network, snn.Connection]:
+          winners: int = 0, backend: str = "cpu") -> Tuple[snn.Network, snn.Connection]:
     net = snn.Network(dt=1e-3, batch=batch, backend=backend)
     net.population("image", (2, 28, 28), model="spike_source")
     hold = (STEPS + 2) * 1e-3  # refractory past the image: one spike per neuron and image
@@ -60,14 +60,18 @@ def build(kernel: np.ndarray, learn: bool, batch: int = 1, a_plus: float = 0.004
         net.set_param(conv, "plasticity", "stdp_sign")
         net.set_param(conv, "a_plus", a_plus)
         net.set_param(conv, "a_minus", a_minus)
+        if winners:  # the paper's k winners per image, one per map
+            net.set_param(conv, "learn_once", "channel")
+            net.set_param(conv, "learn_limit", winners)
     identity = np.eye(MAPS, dtype=np.float32).reshape(MAPS, MAPS, 1, 1)
     net.conv2d("maps", "pooled", identity, pool="max", pool_size=2, delay=0)
     return net, conv
 
 
-def train(kernel: np.ndarray, images: np.ndarray, a_plus: float, a_minus: float) -> Tuple[np.ndarray, float]:
+def train(kernel: np.ndarray, images: np.ndarray, a_plus: float, a_minus: float,
+          winners: int = 0) -> Tuple[np.ndarray, float]:
     """One pass of STDP, one image at a time; returns the learned kernel and the seconds."""
-    net, conv = build(kernel, learn=True, a_plus=a_plus, a_minus=a_minus)
+    net, conv = build(kernel, learn=True, a_plus=a_plus, a_minus=a_minus, winners=winners)
     start = time.perf_counter()
     for k in range(0, len(images), 100):
         spikes = encode(images[k:k + 100])
@@ -104,12 +108,13 @@ def ridge_accuracy(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     return float((scores.argmax(axis=1) == y_test).mean())
 
 
-def run(n_train: int, n_test: int, seed: int = 0, a_plus: float = 0.004, a_minus: float = 0.003) -> Dict[str, float]:
+def run(n_train: int, n_test: int, seed: int = 0, a_plus: float = 0.004, a_minus: float = 0.003,
+        winners: int = 0) -> Dict[str, float]:
     x_train, y_train = snn.datasets.fashion_mnist("train")
     x_test, y_test = snn.datasets.fashion_mnist("test")
     rng = np.random.default_rng(seed)
     initial = np.clip(rng.normal(0.8, 0.05, (MAPS, 2, KERNEL, KERNEL)), 0.0, 1.0).astype(np.float32)
-    learned, seconds = train(initial, x_train[:n_train], a_plus, a_minus)
+    learned, seconds = train(initial, x_train[:n_train], a_plus, a_minus, winners)
     result = {"train_ms_per_image": seconds / n_train * 1e3}
     for name, kernel in (("learned", learned), ("untrained", initial)):
         t0 = time.perf_counter()
@@ -128,9 +133,11 @@ def main() -> None:
     ap.add_argument("--test", type=int, default=1000)
     ap.add_argument("--a-plus", type=float, default=0.004)
     ap.add_argument("--a-minus", type=float, default=0.003)
+    ap.add_argument("--winners", type=int, default=0,
+                    help="learn from at most this many spikes per image, one per map (the paper: 5); 0: every spike")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    r = run(args.train, args.test, args.seed, args.a_plus, args.a_minus)
+    r = run(args.train, args.test, args.seed, args.a_plus, args.a_minus, args.winners)
     print(f"conv STDP on Fashion-MNIST, {args.train} training images: ridge readout of the pooled spikes "
           f"{100 * r['learned_accuracy']:.2f} % (untrained kernels: {100 * r['untrained_accuracy']:.2f} %) on "
           f"{args.test} test images; {r['train_ms_per_image']:.1f} ms per training image (STDP); "

@@ -102,6 +102,11 @@ std::vector<PlasticityModel> make_plasticity_models() {
                                 "post: scale each postsynaptic neuron's incoming weights to sum to norm; pre: each presynaptic neuron's outgoing ones"};
     const NumberParam norm{"norm", 0.0, "w", "the sum normalisation scales to"};
     const NumberParam norm_interval{"norm_interval", 1.0, "steps", "normalise after every this many steps (a whole number >= 1)"};
+    // Limits on the postsynaptic spikes that learn between resets, common to every rule.
+    const StringParam learn_once{"learn_once", "none", "none|neuron|channel",
+                                 "neuron: a postsynaptic neuron learns at its first spike only; channel: one spike per channel "
+                                 "of a (C, H, W) population (one winner per feature map), until the next reset"};
+    const NumberParam learn_limit{"learn_limit", 0.0, "spikes", "postsynaptic spikes that learn per instance until the next reset (0: no limit)"};
     std::vector<PlasticityModel> m;
     m.push_back({"stdp",
                  PlasticityKind::PairSTDP,
@@ -112,8 +117,8 @@ std::vector<PlasticityModel> make_plasticity_models() {
                   {"tau_minus", 20e-3, "s", "decay time constant of the postsynaptic trace"},
                   {"mu_plus", 0.0, "1", "weight dependence of potentiation: 0 additive, 1 multiplicative (soft bound)"},
                   {"mu_minus", 0.0, "1", "weight dependence of depression: 0 additive, 1 multiplicative (soft bound)"},
-                  norm, norm_interval},
-                 {pairing, normalize},
+                  norm, norm_interval, learn_limit},
+                 {pairing, normalize, learn_once},
                  {{"x_pre", TraceSide::Pre}, {"x_post", TraceSide::Post}}});
     // Pfister & Gerstner 2006: defaults are their visual-cortex fit of the
     // all-to-all full model (Table 4).
@@ -128,8 +133,8 @@ std::vector<PlasticityModel> make_plasticity_models() {
                   {"tau_minus", 33.7e-3, "s", "decay of the fast postsynaptic trace o1"},
                   {"tau_x", 101e-3, "s", "decay of the slow presynaptic trace r2"},
                   {"tau_y", 125e-3, "s", "decay of the slow postsynaptic trace o2"},
-                  norm, norm_interval},
-                 {pairing, normalize},
+                  norm, norm_interval, learn_limit},
+                 {pairing, normalize, learn_once},
                  {{"r1", TraceSide::Pre}, {"r2", TraceSide::Pre}, {"o1", TraceSide::Post}, {"o2", TraceSide::Post}}});
     m.push_back({"rstdp",
                  PlasticityKind::RewardSTDP,
@@ -140,8 +145,8 @@ std::vector<PlasticityModel> make_plasticity_models() {
                   {"tau_minus", 20e-3, "s", "decay time constant of the postsynaptic trace"},
                   {"tau_e", 1.0, "s", "decay time constant of the eligibility trace"},
                   {"eta", 1e-3, "w", "learning rate: each step w += eta * m * e"},
-                  norm, norm_interval},
-                 {pairing, normalize,
+                  norm, norm_interval, learn_limit},
+                 {pairing, normalize, learn_once,
                   {"modulator", "", "",
                    "the modulator population (model \"modulator\", 1 neuron or one per postsynaptic neuron) whose m gates learning"}},
                  {{"x_pre", TraceSide::Pre}, {"x_post", TraceSide::Post}, {"eligibility", TraceSide::Synapse}}});
@@ -153,8 +158,8 @@ std::vector<PlasticityModel> make_plasticity_models() {
                  {w_min, w_max,
                   {"a_plus", 0.004, "1", "relative growth when the presynaptic neuron spiked before (or with) the postsynaptic one"},
                   {"a_minus", 0.003, "1", "relative shrinkage otherwise"},
-                  norm, norm_interval},
-                 {normalize},
+                  norm, norm_interval, learn_limit},
+                 {normalize, learn_once},
                  {{"x_pre", TraceSide::Pre}}});
     return m;
 }

@@ -624,6 +624,8 @@ void Network::set_connection_param(int32_t conn_id, std::string_view name, doubl
     if (n.substr(0, 3) == "tau" && !(value > 0.0)) throw fail(SNN_INVALID_ARGUMENT, "%s: must be > 0 (got %g)", pname, value);
     if ((n.substr(0, 2) == "mu" || n == "norm") && !(value >= 0.0))
         throw fail(SNN_INVALID_ARGUMENT, "%s: must be >= 0 (got %g)", pname, value);
+    if (n == "learn_limit" && !(value >= 0.0 && value <= 16777216.0 && value == std::floor(value)))
+        throw fail(SNN_INVALID_ARGUMENT, "learn_limit: must be a whole number from 0 to 2^24 (got %g)", value);
     if (n == "norm_interval" && !(value >= 1.0 && value <= 16777216.0 && value == std::floor(value)))
         throw fail(SNN_INVALID_ARGUMENT, "norm_interval: must be a whole number of steps from 1 to 2^24 (got %g)", value);
     const float v = static_cast<float>(value);
@@ -728,6 +730,10 @@ void Network::set_connection_option(int32_t conn_id, std::string_view name, std:
         if (!ok)
             throw fail(SNN_INVALID_ARGUMENT, "value: option \"%.*s\" takes one of %s (got \"%.*s\")", static_cast<int>(name.size()), name.data(),
                        m.options[static_cast<std::size_t>(index)].choices, static_cast<int>(value.size()), value.data());
+    }
+    if (name == "learn_once" && value == "channel" && population(c.post).shape.size() != 3) {
+        throw fail(SNN_INVALID_ARGUMENT, "value: learn_once \"channel\" needs a (C, H, W) postsynaptic population; \"%s\" has %zu dimensions",
+                   population(c.post).name.c_str(), population(c.post).shape.size());
     }
     if (name == "modulator") {
         const int32_t mod = find_population(value);

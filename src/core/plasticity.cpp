@@ -27,7 +27,7 @@ struct Learner::Rule {
     explicit Rule(std::pmr::memory_resource* mr)
         : pre1(mr), pre2(mr), post1(mr), post2(mr), eligibility(mr), ring_ids(mr), ring_counts(mr), col_ptr(mr), col_synapse(mr),
           synapse_pre(mr), line(mr), sums(mr), pre_event(mr), row_mark(mr), col_mark(mr), rows(mr), cols(mr), changed_rows(mr),
-          changed_cols(mr), modulation(mr), kernel_acc(mr), kernel_touched(mr) {}
+          changed_cols(mr), learned(mr), learn_count(mr), post_learns(mr), modulation(mr), kernel_acc(mr), kernel_touched(mr) {}
 
     int32_t connection = -1;
     PlasticityKind kind = PlasticityKind::PairSTDP;
@@ -55,6 +55,14 @@ struct Learner::Rule {
     // copied out of rows/cols (capacity reserved: no allocation in a step).
     Summary summary;
     pvector<int32_t> changed_rows, changed_cols;
+    // Limits on learning postsynaptic spikes between resets (learn_once,
+    // learn_limit): which neurons or channels learned, how many spikes learned
+    // per instance, and this step's spikes that learn [capacity][n_post].
+    int32_t once = 0;  // 0: none, 1: neuron, 2: channel
+    int64_t channel_size = 1;
+    pvector<uint8_t> learned;
+    pvector<int32_t> learn_count;
+    pvector<uint8_t> post_learns;
     // Sets w[k], counting a change.
     void set(float* w, int64_t k, float value) {
         if (value != w[k]) {
@@ -196,6 +204,13 @@ Learner::Learner(Graph& graph, int32_t capacity, int32_t batch, std::pmr::memory
             }
             r->lag = std::max(c.delay - 1, 0);
             r->nearest = c.plastic_option("pairing") == "nearest" || r->kind == PlasticityKind::SignSTDP;
+            const std::string_view once = c.plastic_option("learn_once");
+            r->once = once == "neuron" ? 1 : once == "channel" ? 2 : 0;
+            const Population& post_pop = graph.populations[static_cast<std::size_t>(c.post)];
+            if (r->once == 2) r->channel_size = post_pop.shape[1] * post_pop.shape[2];
+            r->learned.assign(static_cast<std::size_t>(capacity) * static_cast<std::size_t>(r->once == 2 ? post_pop.shape[0] : post_pop.size), 0);
+            r->learn_count.assign(static_cast<std::size_t>(capacity), 0);
+            r->post_learns.assign(static_cast<std::size_t>(capacity) * static_cast<std::size_t>(post_pop.size), 0);
             const std::size_t cap = static_cast<std::size_t>(capacity);
             r->pre1.assign(cap * static_cast<std::size_t>(r->n_pre), 0.0f);
             r->post1.assign(cap * static_cast<std::size_t>(r->n_post), 0.0f);
@@ -277,6 +292,9 @@ void Learner::set_batch(int32_t batch) {
             clear(r->post2, r->n_post);
             clear(r->eligibility, r->nnz);
             for (int32_t s = 0; s < r->depth(); ++s) r->ring_counts[static_cast<std::size_t>(s * capacity_ + b)] = 0;
+            const std::size_t groups = r->learned.size() / static_cast<std::size_t>(capacity_);
+            std::fill_n(r->learned.begin() + static_cast<std::ptrdiff_t>(b * groups), groups, uint8_t(0));
+            r->learn_count[static_cast<std::size_t>(b)] = 0;
         }
     }
     batch_ = batch;
@@ -286,6 +304,8 @@ void Learner::reset() {
     for (Rule* r : rules_) {
         for (pvector<float>* v : {&r->pre1, &r->pre2, &r->post1, &r->post2, &r->eligibility}) std::fill(v->begin(), v->end(), 0.0f);
         std::fill(r->ring_counts.begin(), r->ring_counts.end(), 0);
+        std::fill(r->learned.begin(), r->learned.end(), uint8_t(0));
+        std::fill(r->learn_count.begin(), r->learn_count.end(), 0);
     }
 }
 
@@ -522,13 +542,37 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
 
     // Postsynaptic spikes: potentiation (or eligibility), then the
     // postsynaptic traces; columns as rows above.
+    // Which of this step's postsynaptic spikes learn: all, or within the
+    // limits (per instance, in ascending neuron order).
     const uint8_t* post_spiked = engine.spikes(r.post);
+    const auto limit = static_cast<int64_t>(p[c.plasticity_model().param_index("learn_limit")]);
+    const bool limited = r.once != 0 || limit > 0;
+    if (limited) {
+        const std::size_t groups = r.learned.size() / static_cast<std::size_t>(capacity_);
+        for (int32_t b = 0; b < batch; ++b) {
+            int32_t count = 0;
+            const int32_t* ids = engine.spike_ids(r.post, b, &count);
+            for (int32_t q = 0; q < count; ++q) {
+                const int64_t j = ids[q];
+                uint8_t* mark = r.learned.data() + b * groups + (r.once == 2 ? j / r.channel_size : j);
+                int32_t& learned = r.learn_count[static_cast<std::size_t>(b)];
+                const bool learns = (r.once == 0 || !*mark) && (limit == 0 || learned < limit);
+                if (learns) {
+                    *mark = 1;
+                    ++learned;
+                }
+                r.post_learns[static_cast<std::size_t>(b * n_post + j)] = learns;
+            }
+        }
+        post_spiked = r.post_learns.data();
+    }
+    auto learns = [&](int32_t b, int64_t j) { return post_spiked[static_cast<std::size_t>(b * n_post + j)] != 0; };
     if (change_weights && r.conv) {
         for (int32_t b = 0; b < batch; ++b) {
             int32_t count = 0;
             const int32_t* ids = engine.spike_ids(r.post, b, &count);
             for (int32_t q = 0; q < count; ++q)
-                r.conv_column(ids[q], [&](int64_t k, int64_t i) {
+                if (learns(b, ids[q])) r.conv_column(ids[q], [&](int64_t k, int64_t i) {
                     r.kernel_acc[static_cast<std::size_t>(k)] += change_at_post(b, i, ids[q], k);
                     r.kernel_touched[static_cast<std::size_t>(k)] = 1;
                 });
@@ -539,7 +583,7 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
             int32_t count = 0;
             const int32_t* ids = engine.spike_ids(r.post, b, &count);
             for (int32_t q = 0; q < count; ++q)
-                if (!r.col_mark[static_cast<std::size_t>(ids[q])]) {
+                if (learns(b, ids[q]) && !r.col_mark[static_cast<std::size_t>(ids[q])]) {
                     r.col_mark[static_cast<std::size_t>(ids[q])] = 1;
                     r.cols.push_back(ids[q]);
                 }
@@ -565,7 +609,7 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
         float* o2 = triplet ? r.post2.data() + b * n_post : nullptr;
         for (int32_t q = 0; q < count; ++q) {
             const int64_t j = ids[q];
-            if (reward) {
+            if (reward && learns(b, j)) {
                 float* e = r.eligibility.data() + b * r.nnz;
                 const float a_plus_e = static_cast<float>(p[rstdp_param::a_plus]);
                 const float* r1 = r.pre1.data() + b * n_pre;
@@ -573,6 +617,7 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
             }
             if (!sign) bump(o1[j]);
             if (triplet) bump(o2[j]);
+            if (limited) r.post_learns[static_cast<std::size_t>(b * n_post + j)] = 0;
         }
     }
 

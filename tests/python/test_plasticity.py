@@ -31,8 +31,26 @@ def _factor(distance, rng, mu):
     return x if mu == 1 else np.power(x, mu)
 
 
+def _learning_spikes(post_spikes, once, limit, channel_size=1):
+    """The postsynaptic spikes that learn under learn_once / learn_limit
+    (per instance, neurons ascending, until the next reset), [T, B, n]."""
+    steps, batch, n = post_spikes.shape
+    out = np.zeros_like(post_spikes)
+    for b in range(batch):
+        seen, count = set(), 0
+        for t in range(steps):
+            for j in np.flatnonzero(post_spikes[t, b]):
+                group = j if once == "neuron" else j // channel_size
+                if (once != "none" and group in seen) or (limit and count >= limit):
+                    continue
+                seen.add(group)
+                count += 1
+                out[t, b, j] = True
+    return out
+
+
 def reference(rule, p, syn_pre, syn_post, w0, pre_spikes, post_spikes, delay, pairing="all_to_all",
-              modulation=None, learning=True, normalize="none"):
+              modulation=None, learning=True, normalize="none", learning_spikes=None):
     """Runs phase 5 over recorded spikes. syn_pre/syn_post: the synapses in
     the connection's order; spikes [T, B, n] bool; modulation [T, B, n_mod]."""
     p = {k: F(v) for k, v in p.items()}
@@ -93,7 +111,7 @@ def reference(rule, p, syn_pre, syn_post, w0, pre_spikes, post_spikes, delay, pa
         touched = np.zeros(nnz, bool)
         for b in range(batch):
             fired = post_spikes[t, b]
-            on = fired[syn_post]
+            on = (fired if learning_spikes is None else learning_spikes[t, b])[syn_post]
             if learning and not reward:
                 if sign:
                     d = np.where(pre1[b, syn_pre] > 0, p["a_plus"], -p["a_minus"]).astype(F) * \
@@ -692,3 +710,56 @@ def test_saved_running_state_continues_learning_exactly(tmp_path, backend, rule,
     np.testing.assert_array_equal(copy.weights(c2), net.weights(conn))
     for var in snn.model_state_vars(rule, "plasticity"):
         np.testing.assert_array_equal(copy.state(c2, var), net.state(conn, var), err_msg=var)
+
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("rule,once,limit", [("stdp", "neuron", 0), ("stdp_sign", "none", 3), ("rstdp", "neuron", 2)])
+def test_learning_limits(backend, rule, once, limit):
+    # Only a neuron's first spike (learn_once="neuron") and / or the first
+    # `limit` spikes of an instance learn until the next reset; traces still
+    # take every spike.
+    extra = {"learn_once": once, "learn_limit": limit, "a_plus": 0.05}
+    net, conn, inputs = _network(backend, 2, 9, 6, "dense", 1, rule, extra, steps=80,
+                                 modulator="dopamine" if rule == "rstdp" else None)
+    feed = dict(inputs)
+    reward = np.where(np.random.default_rng(8).random((80, 2, 1)) < 0.2, 1.0, 0.0).astype(F)
+    if rule == "rstdp":
+        feed["dopamine"] = reward
+    syn_pre, syn_post = _synapses(net, conn)
+    w0 = net.weights(conn).ravel()
+    rec = net.run(80, inputs=feed, record=["pre.spikes", "post.spikes"])
+    learning_spikes = _learning_spikes(rec["post.spikes"], once, limit)
+    assert 0 < learning_spikes.sum() < rec["post.spikes"].sum()
+    full = {**{k: v.default for k, v in snn.model_params(rule, "plasticity").items() if v.kind == "number"},
+            **{k: v for k, v in extra.items() if not isinstance(v, str)}}
+    w, traces = reference(rule, full, syn_pre, syn_post, w0, rec["pre.spikes"], rec["post.spikes"], 1,
+                          modulation=reward if rule == "rstdp" else None, learning_spikes=learning_spikes)
+    np.testing.assert_array_equal(net.weights(conn).ravel(), w)
+    # After a reset the limits start over.
+    net.reset()
+    before = net.weights(conn).copy()
+    net.run(80, inputs=feed)
+    assert not np.array_equal(net.weights(conn), before)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_conv2d_one_winner_per_map(backend):
+    batch, steps, in_shape, out_c = 2, 40, (2, 6, 6), 3
+    rows, cols, out_shape = _conv_synapses(in_shape, out_c, 3, 3, 1, 0)
+    rng = np.random.default_rng(13)
+    net = snn.Network(dt=DT, batch=batch, backend=backend)
+    net.population("img", in_shape, model="spike_source")
+    maps = net.population("maps", out_shape, model="lif", tau_mem=10e-3, v_rest=0.0, v_reset=0.0, v_th=1.0)
+    kernel = rng.uniform(0.2, 0.8, (out_c, 2, 3, 3)).astype(F)
+    conv = net.conv2d("img", maps, kernel)
+    for key, value in dict(plasticity="stdp_sign", learn_once="channel", learn_limit=2, a_plus=0.05).items():
+        net.set_param(conv, key, value)
+    spikes = rng.random((steps, batch, 72)) < 0.3
+    rec = net.run(steps, inputs={"img": spikes}, record=["img.spikes", "maps.spikes"])
+    learning_spikes = _learning_spikes(rec["maps.spikes"], "channel", 2, channel_size=16)
+    assert learning_spikes.sum() == 4 and rec["maps.spikes"].sum() > 10
+    full = {**{k: v.default for k, v in snn.model_params("stdp_sign", "plasticity").items() if v.kind == "number"},
+            "a_plus": 0.05}
+    w, _ = reference_conv("stdp_sign", full, rows, cols, kernel, rec["img.spikes"], learning_spikes, 1)
+    np.testing.assert_array_equal(net.weights(conv), w)
