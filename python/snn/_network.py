@@ -190,13 +190,11 @@ def _ids(ptr, count: int) -> np.ndarray:
     return np.frombuffer(ffi.buffer(ptr, 4 * count), dtype=np.int32).copy()
 
 
-def _learning_trampoline(event, user_data):
-    cbs = ffi.from_handle(user_data)
+def _call_back(cbs: "_Callbacks", call: Callable[[], Any]) -> int:
+    """Runs a Python callback for C: True from it stops the run (1); an
+    exception is kept for run/step to raise and also stops it."""
     try:
-        e = event[0]
-        info = LearningEvent(int(e.connection), int(e.step), int(e.synapses_changed), float(e.total_change),
-                             bool(e.all), _ids(e.rows, e.row_count), _ids(e.columns, e.column_count))
-        if cbs.learn[info.connection](info) is True:
+        if call() is True:
             cbs.stop = True
             return 1
         return 0
@@ -204,6 +202,23 @@ def _learning_trampoline(event, user_data):
         if cbs.error is None:
             cbs.error = exc
         return 1
+
+
+def _spike_trampoline(population, step, batch_index, count, neuron_ids, user_data):
+    cbs = ffi.from_handle(user_data)
+    return _call_back(cbs, lambda: cbs.fns[population](int(step), int(batch_index), _ids(neuron_ids, count)))
+
+
+def _learning_trampoline(event, user_data):
+    cbs = ffi.from_handle(user_data)
+
+    def call():
+        e = event[0]
+        info = LearningEvent(int(e.connection), int(e.step), int(e.synapses_changed), float(e.total_change),
+                             bool(e.all), _ids(e.rows, e.row_count), _ids(e.columns, e.column_count))
+        return cbs.learn[info.connection](info)
+
+    return _call_back(cbs, call)
 
 
 _learning_callback = None
@@ -216,22 +231,6 @@ def _get_learning_trampoline():
     return _learning_callback
 
 
-def _spike_trampoline(population, step, batch_index, count, neuron_ids, user_data):
-    cbs = ffi.from_handle(user_data)
-    try:
-        fn = cbs.fns[population]
-        if count > 0:
-            ids = np.frombuffer(ffi.buffer(neuron_ids, 4 * count), dtype=np.int32).copy()
-        else:
-            ids = np.empty(0, dtype=np.int32)
-        if fn(int(step), int(batch_index), ids) is True:
-            cbs.stop = True
-            return 1
-        return 0
-    except BaseException as exc:  # noqa: BLE001 - nothing may cross into C
-        if cbs.error is None:
-            cbs.error = exc
-        return 1
 
 
 _trampoline = None

@@ -59,6 +59,10 @@ struct Learner::Rule {
     // learn_limit): which neurons or channels learned, how many spikes learned
     // per instance, and this step's spikes that learn [capacity][n_post].
     int32_t once = 0;  // 0: none, 1: neuron, 2: channel
+    // Looked up once (the options are fixed from the first step on; the
+    // parameters may change, so only their indices are kept).
+    int32_t normalize = 0;  // 0: none, 1: post, 2: pre
+    int norm_index = -1, norm_interval_index = -1, learn_limit_index = -1;
     int64_t channel_size = 1;
     pvector<uint8_t> learned;
     pvector<int32_t> learn_count;
@@ -204,6 +208,12 @@ Learner::Learner(Graph& graph, int32_t capacity, int32_t batch, std::pmr::memory
             }
             r->lag = std::max(c.delay - 1, 0);
             r->nearest = c.plastic_option("pairing") == "nearest" || r->kind == PlasticityKind::SignSTDP;
+            const PlasticityModel& model = c.plasticity_model();
+            const std::string_view normalize = c.plastic_option("normalize");
+            r->normalize = normalize == "post" ? 1 : normalize == "pre" ? 2 : 0;
+            r->norm_index = model.param_index("norm");
+            r->norm_interval_index = model.param_index("norm_interval");
+            r->learn_limit_index = model.param_index("learn_limit");
             const std::string_view once = c.plastic_option("learn_once");
             r->once = once == "neuron" ? 1 : once == "channel" ? 2 : 0;
             const Population& post_pop = graph.populations[static_cast<std::size_t>(c.post)];
@@ -356,12 +366,10 @@ void Learner::restore_events(int64_t next_step, const Engine& engine) {
 // other side, then w <- clip(w * (norm / sum)); a zero sum is left alone.
 void Learner::normalize(Rule& r, int64_t t, Engine& engine) {
     Connection& c = graph_.connections[static_cast<std::size_t>(r.connection)];
-    const PlasticityModel& m = c.plasticity_model();
-    const std::string_view mode = c.plastic_option("normalize");
-    const float norm = static_cast<float>(c.plastic_params[static_cast<std::size_t>(m.param_index("norm"))]);
-    const auto interval = static_cast<int64_t>(c.plastic_params[static_cast<std::size_t>(m.param_index("norm_interval"))]);
-    if (!c.learning || mode == "none" || !(norm > 0.0f) || (t + 1) % interval != 0) return;
-    const bool by_post = mode == "post";
+    const float norm = static_cast<float>(c.plastic_params[static_cast<std::size_t>(r.norm_index)]);
+    const auto interval = static_cast<int64_t>(c.plastic_params[static_cast<std::size_t>(r.norm_interval_index)]);
+    if (!c.learning || r.normalize == 0 || !(norm > 0.0f) || (t + 1) % interval != 0) return;
+    const bool by_post = r.normalize == 1;
     const float w_min = static_cast<float>(c.plastic_params[plastic_param::w_min]);
     const float w_max = static_cast<float>(c.plastic_params[plastic_param::w_max]);
     float* w = c.weights.data();
@@ -545,7 +553,7 @@ void Learner::learn(Rule& r, int64_t t, Engine& engine) {
     // Which of this step's postsynaptic spikes learn: all, or within the
     // limits (per instance, in ascending neuron order).
     const uint8_t* post_spiked = engine.spikes(r.post);
-    const auto limit = static_cast<int64_t>(p[c.plasticity_model().param_index("learn_limit")]);
+    const auto limit = static_cast<int64_t>(p[r.learn_limit_index]);
     const bool limited = r.once != 0 || limit > 0;
     if (limited) {
         const std::size_t groups = r.learned.size() / static_cast<std::size_t>(capacity_);
