@@ -35,6 +35,9 @@ struct ConvShape {
 
 namespace conv {
 
+// The delivery kernel's allocation: kernel_size() and one vector more, so
+// that the cpu kernels may read whole 16-float vectors of its last taps.
+inline int64_t kernel_alloc(const ConvShape& s) { return s.kernel_size() + 16; }
 // [out_c][in_c][kh][kw] -> the delivery layout [in_c][kh][kw reversed][out_c] (conv_loops.h).
 void transpose_kernel(const ConvShape& s, const float* w, float* kernel);
 // The inverse, adding: w[co][ci][ky][kx] += kernel[ci][ky][kw - 1 - kx][co].

@@ -229,7 +229,7 @@ public:
             }
             if (c.kind == SNN_CONNECTION_CONV2D) {
                 s.conv.assign(static_cast<std::size_t>(capacity_ * c.conv.conv_cells()), 0.0f);
-                s.conv_kernel.assign(static_cast<std::size_t>(c.conv.kernel_size()), 0.0f);
+                s.conv_kernel.assign(static_cast<std::size_t>(conv::kernel_alloc(c.conv)), 0.0f);
                 s.conv_out.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
             }
             if (c.kind == SNN_CONNECTION_DENSE || c.kind == SNN_CONNECTION_CONV2D) {
@@ -1022,23 +1022,22 @@ private:
         ConnectionState& cs = conns_[static_cast<std::size_t>(c_id)];
         const int64_t n_pre = g.n_pre(), n = g.n_post();
         float* scratch = cs.conv.data() + b * g.conv_cells();
-        kernels_.fill(scratch, 0.0f, g.conv_cells());
         int32_t count = 0;
         if (!pre.graded.empty()) {  // a current source's nonzero values
             int32_t* ids = cs.graded_ids.data() + b * n_pre;
             float* values = cs.graded_values.data() + b * n_pre;
             count = nonzero_rows(pre.graded.data() + (slot * capacity_ + b) * n_pre, n_pre, ids, values);
-            kernels_.conv_scatter(g, cs.conv_kernel.data(), ids, values, count, scratch);
+            kernels_.conv_forward(g, cs.conv_kernel.data(), ids, values, count, scratch);
         } else {
             count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
-            kernels_.conv_scatter(g, cs.conv_kernel.data(), pre.ring_ids.data() + (slot * capacity_ + b) * n_pre, nullptr, count,
+            kernels_.conv_forward(g, cs.conv_kernel.data(), pre.ring_ids.data() + (slot * capacity_ + b) * n_pre, nullptr, count,
                                   scratch);
         }
         times_.count(count);
         const bool any = count > 0;
         if (!any && !g.bias) return;
         float* out = cs.conv_out.data() + b * n;
-        conv::pool(g, scratch, g.bias ? c.weights.data() + g.kernel_size() : nullptr, out, nullptr);
+        kernels_.conv_pool(g, scratch, g.bias ? c.weights.data() + g.kernel_size() : nullptr, out, nullptr);
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         const bool delta = c.synapse_model().kind == SynapseKind::Delta;
         float* target = delta ? s.vars[0].data() + b * n : cs.synaptic.data() + b * n;

@@ -8,7 +8,12 @@
 // differently), and no level uses approximate math.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
 
 #include "core/conv.h"
 
@@ -154,9 +159,18 @@ struct KernelTable {
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);
     void (*train_forward)(const TrainNeurons& s);
     void (*train_backward)(const TrainNeurons& s);
-    // Conv2d connections: core/conv_loops.h with the level's row operations.
-    void (*conv_scatter)(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count,
+    // Conv2d connections. conv_forward overwrites the channels-last
+    // convolution with the arrived values (ids ascending; values NULL:
+    // spikes) convolved from zero: the sums of core/conv_loops.h, by arrivals
+    // or by outputs, whichever is cheaper for the count (the same bits;
+    // $SNN_CPU_CONV = "arrivals" or "outputs" forces one, for tests).
+    // kernel: conv::transpose_kernel's layout, allocated conv::kernel_alloc
+    // floats (whole vectors are read past the last tap).
+    void (*conv_forward)(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count,
                          float* conv);
+    // conv::pool and conv::pool_backward, vectorised over channels (the same bits).
+    void (*conv_pool)(const ConvShape& s, const float* conv, const float* bias, float* out, uint8_t* argmax);
+    void (*conv_pool_backward)(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv);
     // The kernel gradient of `count` values (ids ascending, all of one input
     // channel; values NULL: spikes), adding into grad [in_c][kh][kw reversed]
     // [out_c]: for each tap, the sum over the values from zero in ascending

@@ -958,8 +958,333 @@ struct RowOps {
     static void add_scaled(float* __restrict y, const float* __restrict x, float a, int64_t n) { row_add_scaled(y, x, a, n); }
 };
 
-void conv_scatter(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count, float* conv) {
-    conv::loops::scatter<RowOps>(s, kernel, ids, values, count, conv);
+// The conv2d forward (kernels.h, conv_forward). Two ways to the same sums:
+// by arrivals (core/conv_loops.h: each value adds its kernel rows into the
+// convolution in memory; cheap when few values arrive, but every vector is
+// a load, an add and a store) and by outputs (gather_tile: a tile of output
+// positions x channel vectors sums in registers the kernel taps of the
+// arrived inputs in its receptive field, found as set bits of per-row
+// masks, and is stored once). Both add each output's terms in ascending
+// presynaptic order from zero, so they give the same bits; the cheaper one
+// for the arrival count runs.
+namespace conv_fwd {
+using dense::f16;
+using dense::f16u;
+constexpr int kMaxVectors = 4;
+alignas(64) constexpr float kZeros[16 * kMaxVectors] = {};
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "a field word's byte k is kernel row ky = k");
+
+// Branch-free choice of a row: a if c, else b (a mispredicted branch per
+// tap would cost more than the loads).
+inline const float* pick(bool c, const float* a, const float* b) {
+    const uintptr_t m = 0 - static_cast<uintptr_t>(c);
+    return reinterpret_cast<const float*>((reinterpret_cast<uintptr_t>(a) & m) | (reinterpret_cast<uintptr_t>(b) & ~m));
+}
+
+// Per-call scratch of the gather, kept by each thread.
+struct Scratch {
+    std::vector<uint64_t> rows;    // [in_c][in_h]: a row's arrived columns as bits x + px (the padding stays zero)
+    std::vector<float> values;     // [in_c][in_h][in_w], set where a bit is (graded inputs)
+    std::vector<uint8_t> windows;  // [tile column][in_c][py + in_h + py + 8]: a row's bits in a tile's window
+};
+inline Scratch& scratch() {
+    thread_local Scratch r;
+    return r;
+}
+
+// The gather applies while a padded row fits in one 64-bit mask and a
+// window (the input columns of a tile) and the kernel's rows in 8 bits.
+inline bool gather_fits(const ConvShape& s) { return s.in_w + 2 * int64_t(s.px) <= 64 && s.kh <= 8 && s.kw <= 8; }
+
+// Output columns per tile for V channel vectors: about 4 to 8 independent
+// sums, while the tile's window is at most 8 input columns.
+inline int columns_for(const ConvShape& s, int64_t vectors) {
+    for (int p = vectors == 1 ? 4 : vectors == 2 ? 2 : 1; p > 1; p /= 2)
+        if ((p - 1) * s.sx + s.kw <= 8) return p;
+    return 1;
+}
+inline int64_t window_stride(const ConvShape& s) { return int64_t(s.in_h) + 2 * s.py + 8; }
+
+// The windows of tiles `columns` wide: for tile column t, input row (ci, y)'s
+// bits from padded column t * columns * sx, at [t][ci][py + y].
+inline void build_windows(const ConvShape& s, int64_t columns, Scratch& r) {
+    const int64_t tiles = (s.conv_w + columns - 1) / columns, stride = window_stride(s), span = (columns - 1) * s.sx + s.kw;
+    const uint64_t window = (uint64_t(1) << span) - 1;
+    r.windows.assign(static_cast<std::size_t>(tiles * s.in_c * stride), 0);
+    for (int64_t t = 0; t < tiles; ++t) {
+        const int64_t shift = t * columns * s.sx;
+        for (int64_t ci = 0; ci < s.in_c; ++ci) {
+            uint8_t* w = r.windows.data() + (t * s.in_c + ci) * stride + s.py;
+            const uint64_t* rows = r.rows.data() + ci * s.in_h;
+            for (int64_t y = 0; y < s.in_h; ++y) w[y] = static_cast<uint8_t>((rows[y] >> shift) & window);
+        }
+    }
+}
+
+// P output columns from t * P x V channel vectors from o0, of output row oy.
+// The tile's receptive field of input channel ci is one 64-bit word, byte
+// ky holding the window of input row oy * sy - py + ky, so that one loop
+// over its set bits visits the arrived inputs in ascending (ky, u) order:
+// a mispredicted loop exit per channel however sparse the input. An input
+// at window column u reaches tile column p through tap kx = u - p * sx when
+// 0 <= kx < kw; other columns add zeros (exact: a sum from +0 is never -0),
+// so the loop has no branch per column.
+template <int P, int V, bool kValues>
+void gather_tile(const ConvShape& s, const float* kernel, const Scratch& r, int64_t oy, int64_t t, int64_t o0, float* conv) {
+    const int64_t oc = s.out_c, kw = s.kw, stride = window_stride(s), shift = t * P * s.sx;
+    const uint64_t rows_mask = s.kh >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * s.kh)) - 1;
+    const uint8_t* windows = r.windows.data() + t * s.in_c * stride + oy * s.sy;  // (byte ky: y + py = oy * sy + ky)
+    f16 acc[P][V];
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) acc[p][v] = f16{};
+    for (int64_t ci = 0; ci < s.in_c; ++ci) {
+        uint64_t m;
+        std::memcpy(&m, windows + ci * stride, sizeof m);
+        const float* kernel_ci = kernel + ci * s.kh * kw * oc + o0;
+        for (m &= rows_mask; m != 0; m &= m - 1) {
+            const int64_t q = __builtin_ctzll(m), ky = q >> 3, u = q & 7;
+            const float* taps = kernel_ci + ky * kw * oc;  // tap kx at (kw - 1 - kx) * oc
+            const float value =
+                kValues ? r.values[static_cast<std::size_t>((ci * s.in_h + oy * s.sy - s.py + ky) * s.in_w + shift + u - s.px)] : 1.0f;
+#pragma GCC unroll 4
+            for (int p = 0; p < P; ++p) {
+                const int64_t kx = u - p * int64_t(s.sx);
+                const bool reach = P == 1 || static_cast<uint64_t>(kx) < static_cast<uint64_t>(kw);
+                const float* wp = P == 1 ? taps + (kw - 1 - kx) * oc : pick(reach, taps + (kw - 1 - kx) * oc, kZeros);
+#pragma GCC unroll 4
+                for (int v = 0; v < V; ++v) {
+                    const f16 wv = *reinterpret_cast<const f16u*>(wp + 16 * v);
+                    if (kValues)
+                        acc[p][v] = acc[p][v] + wv * (reach ? value : 0.0f);
+                    else
+                        acc[p][v] = acc[p][v] + wv;
+                }
+            }
+        }
+    }
+    for (int p = 0; p < P; ++p) {
+        if (t * P + p >= s.conv_w) break;
+        float* out = conv + (oy * s.conv_w + t * P + p) * oc + o0;
+        for (int v = 0; v < V; ++v) {
+            const int64_t n = std::min<int64_t>(16, oc - o0 - 16 * v);
+            if (n == 16)
+                *reinterpret_cast<f16u*>(out + 16 * v) = acc[p][v];
+            else if (n > 0)
+#if defined(__AVX512F__)
+                _mm512_mask_storeu_ps(out + 16 * v, static_cast<__mmask16>((1u << n) - 1), reinterpret_cast<const __m512&>(acc[p][v]));
+#else
+                std::memcpy(out + 16 * v, &acc[p][v], static_cast<std::size_t>(n) * sizeof(float));
+#endif
+        }
+    }
+}
+
+template <int P, int V, bool kValues>
+void gather_block(const ConvShape& s, const float* kernel, const Scratch& r, int64_t o0, float* conv) {
+    const int64_t tiles = (s.conv_w + P - 1) / P;
+    for (int64_t oy = 0; oy < s.conv_h; ++oy)
+        for (int64_t t = 0; t < tiles; ++t) gather_tile<P, V, kValues>(s, kernel, r, oy, t, o0, conv);
+}
+
+template <bool kValues>
+void gather(const ConvShape& s, const float* kernel, Scratch& r, float* conv) {
+    int built = 0;  // the tile width the windows were built for
+    for (int64_t o0 = 0; o0 < s.out_c; o0 += 16 * kMaxVectors) {
+        const int64_t vectors = std::min<int64_t>(kMaxVectors, (s.out_c - o0 + 15) / 16);
+        const int columns = columns_for(s, vectors);
+        if (columns != built) build_windows(s, built = columns, r);
+        if (vectors == 1) {
+            if (columns == 4) gather_block<4, 1, kValues>(s, kernel, r, o0, conv);
+            else if (columns == 2) gather_block<2, 1, kValues>(s, kernel, r, o0, conv);
+            else gather_block<1, 1, kValues>(s, kernel, r, o0, conv);
+        } else if (vectors == 2) {
+            if (columns == 2) gather_block<2, 2, kValues>(s, kernel, r, o0, conv);
+            else gather_block<1, 2, kValues>(s, kernel, r, o0, conv);
+        } else if (vectors == 3) {
+            gather_block<1, 3, kValues>(s, kernel, r, o0, conv);
+        } else {
+            gather_block<1, 4, kValues>(s, kernel, r, o0, conv);
+        }
+    }
+}
+
+// $SNN_CPU_CONV = "arrivals" or "outputs" forces a way (for tests and
+// measurements): 0 or 1; -1: by cost.
+inline int forced_method() {
+    const char* v = std::getenv("SNN_CPU_CONV");
+    if (v == nullptr) return -1;
+    return std::strcmp(v, "arrivals") == 0 ? 0 : std::strcmp(v, "outputs") == 0 ? 1 : -1;
+}
+
+// Rough costs in nanoseconds (fitted on a Zen 4 core), for the choice only:
+// either gives the same bits. By arrivals: per reached kernel row, its
+// vectors (a load, add and store each) and a fixed cost; by outputs: a
+// mispredicted loop exit per tile and input channel, and per arrival in a
+// tile's window the loads and adds of the tile's columns.
+inline bool gather_pays(const ConvShape& s, int64_t count) {
+    if (!gather_fits(s) || count == 0) return false;
+    static const int forced = forced_method();
+    if (forced >= 0) return forced == 1;
+    const double rows = double(s.kh) / s.sy;
+    const double scatter = double(count) * rows * (std::ceil(double(s.kw) / s.sx * s.out_c / 16.0) + 36) * 0.28;
+    double gather = 0;
+    for (int64_t o0 = 0; o0 < s.out_c; o0 += 16 * kMaxVectors) {
+        const int64_t vectors = std::min<int64_t>(kMaxVectors, (s.out_c - o0 + 15) / 16);
+        const double columns = columns_for(s, vectors), span = (columns - 1) * s.sx + s.kw;
+        const double tiles = std::ceil(s.conv_w / columns) * s.conv_h;
+        const double pairs = double(count) * rows * span / (columns * s.sx);  // (arrival, tile) pairs
+        gather += tiles * s.in_c * 3.5 * columns + pairs * columns;
+    }
+    return gather < scatter;
+}
+}  // namespace conv_fwd
+
+void conv_forward(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count, float* conv) {
+    using namespace conv_fwd;
+    if (!gather_pays(s, count)) {
+        fill(conv, 0.0f, s.conv_cells());
+        conv::loops::scatter<RowOps>(s, kernel, ids, values, count, conv);
+        return;
+    }
+    Scratch& r = scratch();
+    r.rows.assign(static_cast<std::size_t>(int64_t(s.in_c) * s.in_h), 0);
+    if (values) r.values.resize(static_cast<std::size_t>(s.n_pre()));
+    int64_t row = 0, start = 0;  // row = i / in_w (ids ascending)
+    for (int64_t k = 0; k < count; ++k) {
+        const int64_t i = ids[k];
+        while (i >= start + s.in_w) {
+            ++row;
+            start += s.in_w;
+        }
+        r.rows[static_cast<std::size_t>(row)] |= uint64_t(1) << (i - start + s.px);
+        if (values) r.values[static_cast<std::size_t>(i)] = values[k];
+    }
+    if (values)
+        gather<true>(s, kernel, r, conv);
+    else
+        gather<false>(s, kernel, r, conv);
+}
+
+// Pooling (kernels.h, conv_pool; the operations of conv::pool) by vectors of
+// 16 channels of one window, written out channels-first lane by lane.
+namespace pool_vec {
+using dense::f16;
+using dense::f16u;
+using dense::i16;
+
+// The first n <= 16 floats at p (the others: zero), and back.
+inline void load_part(f16& out, const float* p, int64_t n) {
+#if defined(__AVX512F__)
+    const __m512 x = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+    std::memcpy(&out, &x, sizeof out);
+#else
+    if (n == 16) {
+        out = *reinterpret_cast<const f16u*>(p);
+        return;
+    }
+    alignas(64) float t[16] = {};
+    std::memcpy(t, p, static_cast<std::size_t>(n) * sizeof(float));
+    std::memcpy(&out, t, sizeof out);
+#endif
+}
+inline void store_part(float* p, const f16& x, int64_t n) {
+#if defined(__AVX512F__)
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), reinterpret_cast<const __m512&>(x));
+#else
+    if (n == 16)
+        *reinterpret_cast<f16u*>(p) = x;
+    else
+        std::memcpy(p, &x, static_cast<std::size_t>(n) * sizeof(float));
+#endif
+}
+}  // namespace pool_vec
+
+void conv_pool(const ConvShape& s, const float* conv, const float* bias, float* out, uint8_t* argmax) {
+    using namespace pool_vec;
+    const int64_t oc = s.out_c, cw = s.conv_w, cells = int64_t(s.out_h) * s.out_w;
+    const f16 size = f16{} + static_cast<float>(s.ph * s.pw);
+    for (int64_t c0 = 0; c0 < oc; c0 += 16) {
+        const int64_t n = std::min<int64_t>(16, oc - c0);
+        f16 b = f16{};
+        if (bias) load_part(b, bias + c0, n);
+        for (int64_t y = 0; y < s.out_h; ++y)
+            for (int64_t x = 0; x < s.out_w; ++x) {
+                const int64_t j = y * s.out_w + x;
+                const float* first = conv + ((y * s.psy) * cw + x * s.psx) * oc + c0;
+                f16 value;
+                load_part(value, first, n);
+                i16 best = i16{};
+                if (s.pool == Pool::Max) {
+                    int32_t k = 0;
+                    for (int64_t r = 0; r < s.ph; ++r)
+                        for (int64_t c = 0; c < s.pw; ++c, ++k) {
+                            if (k == 0) continue;
+                            f16 cell;
+                            load_part(cell, first + (r * cw + c) * oc, n);
+                            const i16 more = cell > value;
+                            value = more ? cell : value;
+                            best = more ? (i16{} + k) : best;
+                        }
+                } else if (s.pool != Pool::None) {
+                    value = f16{};
+                    for (int64_t r = 0; r < s.ph; ++r)
+                        for (int64_t c = 0; c < s.pw; ++c) {
+                            f16 cell;
+                            load_part(cell, first + (r * cw + c) * oc, n);
+                            value = value + cell;
+                        }
+                    if (s.pool == Pool::Avg) value = value / size;
+                }
+                if (bias) value = value + b;
+                alignas(64) float v[16];
+                alignas(64) int32_t a[16];
+                std::memcpy(v, &value, sizeof v);
+                std::memcpy(a, &best, sizeof a);
+                for (int64_t l = 0; l < n; ++l) out[(c0 + l) * cells + j] = v[l];
+                if (argmax)
+                    for (int64_t l = 0; l < n; ++l) argmax[(c0 + l) * cells + j] = static_cast<uint8_t>(a[l]);
+            }
+    }
+}
+
+// conv::pool_backward by vectors of 16 channels of one window: with max
+// pooling each cell of the window adds the gradient where it was the
+// argmax and +0 elsewhere (exact: dL/dconv starts at +0 and is never -0),
+// so every cell is visited without a branch per channel. Each cell receives
+// its additions in ascending window order, as in conv::pool_backward.
+void conv_pool_backward(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv) {
+    using namespace pool_vec;
+    const int64_t oc = s.out_c, row = conv::grad_row(s), cells = int64_t(s.out_h) * s.out_w;
+    const f16 size = f16{} + static_cast<float>(s.ph * s.pw);
+    const bool one_cell = s.pool == Pool::None || s.pool == Pool::Max;
+    for (int64_t y = 0; y < s.out_h; ++y)
+        for (int64_t x = 0; x < s.out_w; ++x) {
+            const int64_t j = y * s.out_w + x;
+            float* first = g_conv + (y * s.psy) * row + (x * s.psx) * oc;
+            for (int64_t c0 = 0; c0 < oc; c0 += 16) {
+                const int64_t n = std::min<int64_t>(16, oc - c0);
+                alignas(64) float gl[16] = {};
+                alignas(64) int32_t kl[16] = {};
+                for (int64_t l = 0; l < n; ++l) gl[l] = g_out[(c0 + l) * cells + j];
+                if (argmax)
+                    for (int64_t l = 0; l < n; ++l) kl[l] = argmax[(c0 + l) * cells + j];
+                f16 g;
+                i16 k;
+                std::memcpy(&g, gl, sizeof g);
+                std::memcpy(&k, kl, sizeof k);
+                if (s.pool == Pool::Avg) g = g / size;
+                const int32_t window = one_cell && s.pool == Pool::None ? 1 : s.ph * s.pw;
+                for (int32_t q = 0; q < window; ++q) {
+                    float* cell = first + (q / s.pw) * row + (q % s.pw) * oc + c0;
+                    const f16 add = one_cell ? (k == q ? g : f16{}) : g;
+                    f16 sum;
+                    load_part(sum, cell, n);
+                    store_part(cell, sum + add, n);
+                }
+            }
+        }
 }
 
 // The kernel gradient of one instance's values of one input channel
@@ -1140,6 +1465,7 @@ const KernelTable& table() {
 #else
                                nullptr,
 #endif
-                               poisson, compact, train_forward, train_backward, conv_scatter, conv_weight_grad, conv_input_grad};
+                               poisson, compact, train_forward, train_backward, conv_forward, conv_pool, conv_pool_backward, conv_weight_grad,
+                               conv_input_grad};
     return t;
 }

@@ -350,7 +350,7 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
         if (c.conv) {
             const ConvShape& g = c.shape;
             const float* w = network_.connection(c.id).weights.data();
-            c.kernel.resize(static_cast<std::size_t>(g.kernel_size()));
+            c.kernel.resize(static_cast<std::size_t>(conv::kernel_alloc(g)));
             conv::transpose_kernel(g, w, c.kernel.data());
             c.conv_sums.assign(B * static_cast<std::size_t>(g.conv_cells()), 0.0f);
             if (g.pool == Pool::Max) c.argmax.assign(T * B * n, 0);
@@ -501,9 +501,8 @@ void Trainer::deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b
     const ConvShape& g = c.shape;
     const int64_t tp = t - c.delay;
     float* scratch = c.conv_sums.data() + b * g.conv_cells();
-    kernels_.fill(scratch, 0.0f, g.conv_cells());
     const int32_t count = tp >= 0 || use_past_ ? arrivals_of(c, pre, tp, b) : 0;
-    kernels_.conv_scatter(g, c.kernel.data(), c.ids.data() + b * c.n_pre, pre.graded_source ? c.values.data() + b * c.n_pre : nullptr,
+    kernels_.conv_forward(g, c.kernel.data(), c.ids.data() + b * c.n_pre, pre.graded_source ? c.values.data() + b * c.n_pre : nullptr,
                           count, scratch);
     uint8_t* argmax = g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * c.n_post : nullptr;
     if (count == 0 && !g.bias) {  // nothing is added; backward sees pool(conv(0)), whose ties go to the first cell
@@ -511,7 +510,7 @@ void Trainer::deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b
         return;
     }
     float* out = c.sums.data() + b * std::max(c.n_pre, c.n_post);
-    conv::pool(g, scratch, g.bias ? network_.connection(c.id).weights.data() + g.kernel_size() : nullptr, out, argmax);
+    kernels_.conv_pool(g, scratch, g.bias ? network_.connection(c.id).weights.data() + g.kernel_size() : nullptr, out, argmax);
     kernels_.add(target, out, c.n_post);
 }
 
@@ -1052,7 +1051,7 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
         float* gc = c.g_conv.data() + b * cells + origin;
         for (int64_t oy = 0; oy < g.conv_h; ++oy)  // (the padding stays 0)
             kernels_.fill(gc + oy * conv::grad_row(g), 0.0f, int64_t(g.conv_w) * g.out_c);
-        conv::pool_backward(g, c.arrival.data() + b * n, g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * n : nullptr, gc);
+        kernels_.conv_pool_backward(g, c.arrival.data() + b * n, g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * n : nullptr, gc);
     };
     for_each(batch_, unpool);
     // The values that arrived in step t (kept by instance), then the kernel

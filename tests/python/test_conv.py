@@ -4,6 +4,9 @@ files, training gradients against the connection's dense equivalent and
 against finite differences, and the errors."""
 
 import itertools
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -234,11 +237,15 @@ WIDE = [  # more channels than one vector of 16 floats: the gradient kernels' re
     ((6, 6, 6), 17, (5, 5), (1, 1), (2, 2), None, None, None, False),
     ((5, 7, 6), 20, (3, 4), (2, 1), (1, 0), None, None, None, False),
     ((6, 6, 6), 33, (5, 5), (1, 1), (0, 0), "max", (2, 2), None, True),  # (biases: bits only)
+    # delivery only: more than 64 channels (blocks of four vectors and a
+    # tail), rows wider than the cpu's gather of 64 columns, stride 2 taps
+    ((2, 5, 70), 70, (3, 3), (1, 1), (1, 1), None, None, None, False),
+    ((3, 7, 9), 70, (3, 5), (1, 2), (1, 2), None, None, None, False),
 ]
 
 
 @pytest.mark.parametrize("backend", ["reference", "cpu"])
-@pytest.mark.parametrize("case", [0, 1])
+@pytest.mark.parametrize("case", [0, 1, 3, 4])
 @pytest.mark.parametrize("source", ["spike_source", "current_source"])
 def test_wide_delivery_adds_in_ascending_presynaptic_order(backend, case, source):
     """With more output channels than one vector (rows of whole vectors and
@@ -291,7 +298,7 @@ def kernel_grad_of(spec, g_dense):
     return want
 
 
-@pytest.mark.parametrize("case", range(len(WIDE)))
+@pytest.mark.parametrize("case", range(3))
 def test_wide_layers_give_the_dense_gradients_and_the_same_bits_everywhere(case):
     """spike_source -> dense -> LIF [C, H, W] -> conv2d -> LI with tens of
     channels: the kernel gradient and the gradient reaching the LIF layer
@@ -494,3 +501,20 @@ def test_errors_are_clear():
         net.weights(c, dense=True)
     with pytest.raises(snn.ShapeError):
         net.set_weights(c, np.zeros(5, np.float32))
+
+
+@pytest.mark.parametrize("method", ["arrivals", "outputs"])
+def test_both_ways_of_the_cpu_delivery_give_the_same_bits(method):
+    """The cpu backend convolves either by arrivals or by output tiles,
+    whichever is cheaper for the step's count ($SNN_CPU_CONV forces one):
+    the bit-for-bit tests above pass with each."""
+    if os.environ.get("SNN_CPU_CONV"):
+        pytest.skip("already forced")
+    tests = ["test_one_step_is_numpys_convolution", "test_backends_agree_bit_for_bit_over_many_steps",
+             "test_wide_delivery_adds_in_ascending_presynaptic_order", "test_training_gives_the_same_bits_everywhere",
+             "test_wide_layers_give_the_dense_gradients_and_the_same_bits_everywhere"]
+    env = dict(os.environ, SNN_CPU_CONV=method)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", " or ".join(tests)],
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout
