@@ -1367,10 +1367,115 @@ void grad_pick(int r, int v, const ConvShape& s, const int32_t* ids, const float
 }
 }  // namespace conv_grad
 
+// The kernel gradient by taps, for column stride 1 and rows of at most 64
+// columns: the output positions that tap (ky, kx) reached from this input
+// channel's values are the set bits of its input rows shifted by kx, so a
+// tap's sum visits exactly those positions — in ascending (oy, ox) order,
+// the values' order, from zero: the same sums as grad_tile, without the
+// taps that fall outside the output at the edges. `per_word` output rows
+// share a 64-bit word (one loop exit per word); V vectors of output
+// channels sum in registers.
+struct TapScratch {
+    std::vector<uint64_t> rows;   // [in_h]: the channel's values as bits x + px
+    std::vector<float> plane;     // [in_h][in_w]: its values where a bit is (graded inputs)
+    std::vector<int32_t> offset;  // bit q of a word: its cell's offset in g_conv from the word's first row
+    std::vector<uint8_t> row, column;
+    int64_t key[3] = {};  // conv_w, grad_row, out_c of the tables
+};
+inline TapScratch& tap_scratch() {
+    thread_local TapScratch r;
+    return r;
+}
+
+inline bool by_taps_fits(const ConvShape& s) { return s.sx == 1 && s.in_w + 2 * int64_t(s.px) <= 64 && s.conv_w <= 64; }
+
+template <int V, bool kValues>
+void grad_by_taps(const ConvShape& s, int64_t ci, const TapScratch& r, const float* g_conv, int64_t o0, float* grad) {
+    const int64_t oc = s.out_c, cw = s.conv_w, per_word = 64 / cw, grad_row = conv::grad_row(s);
+    const uint64_t columns = cw >= 64 ? ~uint64_t(0) : (uint64_t(1) << cw) - 1;
+    for (int64_t ky = 0; ky < s.kh; ++ky)
+        for (int64_t kx = 0; kx < s.kw; ++kx) {
+            dense::f16 acc[V];
+#pragma GCC unroll 4
+            for (int v = 0; v < V; ++v) acc[v] = dense::f16{};
+            for (int64_t oy0 = 0; oy0 < s.conv_h; oy0 += per_word) {
+                uint64_t word = 0;
+                const int64_t rows = std::min<int64_t>(per_word, s.conv_h - oy0);
+                for (int64_t j = 0; j < rows; ++j) {
+                    const int64_t y = (oy0 + j) * s.sy - s.py + ky;
+                    const uint64_t bits = y >= 0 && y < s.in_h ? (r.rows[static_cast<std::size_t>(y)] >> kx) & columns : 0;
+                    word |= bits << (j * cw);
+                }
+                const float* base = g_conv + oy0 * grad_row + o0;
+                for (uint64_t m = word; m != 0; m &= m - 1) {
+                    const int64_t q = __builtin_ctzll(m);
+                    const float* g = base + r.offset[static_cast<std::size_t>(q)];
+                    const float value =
+                        kValues ? r.plane[static_cast<std::size_t>(((oy0 + r.row[static_cast<std::size_t>(q)]) * s.sy - s.py + ky) * s.in_w +
+                                                                   r.column[static_cast<std::size_t>(q)] + kx - s.px)]
+                                : 1.0f;
+#pragma GCC unroll 4
+                    for (int v = 0; v < V; ++v) {
+                        if (kValues)
+                            acc[v] = acc[v] + *reinterpret_cast<const dense::f16u*>(g + 16 * v) * value;
+                        else
+                            acc[v] = acc[v] + *reinterpret_cast<const dense::f16u*>(g + 16 * v);
+                    }
+                }
+            }
+            float* out = grad + ((ci * s.kh + ky) * s.kw + (s.kw - 1 - kx)) * oc + o0;
+            for (int v = 0; v < V; ++v) {
+                const int64_t n = std::min<int64_t>(16, oc - o0 - 16 * v);
+                dense::f16 sum;
+                pool_vec::load_part(sum, out + 16 * v, n);
+                pool_vec::store_part(out + 16 * v, sum + acc[v], n);
+            }
+        }
+}
+
 void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, const float* g_conv, float* grad) {
     using namespace conv_grad;
     if (count == 0) return;
     const int64_t oc = s.out_c, ci = ids[0] / (int64_t(s.in_h) * s.in_w);
+    if (by_taps_fits(s)) {
+        TapScratch& r = tap_scratch();
+        const int64_t cw = s.conv_w, per_word = 64 / cw;
+        const int64_t key[3] = {cw, conv::grad_row(s), oc};
+        if (!std::equal(key, key + 3, r.key) || r.offset.empty()) {
+            std::copy(key, key + 3, r.key);
+            r.offset.assign(64, 0);
+            r.row.assign(64, 0);
+            r.column.assign(64, 0);
+            for (int64_t q = 0; q < per_word * cw; ++q) {
+                r.offset[static_cast<std::size_t>(q)] = static_cast<int32_t>((q / cw) * conv::grad_row(s) + (q % cw) * oc);
+                r.row[static_cast<std::size_t>(q)] = static_cast<uint8_t>(q / cw);
+                r.column[static_cast<std::size_t>(q)] = static_cast<uint8_t>(q % cw);
+            }
+        }
+        r.rows.assign(static_cast<std::size_t>(s.in_h), 0);
+        if (values) r.plane.resize(static_cast<std::size_t>(int64_t(s.in_h) * s.in_w));
+        const int64_t first = ci * s.in_h * s.in_w;
+        for (int64_t k = 0; k < count; ++k) {
+            const int64_t j = ids[k] - first, y = j / s.in_w;
+            r.rows[static_cast<std::size_t>(y)] |= uint64_t(1) << (j - y * s.in_w + s.px);
+            if (values) r.plane[static_cast<std::size_t>(j)] = values[k];
+        }
+        for (int64_t o0 = 0; o0 < oc; o0 += 64) {
+            const int64_t v = std::min<int64_t>(4, (oc - o0 + 15) / 16);
+            if (values) {
+                if (v == 1) grad_by_taps<1, true>(s, ci, r, g_conv, o0, grad);
+                else if (v == 2) grad_by_taps<2, true>(s, ci, r, g_conv, o0, grad);
+                else if (v == 3) grad_by_taps<3, true>(s, ci, r, g_conv, o0, grad);
+                else grad_by_taps<4, true>(s, ci, r, g_conv, o0, grad);
+            } else {
+                if (v == 1) grad_by_taps<1, false>(s, ci, r, g_conv, o0, grad);
+                else if (v == 2) grad_by_taps<2, false>(s, ci, r, g_conv, o0, grad);
+                else if (v == 3) grad_by_taps<3, false>(s, ci, r, g_conv, o0, grad);
+                else grad_by_taps<4, false>(s, ci, r, g_conv, o0, grad);
+            }
+        }
+        return;
+    }
     for (int64_t ky = 0; ky < s.kh; ++ky) {
         float* g = grad + (ci * s.kh + ky) * s.kw * oc;
         for (int64_t f0 = 0; f0 < s.kw; f0 += kGradTaps)
