@@ -168,8 +168,10 @@ struct KernelTable {
     // floats (whole vectors are read past the last tap).
     void (*conv_forward)(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count,
                          float* conv);
-    // conv::pool and conv::pool_backward, vectorised over channels (the same bits).
+    // conv::pool, vectorised over channels (the same bits).
     void (*conv_pool)(const ConvShape& s, const float* conv, const float* bias, float* out, uint8_t* argmax);
+    // Sets the cells of dL/dconv (g_conv at conv::grad_origin; the padding is
+    // left as it is) to conv::pool_backward of a zeroed dL/dconv: the same bits.
     void (*conv_pool_backward)(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv);
     // The kernel gradient of `count` values (ids ascending, all of one input
     // channel; values NULL: spikes), adding into grad [in_c][kh][kw reversed]

@@ -1249,16 +1249,22 @@ void conv_pool(const ConvShape& s, const float* conv, const float* bias, float* 
     }
 }
 
-// conv::pool_backward by vectors of 16 channels of one window: with max
-// pooling each cell of the window adds the gradient where it was the
-// argmax and +0 elsewhere (exact: dL/dconv starts at +0 and is never -0),
-// so every cell is visited without a branch per channel. Each cell receives
-// its additions in ascending window order, as in conv::pool_backward.
+// dL/dconv from dL/d(pooled) (kernels.h, conv_pool_backward) by vectors of
+// 16 channels of one window. Where the windows tile the convolution (no
+// overlap, every cell in one window) each cell is written once: with max
+// pooling the gradient where the cell was the argmax, else +0 — what
+// conv::pool_backward adds to a zeroed dL/dconv. Otherwise the cells are
+// zeroed and the windows add in ascending order, as conv::pool_backward.
 void conv_pool_backward(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv) {
     using namespace pool_vec;
     const int64_t oc = s.out_c, row = conv::grad_row(s), cells = int64_t(s.out_h) * s.out_w;
     const f16 size = f16{} + static_cast<float>(s.ph * s.pw);
     const bool one_cell = s.pool == Pool::None || s.pool == Pool::Max;
+    const int32_t window = s.pool == Pool::None ? 1 : s.ph * s.pw;
+    const int64_t wh = s.pool == Pool::None ? 1 : s.ph, ww = s.pool == Pool::None ? 1 : s.pw;
+    const bool tiles = s.psy == wh && s.psx == ww && int64_t(s.out_h) * wh == s.conv_h && int64_t(s.out_w) * ww == s.conv_w;
+    if (!tiles)
+        for (int64_t oy = 0; oy < s.conv_h; ++oy) fill(g_conv + oy * row, 0.0f, int64_t(s.conv_w) * oc);
     for (int64_t y = 0; y < s.out_h; ++y)
         for (int64_t x = 0; x < s.out_w; ++x) {
             const int64_t j = y * s.out_w + x;
@@ -1275,13 +1281,16 @@ void conv_pool_backward(const ConvShape& s, const float* g_out, const uint8_t* a
                 std::memcpy(&g, gl, sizeof g);
                 std::memcpy(&k, kl, sizeof k);
                 if (s.pool == Pool::Avg) g = g / size;
-                const int32_t window = one_cell && s.pool == Pool::None ? 1 : s.ph * s.pw;
                 for (int32_t q = 0; q < window; ++q) {
-                    float* cell = first + (q / s.pw) * row + (q % s.pw) * oc + c0;
-                    const f16 add = one_cell ? (k == q ? g : f16{}) : g;
-                    f16 sum;
-                    load_part(sum, cell, n);
-                    store_part(cell, sum + add, n);
+                    float* cell = first + (q / ww) * row + (q % ww) * oc + c0;
+                    const f16 share = one_cell ? (k == q ? g : f16{}) : g;
+                    if (tiles) {
+                        store_part(cell, f16{} + share, n);  // (+0 + share: the sum conv::pool_backward forms)
+                    } else {
+                        f16 sum;
+                        load_part(sum, cell, n);
+                        store_part(cell, sum + share, n);
+                    }
                 }
             }
         }

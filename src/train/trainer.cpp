@@ -1048,9 +1048,7 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
     if (tp < 0) return;
     const bool to_pre = !pre.source || options_.input_grads;
     auto unpool = [&](int64_t b) {
-        float* gc = c.g_conv.data() + b * cells + origin;
-        for (int64_t oy = 0; oy < g.conv_h; ++oy)  // (the padding stays 0)
-            kernels_.fill(gc + oy * conv::grad_row(g), 0.0f, int64_t(g.conv_w) * g.out_c);
+        float* gc = c.g_conv.data() + b * cells + origin;  // (the padding stays 0)
         kernels_.conv_pool_backward(g, c.arrival.data() + b * n, g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * n : nullptr, gc);
     };
     for_each(batch_, unpool);
