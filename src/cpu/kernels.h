@@ -175,11 +175,12 @@ struct KernelTable {
     void (*conv_pool_backward)(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv);
     // The kernel gradient of `count` values (ids ascending, all of one input
     // channel; values NULL: spikes), adding into grad [in_c][kh][kw reversed]
-    // [out_c]: for each tap, the sum over the values from zero in ascending
-    // order of value * g_conv of the output it reached. g_conv: the
-    // trainer's padded layout (conv::grad_row), readable 16 floats past its end.
-    void (*conv_weight_grad)(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, const float* g_conv,
-                             float* grad);
+    // [out_c]: for each tap of kernel rows ky0 <= ky < ky1, the sum over the
+    // values from zero in ascending order of value * g_conv of the output it
+    // reached. g_conv: the trainer's padded layout (conv::grad_row), readable
+    // 16 floats past its end.
+    void (*conv_weight_grad)(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, int64_t ky0, int64_t ky1,
+                             const float* g_conv, float* grad);
     // dL/d(presynaptic values), channels-last, adding, from g_conv in the
     // padded layout (conv::grad_row): kernel_in as
     // conv::kernel_for_input_grad lays it out; column (input_grad_stride(s)

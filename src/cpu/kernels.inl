@@ -1399,10 +1399,10 @@ inline TapScratch& tap_scratch() {
 inline bool by_taps_fits(const ConvShape& s) { return s.sx == 1 && s.in_w + 2 * int64_t(s.px) <= 64 && s.conv_w <= 64; }
 
 template <int V, bool kValues>
-void grad_by_taps(const ConvShape& s, int64_t ci, const TapScratch& r, const float* g_conv, int64_t o0, float* grad) {
+void grad_by_taps(const ConvShape& s, int64_t ci, const TapScratch& r, const float* g_conv, int64_t ky0, int64_t ky1, int64_t o0, float* grad) {
     const int64_t oc = s.out_c, cw = s.conv_w, per_word = 64 / cw, grad_row = conv::grad_row(s);
     const uint64_t columns = cw >= 64 ? ~uint64_t(0) : (uint64_t(1) << cw) - 1;
-    for (int64_t ky = 0; ky < s.kh; ++ky)
+    for (int64_t ky = ky0; ky < ky1; ++ky)
         for (int64_t kx = 0; kx < s.kw; ++kx) {
             dense::f16 acc[V];
 #pragma GCC unroll 4
@@ -1442,7 +1442,8 @@ void grad_by_taps(const ConvShape& s, int64_t ci, const TapScratch& r, const flo
         }
 }
 
-void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, const float* g_conv, float* grad) {
+void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, int64_t ky0, int64_t ky1, const float* g_conv,
+                      float* grad) {
     using namespace conv_grad;
     if (count == 0) return;
     const int64_t oc = s.out_c, ci = ids[0] / (int64_t(s.in_h) * s.in_w);
@@ -1472,20 +1473,20 @@ void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* value
         for (int64_t o0 = 0; o0 < oc; o0 += 64) {
             const int64_t v = std::min<int64_t>(4, (oc - o0 + 15) / 16);
             if (values) {
-                if (v == 1) grad_by_taps<1, true>(s, ci, r, g_conv, o0, grad);
-                else if (v == 2) grad_by_taps<2, true>(s, ci, r, g_conv, o0, grad);
-                else if (v == 3) grad_by_taps<3, true>(s, ci, r, g_conv, o0, grad);
-                else grad_by_taps<4, true>(s, ci, r, g_conv, o0, grad);
+                if (v == 1) grad_by_taps<1, true>(s, ci, r, g_conv, ky0, ky1, o0, grad);
+                else if (v == 2) grad_by_taps<2, true>(s, ci, r, g_conv, ky0, ky1, o0, grad);
+                else if (v == 3) grad_by_taps<3, true>(s, ci, r, g_conv, ky0, ky1, o0, grad);
+                else grad_by_taps<4, true>(s, ci, r, g_conv, ky0, ky1, o0, grad);
             } else {
-                if (v == 1) grad_by_taps<1, false>(s, ci, r, g_conv, o0, grad);
-                else if (v == 2) grad_by_taps<2, false>(s, ci, r, g_conv, o0, grad);
-                else if (v == 3) grad_by_taps<3, false>(s, ci, r, g_conv, o0, grad);
-                else grad_by_taps<4, false>(s, ci, r, g_conv, o0, grad);
+                if (v == 1) grad_by_taps<1, false>(s, ci, r, g_conv, ky0, ky1, o0, grad);
+                else if (v == 2) grad_by_taps<2, false>(s, ci, r, g_conv, ky0, ky1, o0, grad);
+                else if (v == 3) grad_by_taps<3, false>(s, ci, r, g_conv, ky0, ky1, o0, grad);
+                else grad_by_taps<4, false>(s, ci, r, g_conv, ky0, ky1, o0, grad);
             }
         }
         return;
     }
-    for (int64_t ky = 0; ky < s.kh; ++ky) {
+    for (int64_t ky = ky0; ky < ky1; ++ky) {
         float* g = grad + (ci * s.kh + ky) * s.kw * oc;
         for (int64_t f0 = 0; f0 < s.kw; f0 += kGradTaps)
             for (int64_t o0 = 0; o0 < oc; o0 += 16 * kGradVectors) {

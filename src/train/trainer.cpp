@@ -1053,28 +1053,31 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
     };
     for_each(batch_, unpool);
     // The values that arrived in step t (kept by instance), then the kernel
-    // gradient by groups of input channels (each channel's ids are a run of
-    // them), one group per thread, instance by instance so that an
-    // instance's dL/dconv stays in cache for the group. Each channel's sums
-    // are its own, added in instance order: the grouping changes no bits.
+    // gradient by groups of its rows (input channel ci, kernel row ky; each
+    // channel's ids are a run of them), one group per thread, instance by
+    // instance so that an instance's dL/dconv stays in cache for the group.
+    // Each tap's sums are its own, added in instance order: the grouping
+    // changes no bits.
     auto arrived = [&](int64_t b) { arrivals_of(c, pre, tp, b); };
     for_each(batch_, arrived);
-    const int64_t plane = int64_t(g.in_h) * g.in_w;
-    const int64_t groups = std::min<int64_t>(g.in_c, network_.context().threads());
+    const int64_t plane = int64_t(g.in_h) * g.in_w, units = int64_t(g.in_c) * g.kh;
+    const int64_t groups = std::min<int64_t>(units, network_.context().threads());
     auto kernel_grad = [&](int64_t group) {
-        const int64_t c0 = group * g.in_c / groups, c1 = (group + 1) * g.in_c / groups;
+        const int64_t u0 = group * units / groups, u1 = (group + 1) * units / groups;
         for (int64_t b = 0; b < batch_; ++b) {
             const int32_t* ids = c.ids.data() + b * c.n_pre;
             const int32_t* end = ids + c.counts[static_cast<std::size_t>(b)];
-            const int32_t* first = std::lower_bound(ids, end, static_cast<int32_t>(c0 * plane));
-            for (int64_t ci = c0; ci < c1; ++ci) {
+            const int32_t* first = std::lower_bound(ids, end, static_cast<int32_t>((u0 / g.kh) * plane));
+            for (int64_t u = u0; u < u1;) {  // the group's rows of channel ci
+                const int64_t ci = u / g.kh, ky1 = std::min<int64_t>(g.kh, u1 - ci * g.kh);
                 const int32_t* last = std::lower_bound(first, end, static_cast<int32_t>((ci + 1) * plane));
                 if (first != last) {
                     const float* values = pre.graded_source ? c.values.data() + b * c.n_pre + (first - ids) : nullptr;
-                    kernels_.conv_weight_grad(g, first, values, last - first, c.g_conv.data() + b * cells + origin,
+                    kernels_.conv_weight_grad(g, first, values, last - first, u - ci * g.kh, ky1, c.g_conv.data() + b * cells + origin,
                                               c.grad_kernel.data());
                 }
                 first = last;
+                u = (ci + 1) * g.kh;
             }
         }
     };
