@@ -1213,6 +1213,31 @@ void conv_pool(const ConvShape& s, const float* conv, const float* bias, float* 
             for (int64_t x = 0; x < s.out_w; ++x) {
                 const int64_t j = y * s.out_w + x;
                 const float* first = conv + ((y * s.psy) * cw + x * s.psx) * oc + c0;
+#if defined(__AVX512F__)
+                if (s.pool == Pool::Max) {  // (in registers: GCC spills the generic form's vectors here)
+                    const __mmask16 lanes = static_cast<__mmask16>((1u << n) - 1);
+                    __m512 value = _mm512_maskz_loadu_ps(lanes, first);
+                    __m512i best = _mm512_setzero_si512();
+                    int32_t k = 0;
+                    for (int64_t r = 0; r < s.ph; ++r)
+                        for (int64_t c = 0; c < s.pw; ++c, ++k) {
+                            if (k == 0) continue;
+                            const __m512 cell = _mm512_maskz_loadu_ps(lanes, first + (r * cw + c) * oc);
+                            const __mmask16 more = _mm512_cmp_ps_mask(cell, value, _CMP_GT_OQ);
+                            value = _mm512_mask_mov_ps(value, more, cell);
+                            best = _mm512_mask_mov_epi32(best, more, _mm512_set1_epi32(k));
+                        }
+                    if (bias) value = _mm512_add_ps(value, reinterpret_cast<const __m512&>(b));
+                    alignas(64) float v[16];
+                    alignas(16) uint8_t a[16];
+                    _mm512_store_ps(v, value);
+                    _mm_store_si128(reinterpret_cast<__m128i*>(a), _mm512_mask_cvtepi32_epi8(_mm_setzero_si128(), 0xFFFF, best));
+                    for (int64_t l = 0; l < n; ++l) out[(c0 + l) * cells + j] = v[l];
+                    if (argmax)
+                        for (int64_t l = 0; l < n; ++l) argmax[(c0 + l) * cells + j] = a[l];
+                    continue;
+                }
+#endif
                 f16 value;
                 load_part(value, first, n);
                 i16 best = i16{};
