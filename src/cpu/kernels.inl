@@ -971,21 +971,19 @@ namespace conv_fwd {
 using dense::f16;
 using dense::f16u;
 constexpr int kMaxVectors = 4;
-alignas(64) constexpr float kZeros[16 * kMaxVectors] = {};
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "a field word's byte k is kernel row ky = k");
-
-// Branch-free choice of a row: a if c, else b (a mispredicted branch per
-// tap would cost more than the loads).
-inline const float* pick(bool c, const float* a, const float* b) {
-    const uintptr_t m = 0 - static_cast<uintptr_t>(c);
-    return reinterpret_cast<const float*>((reinterpret_cast<uintptr_t>(a) & m) | (reinterpret_cast<uintptr_t>(b) & ~m));
-}
 
 // Per-call scratch of the gather, kept by each thread.
 struct Scratch {
     std::vector<uint64_t> rows;    // [in_c][in_h]: a row's arrived columns as bits x + px (the padding stays zero)
     std::vector<float> values;     // [in_c][in_h][in_w], set where a bit is (graded inputs)
     std::vector<uint8_t> windows;  // [tile column][in_c][py + in_h + py + 8]: a row's bits in a tile's window
+    // Tiles of P > 1 columns: each kernel row (ci, ky) widened with
+    // (P - 1) * sx zero taps on each side, [in_c][kh][kw + 2 (P - 1) sx][out_c]
+    // (and one vector more), so that every (window column, tile column)
+    // pair has a tap to add, zero where the input does not reach the column.
+    std::vector<float> wide;
+    int64_t wide_taps = 0;
 };
 inline Scratch& scratch() {
     thread_local Scratch r;
@@ -1042,17 +1040,19 @@ void gather_tile(const ConvShape& s, const float* kernel, const Scratch& r, int6
     for (int64_t ci = 0; ci < s.in_c; ++ci) {
         uint64_t m;
         std::memcpy(&m, windows + ci * stride, sizeof m);
-        const float* kernel_ci = kernel + ci * s.kh * kw * oc + o0;
+        const int64_t row_taps = P == 1 ? kw : r.wide_taps;
+        const float* kernel_ci = (P == 1 ? kernel : r.wide.data()) + ci * s.kh * row_taps * oc + o0;
         for (m &= rows_mask; m != 0; m &= m - 1) {
             const int64_t q = __builtin_ctzll(m), ky = q >> 3, u = q & 7;
-            const float* taps = kernel_ci + ky * kw * oc;  // tap kx at (kw - 1 - kx) * oc
+            // Tap kx at (kw - 1 - kx) * oc; widened rows: at (kw - 1 - kx + (P - 1) * sx) * oc.
+            const float* taps = kernel_ci + ky * row_taps * oc;
             const float value =
                 kValues ? r.values[static_cast<std::size_t>((ci * s.in_h + oy * s.sy - s.py + ky) * s.in_w + shift + u - s.px)] : 1.0f;
 #pragma GCC unroll 4
             for (int p = 0; p < P; ++p) {
                 const int64_t kx = u - p * int64_t(s.sx);
                 const bool reach = P == 1 || static_cast<uint64_t>(kx) < static_cast<uint64_t>(kw);
-                const float* wp = P == 1 ? taps + (kw - 1 - kx) * oc : pick(reach, taps + (kw - 1 - kx) * oc, kZeros);
+                const float* wp = taps + (kw - 1 - kx + (P - 1) * int64_t(s.sx)) * oc;
 #pragma GCC unroll 4
                 for (int v = 0; v < V; ++v) {
                     const f16 wv = *reinterpret_cast<const f16u*>(wp + 16 * v);
@@ -1081,6 +1081,14 @@ void gather_tile(const ConvShape& s, const float* kernel, const Scratch& r, int6
     }
 }
 
+inline void widen_kernel(const ConvShape& s, const float* kernel, int64_t columns, Scratch& r) {
+    const int64_t oc = s.out_c, side = (columns - 1) * s.sx, taps = s.kw + 2 * side;
+    r.wide_taps = taps;
+    r.wide.assign(static_cast<std::size_t>(int64_t(s.in_c) * s.kh * taps * oc + 16), 0.0f);
+    for (int64_t row = 0; row < int64_t(s.in_c) * s.kh; ++row)
+        std::memcpy(r.wide.data() + (row * taps + side) * oc, kernel + row * s.kw * oc, static_cast<std::size_t>(s.kw * oc) * sizeof(float));
+}
+
 template <int P, int V, bool kValues>
 void gather_block(const ConvShape& s, const float* kernel, const Scratch& r, int64_t o0, float* conv) {
     const int64_t tiles = (s.conv_w + P - 1) / P;
@@ -1090,11 +1098,12 @@ void gather_block(const ConvShape& s, const float* kernel, const Scratch& r, int
 
 template <bool kValues>
 void gather(const ConvShape& s, const float* kernel, Scratch& r, float* conv) {
-    int built = 0;  // the tile width the windows were built for
+    int built = 0, widened = 0;  // the tile widths the windows and the wide kernel were built for
     for (int64_t o0 = 0; o0 < s.out_c; o0 += 16 * kMaxVectors) {
         const int64_t vectors = std::min<int64_t>(kMaxVectors, (s.out_c - o0 + 15) / 16);
         const int columns = columns_for(s, vectors);
         if (columns != built) build_windows(s, built = columns, r);
+        if (columns > 1 && columns != widened) widen_kernel(s, kernel, widened = columns, r);
         if (vectors == 1) {
             if (columns == 4) gather_block<4, 1, kValues>(s, kernel, r, o0, conv);
             else if (columns == 2) gather_block<2, 1, kValues>(s, kernel, r, o0, conv);
