@@ -29,6 +29,11 @@ int32_t Population::wta_k() const {
     return index < 0 ? 1 : static_cast<int32_t>(std::strtol(options[static_cast<std::size_t>(index)].c_str(), nullptr, 10));
 }
 
+WtaLosers Population::wta_losers() const {
+    const int index = neuron_model().option_index("wta_losers");
+    return index >= 0 && options[static_cast<std::size_t>(index)] == "reset" ? WtaLosers::Reset : WtaLosers::Keep;
+}
+
 std::string_view Connection::plastic_option(std::string_view name) const {
     if (!plastic()) return {};
     const int index = plasticity_model().option_index(name);

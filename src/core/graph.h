@@ -25,6 +25,7 @@ struct Population {
     LeakyReset leaky_reset() const;  // leaky only
     WtaMode wta_mode() const;        // WtaMode::None for models without the option
     int32_t wta_k() const;
+    WtaLosers wta_losers() const;    // WtaLosers::Keep for models without the option
 };
 
 struct Connection {

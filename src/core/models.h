@@ -109,5 +109,7 @@ enum class ResetMode { Value, Subtract };
 enum class LeakyReset { Subtract, Zero, None };
 // Winner-take-all (the "wta" option of lif, alif and if).
 enum class WtaMode { None, Population, Position };
+// What happens to the candidates that do not win (the "wta_losers" option).
+enum class WtaLosers { Keep, Reset };
 
 }  // namespace snn

@@ -1,7 +1,9 @@
 // Winner-take-all (docs/models.md, "Winner-take-all"): of the neurons of a
 // group that crossed their threshold in a step, only the k with the largest
-// margin (v minus threshold) spike; ties go to the lower index. Shared by
-// every backend so they pick the same winners.
+// margin (v minus threshold) spike; ties go to the lower index. With
+// wta_losers = reset the other candidates are reset without a spike. Shared
+// by every backend so they pick the same winners and reset with the same
+// float operations.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +35,27 @@ inline void select(const Population& pop, const float* margin, uint8_t* winner) 
             if (best < 0) break;
             winner[best] = 1;
         }
+    }
+}
+
+// Phase 3 after select, for one instance: the winners spike; they, and with
+// wta_losers = reset every other candidate (margin > 0), are reset, held and
+// adapted exactly as the model's own spike does (a: alif's adaptation, else
+// nullptr). spikes[] is 0 for all candidates on entry.
+inline void fire(const Population& pop, const float* margin, const uint8_t* winner, const int32_t* refractory_steps, float* v,
+                 float* a, int32_t* held, uint8_t* spikes) {
+    const NeuronModel& model = pop.neuron_model();
+    const float* v_th = pop.params[static_cast<std::size_t>(model.param_index("v_th"))].data();
+    const float* v_reset = pop.params[static_cast<std::size_t>(model.param_index("v_reset"))].data();
+    const float* delta_th = a ? pop.params[static_cast<std::size_t>(model.param_index("delta_th"))].data() : nullptr;
+    const bool subtract = pop.reset_mode() == ResetMode::Subtract;
+    const bool reset_losers = pop.wta_losers() == WtaLosers::Reset;
+    for (int64_t j = 0; j < pop.size; ++j) {
+        if (!winner[j] && !(reset_losers && margin[j] > 0.0f)) continue;
+        v[j] = subtract ? v[j] - (v_th[j] - v_reset[j]) : v_reset[j];
+        if (a) a[j] += delta_th[j];
+        held[j] = refractory_steps[j];
+        if (winner[j]) spikes[j] = 1;
     }
 }
 

@@ -112,7 +112,8 @@ struct PopulationState {
     pvector<uint8_t> ahead_row_spikes;
     pvector<float> ahead_row_graded, ahead_row_scratch;
     // Winner-take-all (core/wta.h): the kernels integrate against an infinite
-    // threshold (no spike, no reset); wta_pass then lets the winners spike.
+    // threshold (no spike, no reset); wta_pass then lets the winners spike
+    // (and resets the losers with wta_losers = reset).
     bool wta = false;
     pvector<float> no_threshold;  // [n] +inf
     pvector<uint8_t> was_held;    // [capacity * n]: held at the start of the step
@@ -1288,7 +1289,8 @@ private:
 
     // docs/models.md, "Winner-take-all": the neurons that crossed their
     // threshold (the kernels integrated without one) are candidates; the
-    // winners spike, are reset, held and adapted as the kernels would have.
+    // winners spike, are reset, held and adapted as the kernels would have
+    // (wta::fire, shared with the reference backend).
     void wta_pass(int32_t p, int32_t b) {
         const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
@@ -1296,7 +1298,6 @@ private:
         float* v = s.vars[0].data() + row;
         float* a = pop.neuron_model().kind == NeuronKind::ALIF ? s.vars[1].data() + row : nullptr;
         const float* v_th = pop.params[static_cast<std::size_t>(s.v_th_index)].data();
-        const float* v_reset = pop.params[static_cast<std::size_t>(s.v_reset_index)].data();
         float* margin = s.margin.data() + row;
         uint8_t* winner = s.winner.data() + row;
         for (int64_t j = 0; j < n; ++j) {
@@ -1304,14 +1305,8 @@ private:
             margin[j] = !s.was_held[static_cast<std::size_t>(row + j)] && v[j] > threshold ? v[j] - threshold : -1.0f;
         }
         wta::select(pop, margin, winner);
-        const bool subtract = pop.reset_mode() == ResetMode::Subtract;
-        for (int64_t j = 0; j < n; ++j) {
-            if (!winner[j]) continue;
-            v[j] = subtract ? v[j] - (v_th[j] - v_reset[j]) : v_reset[j];
-            if (a) a[j] += pop.params[alif_param::delta_th][static_cast<std::size_t>(j)];
-            s.refractory[static_cast<std::size_t>(row + j)] = s.coefficients.refractory_steps[static_cast<std::size_t>(j)];
-            s.spikes[static_cast<std::size_t>(row + j)] = 1;
-        }
+        wta::fire(pop, margin, winner, s.coefficients.refractory_steps.data(), v, a, s.refractory.data() + row,
+                  s.spikes.data() + row);
     }
 
     void integrate_range(int32_t p, int32_t b, int64_t j0, int64_t m) {

@@ -458,15 +458,8 @@ private:
         }
         if (wta) {
             wta::select(pop, s.margin.data(), s.winner.data());
-            for (int64_t j = 0; j < n; ++j) {
-                if (!s.winner[static_cast<std::size_t>(j)]) continue;
-                const float v_reset = kind == NeuronKind::IF ? P(if_param::v_reset, j) : P(lif_param::v_reset, j);
-                const float v_th = kind == NeuronKind::IF ? P(if_param::v_th, j) : P(lif_param::v_th, j);
-                v[j] = reset == ResetMode::Value ? v_reset : v[j] - (v_th - v_reset);
-                if (kind == NeuronKind::ALIF) s.vars[1][static_cast<std::size_t>(b * n + j)] += P(alif_param::delta_th, j);
-                held[j] = k.refractory_steps[static_cast<std::size_t>(j)];
-                spikes[j] = 1;
-            }
+            wta::fire(pop, s.margin.data(), s.winner.data(), k.refractory_steps.data(), v,
+                      kind == NeuronKind::ALIF ? s.vars[1].data() + b * n : nullptr, held, spikes);
         }
         // Synaptic state decays over the step whatever the neuron did.
         for (int32_t c_id : s.incoming) {

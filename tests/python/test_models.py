@@ -76,7 +76,8 @@ NEURON_PARAMS: Dict[str, Dict[str, float]] = {
     "li": {"tau_mem": 20e-3, "v_rest": 0.0},
 }
 NEURON_OPTIONS: Dict[str, Dict[str, str]] = {
-    **{m: {"reset": "value", "surrogate": "fast_sigmoid", "wta": "none", "wta_k": "1"} for m in ("lif", "if", "alif")},
+    **{m: {"reset": "value", "surrogate": "fast_sigmoid", "wta": "none", "wta_k": "1",
+        "wta_losers": "keep"} for m in ("lif", "if", "alif")},
 }
 NEURON_STATE: Dict[str, List[str]] = {
     "spike_source": [], "current_source": [], "poisson": [],
