@@ -979,11 +979,13 @@ struct Scratch {
     std::vector<float> values;     // [in_c][in_h][in_w], set where a bit is (graded inputs)
     std::vector<uint8_t> windows;  // [tile column][in_c][py + in_h + py + 8]: a row's bits in a tile's window
     // Tiles of P > 1 columns: each kernel row (ci, ky) widened with
-    // (P - 1) * sx zero taps on each side, [in_c][kh][kw + 2 (P - 1) sx][out_c]
-    // (and one vector more), so that every (window column, tile column)
-    // pair has a tap to add, zero where the input does not reach the column.
-    std::vector<float> wide;
-    int64_t wide_taps = 0;
+    // (P - 1) * sx zero taps on each side, [in_c][kh][kw + 2 (P - 1) sx][out_c
+    // rounded up to whole vectors] (64-byte aligned, one vector more), so that
+    // every (window column, tile column) pair has a tap to add, zero where the
+    // input does not reach the column, and every load is aligned.
+    std::vector<float> wide_store;
+    float* wide = nullptr;
+    int64_t wide_taps = 0, wide_stride = 0;
 };
 inline Scratch& scratch() {
     thread_local Scratch r;
@@ -1037,22 +1039,23 @@ void gather_tile(const ConvShape& s, const float* kernel, const Scratch& r, int6
     for (int p = 0; p < P; ++p)
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) acc[p][v] = f16{};
+    const int64_t row_taps = P == 1 ? kw : r.wide_taps, ts = P == 1 ? oc : r.wide_stride;  // ts: floats per tap
+    const int64_t row_stride = row_taps * ts, column_step = s.sx * ts, last = kw - 1 + (P - 1) * int64_t(s.sx);
     for (int64_t ci = 0; ci < s.in_c; ++ci) {
         uint64_t m;
         std::memcpy(&m, windows + ci * stride, sizeof m);
-        const int64_t row_taps = P == 1 ? kw : r.wide_taps;
-        const float* kernel_ci = (P == 1 ? kernel : r.wide.data()) + ci * s.kh * row_taps * oc + o0;
+        const float* kernel_ci = (P == 1 ? kernel : r.wide) + ci * s.kh * row_stride + o0;
         for (m &= rows_mask; m != 0; m &= m - 1) {
             const int64_t q = __builtin_ctzll(m), ky = q >> 3, u = q & 7;
-            // Tap kx at (kw - 1 - kx) * oc; widened rows: at (kw - 1 - kx + (P - 1) * sx) * oc.
-            const float* taps = kernel_ci + ky * row_taps * oc;
+            // Tap kx = u - p * sx at (kw - 1 - kx) * ts; widened rows: at (kw - 1 - kx + (P - 1) * sx) * ts.
+            const float* w0 = kernel_ci + ky * row_stride + (last - u) * ts;
             const float value =
                 kValues ? r.values[static_cast<std::size_t>((ci * s.in_h + oy * s.sy - s.py + ky) * s.in_w + shift + u - s.px)] : 1.0f;
 #pragma GCC unroll 4
             for (int p = 0; p < P; ++p) {
                 const int64_t kx = u - p * int64_t(s.sx);
                 const bool reach = P == 1 || static_cast<uint64_t>(kx) < static_cast<uint64_t>(kw);
-                const float* wp = taps + (kw - 1 - kx + (P - 1) * int64_t(s.sx)) * oc;
+                const float* wp = w0 + p * column_step;
 #pragma GCC unroll 4
                 for (int v = 0; v < V; ++v) {
                     const f16 wv = *reinterpret_cast<const f16u*>(wp + 16 * v);
@@ -1082,11 +1085,14 @@ void gather_tile(const ConvShape& s, const float* kernel, const Scratch& r, int6
 }
 
 inline void widen_kernel(const ConvShape& s, const float* kernel, int64_t columns, Scratch& r) {
-    const int64_t oc = s.out_c, side = (columns - 1) * s.sx, taps = s.kw + 2 * side;
+    const int64_t oc = s.out_c, side = (columns - 1) * s.sx, taps = s.kw + 2 * side, stride = (oc + 15) / 16 * 16;
     r.wide_taps = taps;
-    r.wide.assign(static_cast<std::size_t>(int64_t(s.in_c) * s.kh * taps * oc + 16), 0.0f);
+    r.wide_stride = stride;
+    r.wide_store.assign(static_cast<std::size_t>(int64_t(s.in_c) * s.kh * taps * stride + 32), 0.0f);
+    r.wide = r.wide_store.data() + (16 - (reinterpret_cast<uintptr_t>(r.wide_store.data()) / sizeof(float)) % 16) % 16;
     for (int64_t row = 0; row < int64_t(s.in_c) * s.kh; ++row)
-        std::memcpy(r.wide.data() + (row * taps + side) * oc, kernel + row * s.kw * oc, static_cast<std::size_t>(s.kw * oc) * sizeof(float));
+        for (int64_t k = 0; k < s.kw; ++k)
+            std::memcpy(r.wide + (row * taps + side + k) * stride, kernel + (row * s.kw + k) * oc, static_cast<std::size_t>(oc) * sizeof(float));
 }
 
 template <int P, int V, bool kValues>
@@ -1144,7 +1150,7 @@ inline bool gather_pays(const ConvShape& s, int64_t count) {
         const double columns = columns_for(s, vectors), span = (columns - 1) * s.sx + s.kw;
         const double tiles = std::ceil(s.conv_w / columns) * s.conv_h;
         const double pairs = double(count) * rows * span / (columns * s.sx);  // (arrival, tile) pairs
-        gather += tiles * s.in_c * 3.5 * columns + pairs * columns;
+        gather += tiles * s.in_c * 3.5 * columns + pairs * (columns == 1 ? 1.0 : 0.35 * columns);
     }
     return gather < scatter;
 }
