@@ -1442,6 +1442,47 @@ template <int V, bool kValues>
 void grad_by_taps(const ConvShape& s, int64_t ci, const TapScratch& r, const float* g_conv, int64_t ky0, int64_t ky1, int64_t o0, float* grad) {
     const int64_t oc = s.out_c, cw = s.conv_w, per_word = 64 / cw, grad_row = conv::grad_row(s);
     const uint64_t columns = cw >= 64 ? ~uint64_t(0) : (uint64_t(1) << cw) - 1;
+    // One vector of channels: a tap's sum is one chain of dependent additions,
+    // so two taps (kx, kx + 1) run side by side, each still summing its
+    // positions in ascending order (the same bits).
+    if (V == 1 && !kValues && s.kw >= 2) {
+        auto word_of = [&](int64_t ky, int64_t kx, int64_t oy0, int64_t rows) {
+            uint64_t word = 0;
+            for (int64_t j = 0; j < rows; ++j) {
+                const int64_t y = (oy0 + j) * s.sy - s.py + ky;
+                const uint64_t bits = y >= 0 && y < s.in_h ? (r.rows[static_cast<std::size_t>(y)] >> kx) & columns : 0;
+                word |= bits << (j * cw);
+            }
+            return word;
+        };
+        auto flush = [&](int64_t ky, int64_t kx, const dense::f16& acc) {
+            float* out = grad + ((ci * s.kh + ky) * s.kw + (s.kw - 1 - kx)) * oc + o0;
+            const int64_t n = std::min<int64_t>(16, oc - o0);
+            dense::f16 sum;
+            pool_vec::load_part(sum, out, n);
+            pool_vec::store_part(out, sum + acc, n);
+        };
+        const int32_t* offset = r.offset.data();
+        for (int64_t ky = ky0; ky < ky1; ++ky)
+            for (int64_t kx = 0; kx < s.kw; kx += 2) {
+                const bool pair = kx + 1 < s.kw;
+                dense::f16 a = dense::f16{}, b = dense::f16{};
+                for (int64_t oy0 = 0; oy0 < s.conv_h; oy0 += per_word) {
+                    const int64_t rows = std::min<int64_t>(per_word, s.conv_h - oy0);
+                    uint64_t ma = word_of(ky, kx, oy0, rows), mb = pair ? word_of(ky, kx + 1, oy0, rows) : 0;
+                    const float* base = g_conv + oy0 * grad_row + o0;
+                    for (; ma != 0 && mb != 0; ma &= ma - 1, mb &= mb - 1) {
+                        a = a + *reinterpret_cast<const dense::f16u*>(base + offset[__builtin_ctzll(ma)]);
+                        b = b + *reinterpret_cast<const dense::f16u*>(base + offset[__builtin_ctzll(mb)]);
+                    }
+                    for (; ma != 0; ma &= ma - 1) a = a + *reinterpret_cast<const dense::f16u*>(base + offset[__builtin_ctzll(ma)]);
+                    for (; mb != 0; mb &= mb - 1) b = b + *reinterpret_cast<const dense::f16u*>(base + offset[__builtin_ctzll(mb)]);
+                }
+                flush(ky, kx, a);
+                if (pair) flush(ky, kx + 1, b);
+            }
+        return;
+    }
     for (int64_t ky = ky0; ky < ky1; ++ky)
         for (int64_t kx = 0; kx < s.kw; ++kx) {
             dense::f16 acc[V];
