@@ -1311,15 +1311,33 @@ void conv_pool_backward(const ConvShape& s, const float* g_out, const uint8_t* a
             float* first = g_conv + (y * s.psy) * row + (x * s.psx) * oc;
             for (int64_t c0 = 0; c0 < oc; c0 += 16) {
                 const int64_t n = std::min<int64_t>(16, oc - c0);
-                alignas(64) float gl[16] = {};
-                alignas(64) int32_t kl[16] = {};
-                for (int64_t l = 0; l < n; ++l) gl[l] = g_out[(c0 + l) * cells + j];
-                if (argmax)
-                    for (int64_t l = 0; l < n; ++l) kl[l] = argmax[(c0 + l) * cells + j];
                 f16 g;
                 i16 k;
-                std::memcpy(&g, gl, sizeof g);
-                std::memcpy(&k, kl, sizeof k);
+#if defined(__AVX512F__)
+                {  // (gathers: 16 scalar stores read back as a vector would stall on store forwarding)
+                    const __mmask16 lanes = static_cast<__mmask16>((1u << n) - 1);
+                    const __m512i at = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(c0)),
+                                                                                               _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)),
+                                                                             _mm512_set1_epi32(static_cast<int32_t>(cells))),
+                                                        _mm512_set1_epi32(static_cast<int32_t>(j)));
+                    const __m512 gv = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, at, g_out, 4);
+                    const __m512i kv = argmax ? _mm512_and_si512(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), lanes, at, argmax, 1),
+                                                                 _mm512_set1_epi32(0xFF))
+                                              : _mm512_setzero_si512();
+                    std::memcpy(&g, &gv, sizeof g);
+                    std::memcpy(&k, &kv, sizeof k);
+                }
+#else
+                {
+                    alignas(64) float gl[16] = {};
+                    alignas(64) int32_t kl[16] = {};
+                    for (int64_t l = 0; l < n; ++l) gl[l] = g_out[(c0 + l) * cells + j];
+                    if (argmax)
+                        for (int64_t l = 0; l < n; ++l) kl[l] = argmax[(c0 + l) * cells + j];
+                    std::memcpy(&g, gl, sizeof g);
+                    std::memcpy(&k, kl, sizeof k);
+                }
+#endif
                 if (s.pool == Pool::Avg) g = g / size;
                 for (int32_t q = 0; q < window; ++q) {
                     float* cell = first + (q / ww) * row + (q % ww) * oc + c0;
