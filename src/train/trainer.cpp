@@ -1036,12 +1036,15 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
     if (g.bias) {
         const int64_t plane = int64_t(g.out_h) * g.out_w;
         float* grad = c.grad.data() + g.kernel_size();
+        constexpr int64_t kLanes = 8;  // channels summed side by side (independent chains; each its own order)
         for (int64_t b = 0; b < batch_; ++b) {
             const float* ga = c.arrival.data() + b * n;
-            for (int64_t co = 0; co < g.out_c; ++co) {
-                float sum = 0.0f;
-                for (int64_t j = 0; j < plane; ++j) sum += ga[co * plane + j];
-                grad[co] += sum;
+            for (int64_t c0 = 0; c0 < g.out_c; c0 += kLanes) {
+                const int64_t m = std::min<int64_t>(kLanes, g.out_c - c0);
+                float sums[kLanes] = {};
+                for (int64_t j = 0; j < plane; ++j)
+                    for (int64_t k = 0; k < m; ++k) sums[k] += ga[(c0 + k) * plane + j];
+                for (int64_t k = 0; k < m; ++k) grad[c0 + k] += sums[k];
             }
         }
     }
