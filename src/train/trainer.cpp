@@ -489,6 +489,14 @@ void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b) {
             }
             continue;
         }
+        if (n <= 16) {  // short rows (a readout): inline, without a kernel call per spike (the same additions)
+            for (int64_t word = 0; word < pre.words; ++word)
+                for (uint64_t m = bits_row[word]; m != 0; m &= m - 1) {
+                    const float* r = w + (word * 64 + __builtin_ctzll(m)) * n;
+                    for (int64_t j = 0; j < n; ++j) target[j] += r[j];
+                }
+            continue;
+        }
         for (int64_t word = 0; word < pre.words; ++word)
             for (uint64_t m = bits_row[word]; m != 0; m &= m - 1) kernels_.add(target, w + (word * 64 + __builtin_ctzll(m)) * n, n);
     }
