@@ -71,7 +71,7 @@ void pool(const ConvShape& s, const float* conv, const float* bias, float* out, 
                                 value = first[(r * cw + c) * oc];
                                 best = k;
                             }
-                    if (argmax) argmax[co * cells + y * s.out_w + x] = static_cast<uint8_t>(best);
+                    if (argmax) argmax[(y * s.out_w + x) * oc + co] = static_cast<uint8_t>(best);
                 } else {
                     for (int64_t r = 0; r < s.ph; ++r)
                         for (int64_t c = 0; c < s.pw; ++c) value += first[(r * cw + c) * oc];
@@ -100,7 +100,7 @@ void pool_backward(const ConvShape& s, const float* g_out, const uint8_t* argmax
                 for (int64_t co = 0; co < oc; ++co) {
                     const float g = g_out[co * cells + j];
                     if (g == 0.0f) continue;
-                    const int k = s.pool == Pool::Max ? argmax[co * cells + j] : 0;
+                    const int k = s.pool == Pool::Max ? argmax[j * oc + co] : 0;
                     first[(k / s.pw) * row + (k % s.pw) * oc + co] += g;
                 }
                 continue;

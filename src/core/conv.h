@@ -53,7 +53,8 @@ void scatter(const ConvShape& s, const float* kernel, const int32_t* ids, const 
 
 // Pools the convolution into out [out_c][out_h][out_w] and adds the biases
 // (NULL: none). For Pool::Max, argmax (NULL: not kept) receives each
-// output's position in its window (row-major; the first largest value).
+// output's position in its window (row-major; the first largest value),
+// channels-last [out_h][out_w][out_c] like the convolution.
 void pool(const ConvShape& s, const float* conv, const float* bias, float* out, uint8_t* argmax);
 
 // The trainer's dL/d(conv): channels-last rows padded with kw - 1 zero cells

@@ -172,7 +172,6 @@ struct KernelTable {
     void (*conv_pool)(const ConvShape& s, const float* conv, const float* bias, float* out, uint8_t* argmax);
     // Sets the cells of dL/dconv (g_conv at conv::grad_origin; the padding is
     // left as it is) to conv::pool_backward of a zeroed dL/dconv: the same bits.
-    // argmax: readable 3 bytes past its last entry (read 4 bytes at a time).
     void (*conv_pool_backward)(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv);
     // The kernel gradient of `count` values (ids ascending, all of one input
     // channel; values NULL: spikes), adding into grad [in_c][kh][kw reversed]

@@ -1244,12 +1244,9 @@ void conv_pool(const ConvShape& s, const float* conv, const float* bias, float* 
                         }
                     if (bias) value = _mm512_add_ps(value, reinterpret_cast<const __m512&>(b));
                     alignas(64) float v[16];
-                    alignas(16) uint8_t a[16];
                     _mm512_store_ps(v, value);
-                    _mm_store_si128(reinterpret_cast<__m128i*>(a), _mm512_mask_cvtepi32_epi8(_mm_setzero_si128(), 0xFFFF, best));
                     for (int64_t l = 0; l < n; ++l) out[(c0 + l) * cells + j] = v[l];
-                    if (argmax)
-                        for (int64_t l = 0; l < n; ++l) argmax[(c0 + l) * cells + j] = a[l];
+                    if (argmax) _mm_mask_storeu_epi8(argmax + j * oc + c0, lanes, _mm512_maskz_cvtepi32_epi8(0xFFFF, best));
                     continue;
                 }
 #endif
@@ -1284,7 +1281,7 @@ void conv_pool(const ConvShape& s, const float* conv, const float* bias, float* 
                 std::memcpy(a, &best, sizeof a);
                 for (int64_t l = 0; l < n; ++l) out[(c0 + l) * cells + j] = v[l];
                 if (argmax)
-                    for (int64_t l = 0; l < n; ++l) argmax[(c0 + l) * cells + j] = static_cast<uint8_t>(a[l]);
+                    for (int64_t l = 0; l < n; ++l) argmax[j * oc + c0 + l] = static_cast<uint8_t>(a[l]);
             }
     }
 }
@@ -1321,9 +1318,7 @@ void conv_pool_backward(const ConvShape& s, const float* g_out, const uint8_t* a
                                                                              _mm512_set1_epi32(static_cast<int32_t>(cells))),
                                                         _mm512_set1_epi32(static_cast<int32_t>(j)));
                     const __m512 gv = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, at, g_out, 4);
-                    const __m512i kv = argmax ? _mm512_and_si512(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), lanes, at, argmax, 1),
-                                                                 _mm512_set1_epi32(0xFF))
-                                              : _mm512_setzero_si512();
+                    const __m512i kv = argmax ? _mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_maskz_loadu_epi8(lanes, argmax + j * oc + c0)) : _mm512_setzero_si512();
                     std::memcpy(&g, &gv, sizeof g);
                     std::memcpy(&k, &kv, sizeof k);
                 }
@@ -1333,7 +1328,7 @@ void conv_pool_backward(const ConvShape& s, const float* g_out, const uint8_t* a
                     alignas(64) int32_t kl[16] = {};
                     for (int64_t l = 0; l < n; ++l) gl[l] = g_out[(c0 + l) * cells + j];
                     if (argmax)
-                        for (int64_t l = 0; l < n; ++l) kl[l] = argmax[(c0 + l) * cells + j];
+                        for (int64_t l = 0; l < n; ++l) kl[l] = argmax[j * oc + c0 + l];
                     std::memcpy(&g, gl, sizeof g);
                     std::memcpy(&k, kl, sizeof k);
                 }

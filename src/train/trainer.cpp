@@ -353,7 +353,7 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             c.kernel.resize(static_cast<std::size_t>(conv::kernel_alloc(g)));
             conv::transpose_kernel(g, w, c.kernel.data());
             c.conv_sums.assign(B * static_cast<std::size_t>(g.conv_cells()), 0.0f);
-            if (g.pool == Pool::Max) c.argmax.assign(T * B * n + 4, 0);  // (+4: conv_pool_backward reads 4 bytes at a time)
+            if (g.pool == Pool::Max) c.argmax.assign(T * B * n, 0);
             c.g_conv.assign(B * static_cast<std::size_t>(conv::grad_cells(g)) + 16, 0.0f);  // (conv_weight_grad reads whole vectors)
             c.grad_kernel.assign(static_cast<std::size_t>(g.kernel_size()), 0.0f);
             c.ids.assign(B * static_cast<std::size_t>(c.n_pre), 0);
