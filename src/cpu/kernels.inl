@@ -1220,6 +1220,9 @@ void conv_pool(const ConvShape& s, const float* conv, const float* bias, float* 
     using namespace pool_vec;
     const int64_t oc = s.out_c, cw = s.conv_w, cells = int64_t(s.out_h) * s.out_w;
     const f16 size = f16{} + static_cast<float>(s.ph * s.pw);
+#if defined(__AVX512F__)
+    alignas(64) float tile[16 * 16];
+#endif
     for (int64_t c0 = 0; c0 < oc; c0 += 16) {
         const int64_t n = std::min<int64_t>(16, oc - c0);
         f16 b = f16{};
@@ -1243,10 +1246,20 @@ void conv_pool(const ConvShape& s, const float* conv, const float* bias, float* 
                             best = _mm512_mask_mov_epi32(best, more, _mm512_set1_epi32(k));
                         }
                     if (bias) value = _mm512_add_ps(value, reinterpret_cast<const __m512&>(b));
-                    alignas(64) float v[16];
-                    _mm512_store_ps(v, value);
-                    for (int64_t l = 0; l < n; ++l) out[(c0 + l) * cells + j] = v[l];
                     if (argmax) _mm_mask_storeu_epi8(argmax + j * oc + c0, lanes, _mm512_maskz_cvtepi32_epi8(0xFFFF, best));
+                    // Channels-first out: 16 windows' vectors are kept, then written a
+                    // channel at a time (a gather down the tile, one store of 16 windows).
+                    const int64_t slot = j % 16;
+                    _mm512_store_ps(tile + 16 * slot, value);
+                    if (slot == 15 || j == cells - 1) {
+                        const int64_t j0 = j - slot;
+                        const __mmask16 windows = static_cast<__mmask16>((2u << slot) - 1);
+                        const __m512i down = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                                                _mm512_set1_epi32(16));
+                        for (int64_t l = 0; l < n; ++l)
+                            _mm512_mask_storeu_ps(out + (c0 + l) * cells + j0, windows,
+                                                  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), windows, down, tile + l, 4));
+                    }
                     continue;
                 }
 #endif
