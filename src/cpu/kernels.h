@@ -184,7 +184,7 @@ struct KernelTable {
     // dL/d(presynaptic values), channels-last, adding, from g_conv in the
     // padded layout (conv::grad_row): kernel_in as
     // conv::kernel_for_input_grad lays it out; column (input_grad_stride(s)
-    // floats) and nonzero (out_c) are scratch.
+    // floats) and nonzero (out_c + 16) are scratch.
     void (*conv_input_grad)(const ConvShape& s, const float* kernel_in, const float* g_conv, float* g_pre, float* column,
                             int32_t* nonzero);
 };

@@ -1658,10 +1658,20 @@ void conv_input_grad(const ConvShape& s, const float* kernel_in, const float* g_
             const int64_t kx_lo = std::max<int64_t>(0, -x0), kx_hi = std::min<int64_t>(s.kw - 1, s.in_w - 1 - x0);
             if (kx_lo > kx_hi) continue;
             int32_t count = 0;
+#if defined(__AVX512F__)
+            for (int32_t c0 = 0; c0 < oc; c0 += 16) {  // (compressed 16 channels at a time)
+                const __mmask16 lanes = static_cast<__mmask16>(oc - c0 >= 16 ? 0xFFFF : (1u << (oc - c0)) - 1);
+                const __mmask16 hit = _mm512_mask_cmp_ps_mask(lanes, _mm512_maskz_loadu_ps(lanes, g + c0), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+                const __m512i index = _mm512_add_epi32(_mm512_set1_epi32(c0), _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
+                _mm512_storeu_si512(nonzero + count, _mm512_maskz_compress_epi32(hit, index));
+                count += __builtin_popcount(hit);
+            }
+#else
             for (int32_t co = 0; co < oc; ++co) {  // (without a branch: a quarter pass a max pool)
                 nonzero[count] = co;
                 count += g[co] != 0.0f;
             }
+#endif
             if (count == 0) continue;
             int64_t c0 = 0;
             for (; c0 + 16 * kChunk <= stride; c0 += 16 * kChunk)

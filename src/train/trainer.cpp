@@ -365,7 +365,7 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
                 conv::kernel_for_input_grad(g, w, c.kernel_in.data());
                 c.g_pre.assign(B * static_cast<std::size_t>(c.n_pre), 0.0f);
                 c.column.assign(B * stride, 0.0f);
-                c.nonzero.assign(B * static_cast<std::size_t>(g.out_c), 0);
+                c.nonzero.assign(B * static_cast<std::size_t>(g.out_c + 16), 0);  // (+16: conv_input_grad stores whole vectors)
             }
         }
         if (!c.sparse && !c.conv && (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads)) {  // W transposed, for dL/d(pre output)
@@ -1098,7 +1098,7 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
         float* gp = c.g_pre.data() + b * c.n_pre;  // channels-last
         kernels_.fill(gp, 0.0f, c.n_pre);
         kernels_.conv_input_grad(g, c.kernel_in.data(), c.g_conv.data() + b * cells + origin, gp,
-                                 c.column.data() + b * conv::input_grad_stride(g), c.nonzero.data() + b * g.out_c);
+                                 c.column.data() + b * conv::input_grad_stride(g), c.nonzero.data() + b * (g.out_c + 16));
         float* out = pre.g_out.data() + (tp * batch_ + b) * c.n_pre;
         for (int64_t ci = 0; ci < g.in_c; ++ci)
             for (int64_t q = 0; q < plane; ++q) out[ci * plane + q] += gp[q * g.in_c + ci];
