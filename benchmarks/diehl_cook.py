@@ -36,11 +36,12 @@ from _common import append_section, machine, run_worker  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def libsnn_side(neurons: int, n_train: int, n_test: int, n_label: int, seed: int, losers: str = "keep") -> dict:
+def libsnn_side(neurons: int, n_train: int, n_test: int, n_label: int, seed: int, losers: str = "reset",
+                pick: str = "random") -> dict:
     import diehl_cook
     import snn
 
-    r = diehl_cook.run(neurons, n_train, n_test, n_label, seed=seed, progress=False, losers=losers)
+    r = diehl_cook.run(neurons, n_train, n_test, n_label, seed=seed, progress=False, losers=losers, pick=pick)
     r.update(status="ok", library=f"libsnn {snn.__version__}",
              peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
     return r
@@ -64,8 +65,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--peer-python", default=os.path.join(HERE, ".venv-bindsnet", "bin", "python"))
     ap.add_argument("--no-peer", action="store_true", help="run libsnn only")
-    ap.add_argument("--losers", choices=("keep", "reset"), default="keep",
+    ap.add_argument("--losers", choices=("keep", "reset"), default="reset",
                     help="libsnn: wta_losers of the excitatory layer (reset: as BindsNET's one_spike)")
+    ap.add_argument("--pick", choices=("margin", "random"), default="random",
+                    help="libsnn: wta_pick of the excitatory layer (random: as BindsNET's one_spike)")
     ap.add_argument("--markdown")
     args = ap.parse_args()
 
@@ -76,13 +79,13 @@ def main() -> None:
              f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {info.get('cpu', '?')}, "
              f"{info.get('usable_cpus')} CPUs; load average at the start {os.getloadavg()[0]:.2f}",
              f"- {args.train} training images (one pass, file order), {args.test} test images; "
-             f"libsnn wta_losers={args.losers}", "",
+             f"libsnn wta_losers={args.losers}, wta_pick={args.pick}", "",
              "| library | excitatory neurons | test accuracy, labels while learning | test accuracy, frozen labelling pass "
              "| time per training image | BindsNET / libsnn time | peak RSS |",
              "|---|---|---|---|---|---|---|"]
     for n in [int(x) for x in args.neurons.split(",")]:
         print(f"# {n} neurons: libsnn ...", file=sys.stderr)
-        ours = libsnn_side(n, args.train, args.test, args.label, args.seed, args.losers)
+        ours = libsnn_side(n, args.train, args.test, args.label, args.seed, args.losers, args.pick)
         rows = [ours]
         if not args.no_peer:
             print(f"# {n} neurons: BindsNET ...", file=sys.stderr)

@@ -34,6 +34,11 @@ WtaLosers Population::wta_losers() const {
     return index >= 0 && options[static_cast<std::size_t>(index)] == "reset" ? WtaLosers::Reset : WtaLosers::Keep;
 }
 
+WtaPick Population::wta_pick() const {
+    const int index = neuron_model().option_index("wta_pick");
+    return index >= 0 && options[static_cast<std::size_t>(index)] == "random" ? WtaPick::Random : WtaPick::Margin;
+}
+
 std::string_view Connection::plastic_option(std::string_view name) const {
     if (!plastic()) return {};
     const int index = plasticity_model().option_index(name);

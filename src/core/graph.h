@@ -26,6 +26,7 @@ struct Population {
     WtaMode wta_mode() const;        // WtaMode::None for models without the option
     int32_t wta_k() const;
     WtaLosers wta_losers() const;    // WtaLosers::Keep for models without the option
+    WtaPick wta_pick() const;        // WtaPick::Margin for models without the option
 };
 
 struct Connection {

@@ -27,12 +27,15 @@ const NumberParam kSurrogateScale{"surrogate_scale", 0.0, "1/V",
                                   "training: sharpness of the surrogate (0: its default: 25 fast_sigmoid, 2 arctan, 1 triangle)"};
 // Lateral inhibition (docs/models.md, "Winner-take-all").
 const StringParam kWta{"wta", "none", "none|population|position",
-                       "winner-take-all: of the neurons crossing the threshold in a step, only the wta_k with the largest margin "
+                       "winner-take-all: of the neurons crossing the threshold in a step, only wta_k (chosen by wta_pick) "
                        "spike, among the whole population or per position across the channels of a (C, H, W) population"};
 const StringParam kWtaK{"wta_k", "1", "", "winners per group and step (a whole number >= 1)"};
 const StringParam kWtaLosers{"wta_losers", "keep", "keep|reset",
                              "winner-take-all: the candidates that do not win keep their membrane (keep), or are reset, held and "
                              "adapted as after a spike but emit none (reset)"};
+const StringParam kWtaPick{"wta_pick", "margin", "margin|random",
+                           "winner-take-all: the winners are the candidates with the largest margin v - threshold (margin), or "
+                           "drawn uniformly without replacement from the network's random stream (random)"};
 
 std::vector<NeuronModel> make_neuron_models() {
     std::vector<NeuronModel> m;
@@ -43,14 +46,14 @@ std::vector<NeuronModel> make_neuron_models() {
                  {{"rate", 10.0, "Hz", "firing rate; a step's input replaces it for that step"}}, {}, {}});
     m.push_back({"if", NeuronKind::IF, false, true, true,
                  {{"tau_mem", 20e-3, "s", "input time scale: dv/dt = I / tau_mem"}, kVReset, kVTh, kTRef, kSurrogateScale},
-                 {kReset, kSurrogate, kWta, kWtaK, kWtaLosers}, {"v"}});
+                 {kReset, kSurrogate, kWta, kWtaK, kWtaLosers, kWtaPick}, {"v"}});
     m.push_back({"lif", NeuronKind::LIF, false, true, true, {kTauMem, kVRest, kVReset, kVTh, kTRef, kSurrogateScale},
-                 {kReset, kSurrogate, kWta, kWtaK, kWtaLosers}, {"v"}});
+                 {kReset, kSurrogate, kWta, kWtaK, kWtaLosers, kWtaPick}, {"v"}});
     m.push_back({"alif", NeuronKind::ALIF, false, true, true,
                  {kTauMem, kVRest, kVReset, kVTh, kTRef,
                   {"tau_adapt", 100e-3, "s", "time constant of the threshold adaptation"},
                   {"delta_th", 1e-3, "V", "threshold increase per spike"}, kSurrogateScale},
-                 {kReset, kSurrogate, kWta, kWtaK, kWtaLosers}, {"v", "a"}});
+                 {kReset, kSurrogate, kWta, kWtaK, kWtaLosers, kWtaPick}, {"v", "a"}});
     m.push_back({"izhikevich", NeuronKind::Izhikevich, false, true, true,
                  {{"a", 20.0, "1/s", "recovery rate (0.02/ms)"},
                   {"b", 200.0, "1/s", "recovery sensitivity (0.2/ms)"},

@@ -111,5 +111,7 @@ enum class LeakyReset { Subtract, Zero, None };
 enum class WtaMode { None, Population, Position };
 // What happens to the candidates that do not win (the "wta_losers" option).
 enum class WtaLosers { Keep, Reset };
+// How the winners are chosen among more candidates than wta_k (the "wta_pick" option).
+enum class WtaPick { Margin, Random };
 
 }  // namespace snn

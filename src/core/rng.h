@@ -36,6 +36,7 @@ enum RngStream : uint32_t {
     kStreamPoisson = 1,        // + population id << 8
     kStreamConnectRandom = 2,  // connection builders (own seed)
     kStreamRandomizeState = 3, // randomize_state (own seed)
+    kStreamWtaPick = 4,        // winner-take-all's wta_pick = random, + population id << 8
 };
 
 // Four independent 32-bit words for a coordinate.

@@ -488,7 +488,7 @@ public:
             // lists are then joined in order.
             if (ranges == 1) {
                 for_each(batch_, [&](int64_t b) {
-                    integrate(p, static_cast<int32_t>(b), 0, n);
+                    integrate(p, static_cast<int32_t>(b), t, 0, n);
                     emit(p, static_cast<int32_t>(b), t);
                 });
                 lap(&times_.neurons_ns);
@@ -499,7 +499,7 @@ public:
                 for_each(ranges, [&](int64_t r) {
                     int64_t j0 = 0, m = 0;
                     range_of(r, &j0, &m);
-                    integrate(p, b, j0, m);
+                    integrate(p, b, t, j0, m);
                     counts[r] = emit(p, b, t, j0, m);
                 });
                 int32_t* ids = s.ring_ids.data() + (ring_slot(t, s.depth) * capacity_ + b) * n;
@@ -674,7 +674,7 @@ private:
                     for (int32_t c_id : s.incoming)
                         for (int64_t q = first; q < last; ++q) deliver_ahead(c_id, k, q);
                     for (int32_t b = 0; b < batch_; ++b) {
-                        integrate(static_cast<int32_t>(p), b, g0, g_width);
+                        integrate(static_cast<int32_t>(p), b, t0 + k, g0, g_width);
                         std::copy_n(s.spikes.data() + b * n + g0, g_width,
                                     s.ahead_spikes.data() + (static_cast<int64_t>(k) * capacity_ + b) * n + g0);
                     }
@@ -1273,9 +1273,9 @@ private:
         }
     }
 
-    // Phases 2 and 3 for neurons [j0, j0 + m) of instance b (the whole
-    // population, or one thread's or one column group's range of it).
-    void integrate(int32_t p, int32_t b, int64_t j0, int64_t m) {
+    // Phases 2 and 3 for neurons [j0, j0 + m) of instance b in step t (the
+    // whole population, or one thread's or one column group's range of it).
+    void integrate(int32_t p, int32_t b, int64_t t, int64_t j0, int64_t m) {
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         if (!s.wta) {
             integrate_range(p, b, j0, m);
@@ -1284,14 +1284,14 @@ private:
         const int64_t row = b * m;  // winner-take-all populations are never split: j0 = 0, m = n
         for (int64_t j = 0; j < m; ++j) s.was_held[static_cast<std::size_t>(row + j)] = s.refractory[static_cast<std::size_t>(row + j)] > 0;
         integrate_range(p, b, j0, m);
-        wta_pass(p, b);
+        wta_pass(p, b, t);
     }
 
     // docs/models.md, "Winner-take-all": the neurons that crossed their
     // threshold (the kernels integrated without one) are candidates; the
     // winners spike, are reset, held and adapted as the kernels would have
     // (wta::fire, shared with the reference backend).
-    void wta_pass(int32_t p, int32_t b) {
+    void wta_pass(int32_t p, int32_t b, int64_t t) {
         const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         const int64_t n = pop.size, row = b * n;
@@ -1304,7 +1304,7 @@ private:
             const float threshold = a ? v_th[j] + a[j] : v_th[j];
             margin[j] = !s.was_held[static_cast<std::size_t>(row + j)] && v[j] > threshold ? v[j] - threshold : -1.0f;
         }
-        wta::select(pop, margin, winner);
+        wta::select(pop, margin, winner, {graph_.seed, p, b, t});
         wta::fire(pop, margin, winner, s.coefficients.refractory_steps.data(), v, a, s.refractory.data() + row,
                   s.spikes.data() + row);
     }

@@ -192,7 +192,7 @@ public:
                     update_source(p, b, t, inputs[p]);
                 else {
                     deliver(p, b, t);
-                    integrate(p, b);
+                    integrate(p, b, t);
                 }
                 emit(p, b, t);
             }
@@ -331,8 +331,8 @@ private:
         }
     }
 
-    // Phases 2 and 3 for instance b of a non-source population.
-    void integrate(int32_t p, int32_t b) {
+    // Phases 2 and 3 for instance b of a non-source population in step t.
+    void integrate(int32_t p, int32_t b, int64_t t) {
         const Population& pop = graph_.populations[static_cast<std::size_t>(p)];
         PopulationState& s = pops_[static_cast<std::size_t>(p)];
         const PopulationCoefficients& k = s.coefficients;
@@ -457,7 +457,7 @@ private:
             spikes[j] = spiked ? 1 : 0;
         }
         if (wta) {
-            wta::select(pop, s.margin.data(), s.winner.data());
+            wta::select(pop, s.margin.data(), s.winner.data(), {graph_.seed, p, b, t});
             wta::fire(pop, s.margin.data(), s.winner.data(), k.refractory_steps.data(), v,
                       kind == NeuronKind::ALIF ? s.vars[1].data() + b * n : nullptr, held, spikes);
         }

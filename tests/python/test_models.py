@@ -77,7 +77,7 @@ NEURON_PARAMS: Dict[str, Dict[str, float]] = {
 }
 NEURON_OPTIONS: Dict[str, Dict[str, str]] = {
     **{m: {"reset": "value", "surrogate": "fast_sigmoid", "wta": "none", "wta_k": "1",
-        "wta_losers": "keep"} for m in ("lif", "if", "alif")},
+        "wta_losers": "keep", "wta_pick": "margin"} for m in ("lif", "if", "alif")},
 }
 NEURON_STATE: Dict[str, List[str]] = {
     "spike_source": [], "current_source": [], "poisson": [],
