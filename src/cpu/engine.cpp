@@ -125,7 +125,7 @@ struct ConnectionState {
     explicit ConnectionState(std::pmr::memory_resource* mr)
         : synaptic(mr), post16(mr), packed(mr), packed16(mr), graded_ids(mr), graded_values(mr), graded_counts(mr), ahead_ids(mr),
           ahead_values(mr), ahead_counts(mr), ahead_sums(mr), ahead_gemm_rows(mr), ahead_event_rows(mr), conv(mr), conv_kernel(mr),
-          conv_out(mr), coefficients(mr) {}
+          conv_out(mr), conv_work(mr), coefficients(mr) {}
     pvector<float> synaptic;  // I or g, [capacity * n_post]
     // Sparse connections onto at most 65 536 neurons: the target indices in
     // 16 bits, halving the bytes delivery streams per synapse.
@@ -162,6 +162,8 @@ struct ConnectionState {
     // [capacity][conv_cells] and the pooled sums [capacity][n_post]; the
     // kernel as [in_c][kh][kw][out_c].
     pvector<float> conv, conv_kernel, conv_out;
+    pvector<uint64_t> conv_work;  // [capacity][conv_work_words]: the conv kernels' scratch (cpu/kernels.h)
+    int64_t conv_work_words = 0;
     // Every weight equal (bitwise): delivery adds `weight` and never reads the weights.
     bool uniform_weight = false;
     float weight = 0.0f;
@@ -232,6 +234,8 @@ public:
                 s.conv.assign(static_cast<std::size_t>(capacity_ * c.conv.conv_cells()), 0.0f);
                 s.conv_kernel.assign(static_cast<std::size_t>(conv::kernel_alloc(c.conv)), 0.0f);
                 s.conv_out.assign(static_cast<std::size_t>(capacity_ * n_post), 0.0f);
+                s.conv_work_words = cpu::conv_work::bytes(c.conv, !pops_[static_cast<std::size_t>(c.pre)].graded.empty()) / 8;
+                s.conv_work.assign(static_cast<std::size_t>(capacity_ * s.conv_work_words), 0);
             }
             if (c.kind == SNN_CONNECTION_DENSE || c.kind == SNN_CONNECTION_CONV2D) {
                 const int64_t n_pre = graph_.populations[static_cast<std::size_t>(c.pre)].size;
@@ -1028,11 +1032,11 @@ private:
             int32_t* ids = cs.graded_ids.data() + b * n_pre;
             float* values = cs.graded_values.data() + b * n_pre;
             count = nonzero_rows(pre.graded.data() + (slot * capacity_ + b) * n_pre, n_pre, ids, values);
-            kernels_.conv_forward(g, cs.conv_kernel.data(), ids, values, count, scratch);
+            kernels_.conv_forward(g, cs.conv_kernel.data(), ids, values, count, scratch, cs.conv_work.data() + b * cs.conv_work_words);
         } else {
             count = pre.ring_counts[static_cast<std::size_t>(slot * capacity_ + b)];
             kernels_.conv_forward(g, cs.conv_kernel.data(), pre.ring_ids.data() + (slot * capacity_ + b) * n_pre, nullptr, count,
-                                  scratch);
+                                  scratch, cs.conv_work.data() + b * cs.conv_work_words);
         }
         times_.count(count);
         const bool any = count > 0;

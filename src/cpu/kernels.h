@@ -159,7 +159,7 @@ struct KernelTable {
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);
     void (*train_forward)(const TrainNeurons& s);
     void (*train_backward)(const TrainNeurons& s);
-    // Conv2d connections. conv_forward overwrites the channels-last
+    // Conv2d connections (their scratch: ConvWork below). conv_forward overwrites the channels-last
     // convolution with the arrived values (ids ascending; values NULL:
     // spikes) convolved from zero: the sums of core/conv_loops.h, by arrivals
     // or by outputs, whichever is cheaper for the count (the same bits;
@@ -167,7 +167,7 @@ struct KernelTable {
     // kernel: conv::transpose_kernel's layout, allocated conv::kernel_alloc
     // floats (whole vectors are read past the last tap).
     void (*conv_forward)(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count,
-                         float* conv);
+                         float* conv, void* work);
     // conv::pool, vectorised over channels (the same bits).
     void (*conv_pool)(const ConvShape& s, const float* conv, const float* bias, float* out, uint8_t* argmax);
     // Sets the cells of dL/dconv (g_conv at conv::grad_origin; the padding is
@@ -180,7 +180,7 @@ struct KernelTable {
     // reached. g_conv: the trainer's padded layout (conv::grad_row), readable
     // 16 floats past its end.
     void (*conv_weight_grad)(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, int64_t ky0, int64_t ky1,
-                             const float* g_conv, float* grad);
+                             const float* g_conv, float* grad, void* work);
     // dL/d(presynaptic values), channels-last, adding, from g_conv in the
     // padded layout (conv::grad_row): kernel_in as
     // conv::kernel_for_input_grad lays it out; column (input_grad_stride(s)
@@ -188,6 +188,61 @@ struct KernelTable {
     void (*conv_input_grad)(const ConvShape& s, const float* kernel_in, const float* g_conv, float* g_pre, float* column,
                             int32_t* nonzero);
 };
+
+// The conv2d kernels' scratch ("work"): caller-owned memory from the
+// context's allocator (DESIGN Decision 7: no heap inside a step), 64-byte
+// aligned, reused between calls; calls that may run at once need their own.
+// The layout is shared by every level (the sizes and offsets below, in bytes).
+namespace conv_work {
+inline int64_t round64(int64_t bytes) { return (bytes + 63) / 64 * 64; }
+
+// conv_forward by output tiles applies while a padded input row fits in one
+// 64-bit mask and a tile's window (its input columns) and the kernel's rows
+// in 8 bits.
+inline bool gather_fits(const ConvShape& s) { return s.in_w + 2 * int64_t(s.px) <= 64 && s.kh <= 8 && s.kw <= 8; }
+// Output columns per tile for `vectors` channel vectors: about 4 to 8
+// independent sums, while the tile's window is at most 8 input columns.
+inline int columns_for(const ConvShape& s, int64_t vectors) {
+    for (int p = vectors == 1 ? 4 : vectors == 2 ? 2 : 1; p > 1; p /= 2)
+        if ((p - 1) * s.sx + s.kw <= 8) return p;
+    return 1;
+}
+inline int64_t window_stride(const ConvShape& s) { return int64_t(s.in_h) + 2 * s.py + 8; }
+// Tiles of several columns read the kernel widened with zero taps: rows of
+// kw + 2 (P - 1) sx taps of out_c rounded up to whole vectors. (Only layers of
+// at most 32 channels use such tiles.)
+inline int64_t wide_taps(const ConvShape& s, int64_t columns) { return s.kw + 2 * (columns - 1) * s.sx; }
+inline int64_t wide_stride(const ConvShape& s) { return (int64_t(s.out_c) + 15) / 16 * 16; }
+
+struct Forward {
+    int64_t rows = 0, windows = 0, values = 0, wide = 0, bytes = 0;  // offsets and total, bytes
+};
+inline Forward forward(const ConvShape& s, bool graded) {
+    Forward f;
+    f.rows = 0;
+    f.windows = round64(int64_t(s.in_c) * s.in_h * 8);
+    f.values = f.windows + round64(int64_t(s.conv_w) * s.in_c * window_stride(s));  // (tiles of one column: the most)
+    f.wide = f.values + (graded ? round64(s.n_pre() * 4) : 0);
+    const int columns = s.out_c <= 32 ? columns_for(s, (s.out_c + 15) / 16) : 1;
+    f.bytes = f.wide + (columns > 1 ? round64((int64_t(s.in_c) * s.kh * wide_taps(s, columns) * wide_stride(s) + 16) * 4) : 0);
+    return f;
+}
+
+struct WeightGrad {
+    int64_t rows = 0, plane = 0, offset = 0, row = 0, column = 0, bytes = 0;
+};
+inline WeightGrad weight_grad(const ConvShape& s, bool graded) {
+    WeightGrad w;
+    w.plane = round64(int64_t(s.in_h) * 8);
+    w.offset = w.plane + (graded ? round64(int64_t(s.in_h) * s.in_w * 4) : 0);
+    w.row = w.offset + 64 * 4;
+    w.column = w.row + 64;
+    w.bytes = w.column + 64;
+    return w;
+}
+// Bytes of one call's work, for either kernel.
+inline int64_t bytes(const ConvShape& s, bool graded) { return std::max(forward(s, graded).bytes, weight_grad(s, graded).bytes); }
+}  // namespace conv_work
 
 const KernelTable& generic_kernels();
 #if defined(SNN_CPU_X86)

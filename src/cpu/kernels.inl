@@ -973,49 +973,38 @@ using dense::f16u;
 constexpr int kMaxVectors = 4;
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "a field word's byte k is kernel row ky = k");
 
-// Per-call scratch of the gather, kept by each thread.
-struct Scratch {
-    std::vector<uint64_t> rows;    // [in_c][in_h]: a row's arrived columns as bits x + px (the padding stays zero)
-    std::vector<float> values;     // [in_c][in_h][in_w], set where a bit is (graded inputs)
-    std::vector<uint8_t> windows;  // [tile column][in_c][py + in_h + py + 8]: a row's bits in a tile's window
+// The gather's pieces of the caller's work (kernels.h, conv_work::forward).
+struct View {
+    uint64_t* rows;     // [in_c][in_h]: a row's arrived columns as bits x + px (the padding stays zero)
+    uint8_t* windows;   // [tile column][in_c][py + in_h + py + 8]: a row's bits in a tile's window
+    float* values;      // [in_c][in_h][in_w], set where a bit is (graded inputs)
     // Tiles of P > 1 columns: each kernel row (ci, ky) widened with
-    // (P - 1) * sx zero taps on each side, [in_c][kh][kw + 2 (P - 1) sx][out_c
-    // rounded up to whole vectors] (64-byte aligned, one vector more), so that
-    // every (window column, tile column) pair has a tap to add, zero where the
-    // input does not reach the column, and every load is aligned.
-    std::vector<float> wide_store;
-    float* wide = nullptr;
-    int64_t wide_taps = 0, wide_stride = 0;
+    // (P - 1) * sx zero taps on each side, [in_c][kh][wide_taps][wide_stride]
+    // (conv_work), so that every (window column, tile column) pair has a tap
+    // to add, zero where the input does not reach the column, and every load
+    // is aligned.
+    float* wide;
+    int64_t wide_taps, wide_stride;
 };
-inline Scratch& scratch() {
-    thread_local Scratch r;
-    return r;
-}
+using conv_work::columns_for;
+using conv_work::gather_fits;
+using conv_work::window_stride;
 
-// The gather applies while a padded row fits in one 64-bit mask and a
-// window (the input columns of a tile) and the kernel's rows in 8 bits.
-inline bool gather_fits(const ConvShape& s) { return s.in_w + 2 * int64_t(s.px) <= 64 && s.kh <= 8 && s.kw <= 8; }
-
-// Output columns per tile for V channel vectors: about 4 to 8 independent
-// sums, while the tile's window is at most 8 input columns.
-inline int columns_for(const ConvShape& s, int64_t vectors) {
-    for (int p = vectors == 1 ? 4 : vectors == 2 ? 2 : 1; p > 1; p /= 2)
-        if ((p - 1) * s.sx + s.kw <= 8) return p;
-    return 1;
-}
-inline int64_t window_stride(const ConvShape& s) { return int64_t(s.in_h) + 2 * s.py + 8; }
+// Tile columns for a block of `vectors` channel vectors: several only for
+// layers of at most 32 channels (conv_work::forward sizes the wide kernel so).
+inline int block_columns(const ConvShape& s, int64_t vectors) { return s.out_c <= 32 ? columns_for(s, vectors) : 1; }
 
 // The windows of tiles `columns` wide: for tile column t, input row (ci, y)'s
 // bits from padded column t * columns * sx, at [t][ci][py + y].
-inline void build_windows(const ConvShape& s, int64_t columns, Scratch& r) {
+inline void build_windows(const ConvShape& s, int64_t columns, View& r) {
     const int64_t tiles = (s.conv_w + columns - 1) / columns, stride = window_stride(s), span = (columns - 1) * s.sx + s.kw;
     const uint64_t window = (uint64_t(1) << span) - 1;
-    r.windows.assign(static_cast<std::size_t>(tiles * s.in_c * stride), 0);
+    std::memset(r.windows, 0, static_cast<std::size_t>(tiles * s.in_c * stride));
     for (int64_t t = 0; t < tiles; ++t) {
         const int64_t shift = t * columns * s.sx;
         for (int64_t ci = 0; ci < s.in_c; ++ci) {
-            uint8_t* w = r.windows.data() + (t * s.in_c + ci) * stride + s.py;
-            const uint64_t* rows = r.rows.data() + ci * s.in_h;
+            uint8_t* w = r.windows + (t * s.in_c + ci) * stride + s.py;
+            const uint64_t* rows = r.rows + ci * s.in_h;
             for (int64_t y = 0; y < s.in_h; ++y) w[y] = static_cast<uint8_t>((rows[y] >> shift) & window);
         }
     }
@@ -1030,10 +1019,10 @@ inline void build_windows(const ConvShape& s, int64_t columns, Scratch& r) {
 // 0 <= kx < kw; other columns add zeros (exact: a sum from +0 is never -0),
 // so the loop has no branch per column.
 template <int P, int V, bool kValues>
-void gather_tile(const ConvShape& s, const float* kernel, const Scratch& r, int64_t oy, int64_t t, int64_t o0, float* conv) {
+void gather_tile(const ConvShape& s, const float* kernel, const View& r, int64_t oy, int64_t t, int64_t o0, float* conv) {
     const int64_t oc = s.out_c, kw = s.kw, stride = window_stride(s), shift = t * P * s.sx;
     const uint64_t rows_mask = s.kh >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * s.kh)) - 1;
-    const uint8_t* windows = r.windows.data() + t * s.in_c * stride + oy * s.sy;  // (byte ky: y + py = oy * sy + ky)
+    const uint8_t* windows = r.windows + t * s.in_c * stride + oy * s.sy;  // (byte ky: y + py = oy * sy + ky)
     f16 acc[P][V];
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p)
@@ -1050,7 +1039,7 @@ void gather_tile(const ConvShape& s, const float* kernel, const Scratch& r, int6
             // Tap kx = u - p * sx at (kw - 1 - kx) * ts; widened rows: at (kw - 1 - kx + (P - 1) * sx) * ts.
             const float* w0 = kernel_ci + ky * row_stride + (last - u) * ts;
             const float value =
-                kValues ? r.values[static_cast<std::size_t>((ci * s.in_h + oy * s.sy - s.py + ky) * s.in_w + shift + u - s.px)] : 1.0f;
+                kValues ? r.values[(ci * s.in_h + oy * s.sy - s.py + ky) * s.in_w + shift + u - s.px] : 1.0f;
 #pragma GCC unroll 4
             for (int p = 0; p < P; ++p) {
                 const int64_t kx = u - p * int64_t(s.sx);
@@ -1084,30 +1073,29 @@ void gather_tile(const ConvShape& s, const float* kernel, const Scratch& r, int6
     }
 }
 
-inline void widen_kernel(const ConvShape& s, const float* kernel, int64_t columns, Scratch& r) {
-    const int64_t oc = s.out_c, side = (columns - 1) * s.sx, taps = s.kw + 2 * side, stride = (oc + 15) / 16 * 16;
+inline void widen_kernel(const ConvShape& s, const float* kernel, int64_t columns, View& r) {
+    const int64_t oc = s.out_c, side = (columns - 1) * s.sx, taps = conv_work::wide_taps(s, columns), stride = conv_work::wide_stride(s);
     r.wide_taps = taps;
     r.wide_stride = stride;
-    r.wide_store.assign(static_cast<std::size_t>(int64_t(s.in_c) * s.kh * taps * stride + 32), 0.0f);
-    r.wide = r.wide_store.data() + (16 - (reinterpret_cast<uintptr_t>(r.wide_store.data()) / sizeof(float)) % 16) % 16;
+    std::memset(r.wide, 0, static_cast<std::size_t>(int64_t(s.in_c) * s.kh * taps * stride + 16) * sizeof(float));
     for (int64_t row = 0; row < int64_t(s.in_c) * s.kh; ++row)
         for (int64_t k = 0; k < s.kw; ++k)
             std::memcpy(r.wide + (row * taps + side + k) * stride, kernel + (row * s.kw + k) * oc, static_cast<std::size_t>(oc) * sizeof(float));
 }
 
 template <int P, int V, bool kValues>
-void gather_block(const ConvShape& s, const float* kernel, const Scratch& r, int64_t o0, float* conv) {
+void gather_block(const ConvShape& s, const float* kernel, const View& r, int64_t o0, float* conv) {
     const int64_t tiles = (s.conv_w + P - 1) / P;
     for (int64_t oy = 0; oy < s.conv_h; ++oy)
         for (int64_t t = 0; t < tiles; ++t) gather_tile<P, V, kValues>(s, kernel, r, oy, t, o0, conv);
 }
 
 template <bool kValues>
-void gather(const ConvShape& s, const float* kernel, Scratch& r, float* conv) {
+void gather(const ConvShape& s, const float* kernel, View& r, float* conv) {
     int built = 0, widened = 0;  // the tile widths the windows and the wide kernel were built for
     for (int64_t o0 = 0; o0 < s.out_c; o0 += 16 * kMaxVectors) {
         const int64_t vectors = std::min<int64_t>(kMaxVectors, (s.out_c - o0 + 15) / 16);
-        const int columns = columns_for(s, vectors);
+        const int columns = block_columns(s, vectors);
         if (columns != built) build_windows(s, built = columns, r);
         if (columns > 1 && columns != widened) widen_kernel(s, kernel, widened = columns, r);
         if (vectors == 1) {
@@ -1147,7 +1135,7 @@ inline bool gather_pays(const ConvShape& s, int64_t count) {
     double gather = 0;
     for (int64_t o0 = 0; o0 < s.out_c; o0 += 16 * kMaxVectors) {
         const int64_t vectors = std::min<int64_t>(kMaxVectors, (s.out_c - o0 + 15) / 16);
-        const double columns = columns_for(s, vectors), span = (columns - 1) * s.sx + s.kw;
+        const double columns = block_columns(s, vectors), span = (columns - 1) * s.sx + s.kw;
         const double tiles = std::ceil(s.conv_w / columns) * s.conv_h;
         const double pairs = double(count) * rows * span / (columns * s.sx);  // (arrival, tile) pairs
         gather += tiles * s.in_c * 3.5 * columns + pairs * (columns == 1 ? 1.0 : 0.35 * columns);
@@ -1156,16 +1144,19 @@ inline bool gather_pays(const ConvShape& s, int64_t count) {
 }
 }  // namespace conv_fwd
 
-void conv_forward(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count, float* conv) {
+void conv_forward(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count, float* conv,
+                  void* work) {
     using namespace conv_fwd;
     if (!gather_pays(s, count)) {
         fill(conv, 0.0f, s.conv_cells());
         conv::loops::scatter<RowOps>(s, kernel, ids, values, count, conv);
         return;
     }
-    Scratch& r = scratch();
-    r.rows.assign(static_cast<std::size_t>(int64_t(s.in_c) * s.in_h), 0);
-    if (values) r.values.resize(static_cast<std::size_t>(s.n_pre()));
+    const conv_work::Forward at = conv_work::forward(s, values != nullptr);
+    char* base = static_cast<char*>(work);
+    View r{reinterpret_cast<uint64_t*>(base + at.rows), reinterpret_cast<uint8_t*>(base + at.windows),
+           reinterpret_cast<float*>(base + at.values), reinterpret_cast<float*>(base + at.wide), 0, 0};
+    std::memset(r.rows, 0, static_cast<std::size_t>(int64_t(s.in_c) * s.in_h) * sizeof(uint64_t));
     int64_t row = 0, start = 0;  // row = i / in_w (ids ascending)
     for (int64_t k = 0; k < count; ++k) {
         const int64_t i = ids[k];
@@ -1173,8 +1164,8 @@ void conv_forward(const ConvShape& s, const float* kernel, const int32_t* ids, c
             ++row;
             start += s.in_w;
         }
-        r.rows[static_cast<std::size_t>(row)] |= uint64_t(1) << (i - start + s.px);
-        if (values) r.values[static_cast<std::size_t>(i)] = values[k];
+        r.rows[row] |= uint64_t(1) << (i - start + s.px);
+        if (values) r.values[i] = values[k];
     }
     if (values)
         gather<true>(s, kernel, r, conv);
@@ -1450,22 +1441,18 @@ void grad_pick(int r, int v, const ConvShape& s, const int32_t* ids, const float
 // taps that fall outside the output at the edges. `per_word` output rows
 // share a 64-bit word (one loop exit per word); V vectors of output
 // channels sum in registers.
-struct TapScratch {
-    std::vector<uint64_t> rows;   // [in_h]: the channel's values as bits x + px
-    std::vector<float> plane;     // [in_h][in_w]: its values where a bit is (graded inputs)
-    std::vector<int32_t> offset;  // bit q of a word: its cell's offset in g_conv from the word's first row
-    std::vector<uint8_t> row, column;
-    int64_t key[3] = {};  // conv_w, grad_row, out_c of the tables
+// Its pieces of the caller's work (kernels.h, conv_work::weight_grad).
+struct TapView {
+    uint64_t* rows;   // [in_h]: the channel's values as bits x + px
+    float* plane;     // [in_h][in_w]: its values where a bit is (graded inputs)
+    int32_t* offset;  // [64] bit q of a word: its cell's offset in g_conv from the word's first row
+    uint8_t *row, *column;  // [64] its output row in the word, and column
 };
-inline TapScratch& tap_scratch() {
-    thread_local TapScratch r;
-    return r;
-}
 
 inline bool by_taps_fits(const ConvShape& s) { return s.sx == 1 && s.in_w + 2 * int64_t(s.px) <= 64 && s.conv_w <= 64; }
 
 template <int V, bool kValues>
-void grad_by_taps(const ConvShape& s, int64_t ci, const TapScratch& r, const float* g_conv, int64_t ky0, int64_t ky1, int64_t o0, float* grad) {
+void grad_by_taps(const ConvShape& s, int64_t ci, const TapView& r, const float* g_conv, int64_t ky0, int64_t ky1, int64_t o0, float* grad) {
     const int64_t oc = s.out_c, cw = s.conv_w, per_word = 64 / cw, grad_row = conv::grad_row(s);
     const uint64_t columns = cw >= 64 ? ~uint64_t(0) : (uint64_t(1) << cw) - 1;
     // One vector of channels: a tap's sum is one chain of dependent additions,
@@ -1476,7 +1463,7 @@ void grad_by_taps(const ConvShape& s, int64_t ci, const TapScratch& r, const flo
             uint64_t word = 0;
             for (int64_t j = 0; j < rows; ++j) {
                 const int64_t y = (oy0 + j) * s.sy - s.py + ky;
-                const uint64_t bits = y >= 0 && y < s.in_h ? (r.rows[static_cast<std::size_t>(y)] >> kx) & columns : 0;
+                const uint64_t bits = y >= 0 && y < s.in_h ? (r.rows[y] >> kx) & columns : 0;
                 word |= bits << (j * cw);
             }
             return word;
@@ -1488,7 +1475,7 @@ void grad_by_taps(const ConvShape& s, int64_t ci, const TapScratch& r, const flo
             pool_vec::load_part(sum, out, n);
             pool_vec::store_part(out, sum + acc, n);
         };
-        const int32_t* offset = r.offset.data();
+        const int32_t* offset = r.offset;
         for (int64_t ky = ky0; ky < ky1; ++ky)
             for (int64_t kx = 0; kx < s.kw; kx += 2) {
                 const bool pair = kx + 1 < s.kw;
@@ -1519,17 +1506,14 @@ void grad_by_taps(const ConvShape& s, int64_t ci, const TapScratch& r, const flo
                 const int64_t rows = std::min<int64_t>(per_word, s.conv_h - oy0);
                 for (int64_t j = 0; j < rows; ++j) {
                     const int64_t y = (oy0 + j) * s.sy - s.py + ky;
-                    const uint64_t bits = y >= 0 && y < s.in_h ? (r.rows[static_cast<std::size_t>(y)] >> kx) & columns : 0;
+                    const uint64_t bits = y >= 0 && y < s.in_h ? (r.rows[y] >> kx) & columns : 0;
                     word |= bits << (j * cw);
                 }
                 const float* base = g_conv + oy0 * grad_row + o0;
                 for (uint64_t m = word; m != 0; m &= m - 1) {
                     const int64_t q = __builtin_ctzll(m);
-                    const float* g = base + r.offset[static_cast<std::size_t>(q)];
-                    const float value =
-                        kValues ? r.plane[static_cast<std::size_t>(((oy0 + r.row[static_cast<std::size_t>(q)]) * s.sy - s.py + ky) * s.in_w +
-                                                                   r.column[static_cast<std::size_t>(q)] + kx - s.px)]
-                                : 1.0f;
+                    const float* g = base + r.offset[q];
+                    const float value = kValues ? r.plane[((oy0 + r.row[q]) * s.sy - s.py + ky) * s.in_w + r.column[q] + kx - s.px] : 1.0f;
 #pragma GCC unroll 4
                     for (int v = 0; v < V; ++v) {
                         if (kValues)
@@ -1550,32 +1534,28 @@ void grad_by_taps(const ConvShape& s, int64_t ci, const TapScratch& r, const flo
 }
 
 void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, int64_t ky0, int64_t ky1, const float* g_conv,
-                      float* grad) {
+                      float* grad, void* work) {
     using namespace conv_grad;
     if (count == 0) return;
     const int64_t oc = s.out_c, ci = ids[0] / (int64_t(s.in_h) * s.in_w);
     if (by_taps_fits(s)) {
-        TapScratch& r = tap_scratch();
+        const conv_work::WeightGrad at = conv_work::weight_grad(s, values != nullptr);
+        char* base = static_cast<char*>(work);
+        TapView r{reinterpret_cast<uint64_t*>(base + at.rows), reinterpret_cast<float*>(base + at.plane),
+                  reinterpret_cast<int32_t*>(base + at.offset), reinterpret_cast<uint8_t*>(base + at.row),
+                  reinterpret_cast<uint8_t*>(base + at.column)};
         const int64_t cw = s.conv_w, per_word = 64 / cw;
-        const int64_t key[3] = {cw, conv::grad_row(s), oc};
-        if (!std::equal(key, key + 3, r.key) || r.offset.empty()) {
-            std::copy(key, key + 3, r.key);
-            r.offset.assign(64, 0);
-            r.row.assign(64, 0);
-            r.column.assign(64, 0);
-            for (int64_t q = 0; q < per_word * cw; ++q) {
-                r.offset[static_cast<std::size_t>(q)] = static_cast<int32_t>((q / cw) * conv::grad_row(s) + (q % cw) * oc);
-                r.row[static_cast<std::size_t>(q)] = static_cast<uint8_t>(q / cw);
-                r.column[static_cast<std::size_t>(q)] = static_cast<uint8_t>(q % cw);
-            }
+        for (int64_t q = 0; q < per_word * cw; ++q) {  // (64 entries: cheaper to redo than to key)
+            r.offset[q] = static_cast<int32_t>((q / cw) * conv::grad_row(s) + (q % cw) * oc);
+            r.row[q] = static_cast<uint8_t>(q / cw);
+            r.column[q] = static_cast<uint8_t>(q % cw);
         }
-        r.rows.assign(static_cast<std::size_t>(s.in_h), 0);
-        if (values) r.plane.resize(static_cast<std::size_t>(int64_t(s.in_h) * s.in_w));
+        std::memset(r.rows, 0, static_cast<std::size_t>(s.in_h) * sizeof(uint64_t));
         const int64_t first = ci * s.in_h * s.in_w;
         for (int64_t k = 0; k < count; ++k) {
             const int64_t j = ids[k] - first, y = j / s.in_w;
-            r.rows[static_cast<std::size_t>(y)] |= uint64_t(1) << (j - y * s.in_w + s.px);
-            if (values) r.plane[static_cast<std::size_t>(j)] = values[k];
+            r.rows[y] |= uint64_t(1) << (j - y * s.in_w + s.px);
+            if (values) r.plane[j] = values[k];
         }
         for (int64_t o0 = 0; o0 < oc; o0 += 64) {
             const int64_t v = std::min<int64_t>(4, (oc - o0 + 15) / 16);

@@ -359,6 +359,8 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             c.ids.assign(B * static_cast<std::size_t>(c.n_pre), 0);
             if (pops_[static_cast<std::size_t>(c.pre)].graded_source) c.values.assign(B * static_cast<std::size_t>(c.n_pre), 0.0f);
             c.counts.assign(B, 0);
+            c.work_words = cpu::conv_work::bytes(g, pops_[static_cast<std::size_t>(c.pre)].graded_source) / 8;
+            c.work.assign(std::max<std::size_t>(B, static_cast<std::size_t>(network_.context().threads())) * c.work_words, 0);
             if (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads) {
                 const std::size_t stride = static_cast<std::size_t>(conv::input_grad_stride(g));
                 c.kernel_in.resize(static_cast<std::size_t>(g.out_c) * stride);
@@ -511,7 +513,7 @@ void Trainer::deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b
     float* scratch = c.conv_sums.data() + b * g.conv_cells();
     const int32_t count = tp >= 0 || use_past_ ? arrivals_of(c, pre, tp, b) : 0;
     kernels_.conv_forward(g, c.kernel.data(), c.ids.data() + b * c.n_pre, pre.graded_source ? c.values.data() + b * c.n_pre : nullptr,
-                          count, scratch);
+                          count, scratch, c.work.data() + b * c.work_words);
     uint8_t* argmax = g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * c.n_post : nullptr;
     if (count == 0 && !g.bias) {  // nothing is added; backward sees pool(conv(0)), whose ties go to the first cell
         if (argmax) std::fill_n(argmax, c.n_post, uint8_t(0));
@@ -1085,7 +1087,7 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
                 if (first != last) {
                     const float* values = pre.graded_source ? c.values.data() + b * c.n_pre + (first - ids) : nullptr;
                     kernels_.conv_weight_grad(g, first, values, last - first, u - ci * g.kh, ky1, c.g_conv.data() + b * cells + origin,
-                                              c.grad_kernel.data());
+                                              c.grad_kernel.data(), c.work.data() + group * c.work_words);
                 }
                 first = last;
                 u = (ci + 1) * g.kh;

@@ -106,7 +106,7 @@ private:
             : rows(mr), targets(mr), coefficients(mr), I0(mr), I(mr), gI(mr), arrival(mr), grad(mr), moment1(mr), moment2(mr), scratch(mr),
               sums(mr), transposed(mr), packed(mr), ahead(mr), ahead_any(mr), arrivals(mr), inputs_t(mr), grad_product(mr),
               kernel(mr), kernel_in(mr), conv_sums(mr), argmax(mr), g_conv(mr), grad_kernel(mr), g_pre(mr), column(mr), nonzero(mr),
-              ids(mr), values(mr), counts(mr) {}
+              ids(mr), values(mr), counts(mr), work(mr) {}
         int32_t id = -1, pre = -1, post = -1;
         int64_t n_pre = 0, n_post = 0;
         int32_t delay = 1;
@@ -157,6 +157,10 @@ private:
         pvector<int32_t> ids;
         pvector<float> values;
         pvector<int32_t> counts;
+        // The conv kernels' scratch (cpu/kernels.h, conv_work), one slice per
+        // instance (forward) or per thread (kernel gradient), max(B, threads) x work_words.
+        pvector<uint64_t> work;
+        int64_t work_words = 0;
     };
 
     // A neuron parameter trained beside the weights.

@@ -84,6 +84,34 @@ TEST(NoAllocation, StepAndRunAllocateNothing) {
     }
     opt.synapse = "exp";
     OK(snn_network_connect_sparse(net, izh, out, n_exc, row_ptr.data(), post.data(), w.data(), delays.data(), &opt, &conn));
+    // Conv2d from dense spikes (the cpu backend convolves by output tiles)
+    // and from a current source (graded values), max-pooled onto LIF maps.
+    int64_t img_shape[3] = {2, 12, 12}, map_shape[3] = {8, 4, 4}, cimg_shape[3] = {1, 10, 10}, cmap_shape[3] = {4, 4, 4};
+    int32_t img, maps, cimg, cmaps;
+    OK(snn_network_add_population(net, "img", "poisson", 3, img_shape, &img));
+    OK(snn_population_set_param(net, img, "rate", 0.0));  // silent in the first step, dense after it (below)
+    OK(snn_network_add_population(net, "maps", "lif", 3, map_shape, &maps));
+    OK(snn_network_add_population(net, "cimg", "current_source", 3, cimg_shape, &cimg));
+    OK(snn_network_add_population(net, "cmaps", "lif", 3, cmap_shape, &cmaps));
+    snn_conv2d_geometry geo;
+    OK(snn_conv2d_geometry_init(&geo, sizeof geo));
+    geo.in_channels = 2;
+    geo.in_height = geo.in_width = 12;
+    geo.out_channels = 8;
+    geo.kernel_height = geo.kernel_width = 5;
+    geo.pool = SNN_POOL_MAX;
+    geo.pool_height = geo.pool_width = 2;
+    std::vector<float> kernel(static_cast<std::size_t>(8 * 2 * 5 * 5), 2e-3f);
+    OK(snn_network_connect_conv2d(net, img, maps, &geo, kernel.data(), static_cast<int64_t>(kernel.size()), &opt, &conn));
+    geo.in_channels = 1;
+    geo.in_height = geo.in_width = 10;
+    geo.out_channels = 4;
+    geo.kernel_height = geo.kernel_width = 3;
+    geo.pool = SNN_POOL_AVG;
+    geo.pool_height = geo.pool_width = 2;
+    geo.bias = 1;
+    std::vector<float> ckernel(static_cast<std::size_t>(4 * 9 + 4), 1e-3f);
+    OK(snn_network_connect_conv2d(net, cimg, cmaps, &geo, ckernel.data(), static_cast<int64_t>(ckernel.size()), &opt, &conn));
 
     // Inputs and recordings bound for the whole run, a callback on every population.
     const int64_t steps = 200;
@@ -98,6 +126,11 @@ TEST(NoAllocation, StepAndRunAllocateNothing) {
     t.data = current.data();
     t.shape = cur_shape;
     OK(snn_population_bind_input(net, cur, &t));
+    std::vector<float> picture(static_cast<std::size_t>(steps * 3 * 100), 0.7f);
+    int64_t pic_shape[3] = {steps, 3, 100};
+    t.data = picture.data();
+    t.shape = pic_shape;
+    OK(snn_population_bind_input(net, cimg, &t));
     t.data = v_record.data();
     t.shape = v_shape;
     OK(snn_population_bind_output(net, out, "v", &t));
@@ -109,6 +142,8 @@ TEST(NoAllocation, StepAndRunAllocateNothing) {
     for (int32_t p : {src, exc, izh}) OK(snn_population_set_spike_callback(net, p, spike_counter, &spikes));
 
     OK(snn_network_step(net));  // the first step builds the engine: allocation allowed
+    // From now on dense spikes: the conv2d kernels take a way the first step did not need.
+    OK(snn_population_set_param(net, img, "rate", 3000.0));
     const long hooks_before = g_hook_allocations.load(), cxx_before = g_cxx_allocations.load();
     OK(snn_network_run(net, steps));
     for (int k = 0; k < 20; ++k) OK(snn_network_step(net));
