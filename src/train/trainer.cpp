@@ -295,7 +295,8 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
         const std::size_t n = static_cast<std::size_t>(p.n);
         if (p.spiking) p.bits.assign(T * B * static_cast<std::size_t>(p.words), 0);
         if (p.graded_source || p.li) p.graded.assign(T * B * n, 0.0f);
-        if (p.spiking && !p.source) p.m.assign(T * B * n, 0.0f);
+        // (Every step writes all of its m: no zeroing unless the size changes.)
+        if (p.spiking && !p.source && p.m.size() != T * B * n) p.m.assign(T * B * n, 0.0f);
         if (p.source && options_.input_grads) p.g_out.assign(T * B * n, 0.0f);
         if (!p.source) {
             p.g_out.assign(T * B * n, 0.0f);
