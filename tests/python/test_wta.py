@@ -71,6 +71,21 @@ def _step_general(v, a, held, params, k, groups, model, losers, reset, hold_step
     return spikes, v2, a2, held
 
 
+def _reference_setup(model, mode, n, **extra):
+    """The parameters of the NumPy reference tests below (v_reset 0.25,
+    v_th 1, t_ref 3 ms; v_rest for lif/alif, adaptation for alif), all of the
+    model's numeric parameters with those, and the winner-take-all groups
+    of an (3, 2, 3)-like population of n neurons (6 positions)."""
+    params = dict(extra, v_reset=0.25, v_th=1.0, t_ref=3e-3)
+    if model != "if":
+        params.update(v_rest=0.0)
+    if model == "alif":
+        params.update(tau_adapt=50e-3, delta_th=0.125)
+    full = {**{name: info.default for name, info in snn.model_params(model).items() if info.kind == "number"}, **params}
+    groups = [np.arange(n)] if mode == "population" else [np.arange(g, n, 6) for g in range(6)]
+    return params, full, groups
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("model", ["lif", "alif", "if"])
 @pytest.mark.parametrize("mode,k", [("population", 1), ("position", 2)])
@@ -82,17 +97,11 @@ def test_losers_match_numpy(backend, model, mode, k, losers, reset):
     shape = (4, 2, 3)
     n = int(np.prod(shape))
     batch = 2
-    params = dict(tau_mem=20e-3, v_reset=0.25, v_th=1.0, t_ref=3e-3)
-    if model != "if":
-        params.update(v_rest=0.0)
-    if model == "alif":
-        params.update(tau_adapt=50e-3, delta_th=0.125)
+    params, full, groups = _reference_setup(model, mode, n, tau_mem=20e-3)
     first = "keep" if losers == "switch" else losers
     net = snn.Network(dt=DT, batch=batch, backend=backend)
     pop = net.population("maps", shape, model=model, wta=mode, wta_k=str(k), wta_losers=first, reset=reset, **params)
     assert net.param(pop, "wta_losers") == first
-    groups = [np.arange(n)] if mode == "population" else [np.arange(g, n, 6) for g in range(6)]
-    full = {**{k2: i.default for k2, i in snn.model_params(model).items() if i.kind == "number"}, **params}
     rng = np.random.default_rng(7)
     v = np.zeros((batch, n), F)
     a = np.zeros((batch, n), F)
@@ -264,24 +273,32 @@ def test_refusals():
     assert snn.model_params("alif")["wta_pick"].choices == ("margin", "random")
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_losers_option_round_trips(backend, tmp_path):
-    net = snn.Network(dt=DT, seed=2, backend=backend)
+def _saved_run_continues(backend, tmp_path, batch, steps, **options):
+    """Saves an IF (3, 2, 2) population with the winner-take-all options
+    after 20 steps, plainly and with the current state: the plain file keeps
+    the options, the running one continues bit for bit. Returns the run and
+    the file with the current state."""
+    net = snn.Network(dt=DT, seed=2, backend=backend, batch=batch)
     net.population("inp", 30, model="poisson", rate=200.0)
-    exc = net.population("exc", (3, 2, 2), model="if", v_reset=0.0, v_th=0.5, t_ref=2e-3, wta="position",
-                         wta_losers="reset")
+    exc = net.population("exc", (3, 2, 2), model="if", v_reset=0.0, v_th=0.5, t_ref=2e-3, wta="position", **options)
     net.connect("inp", exc, np.random.default_rng(0).uniform(0, 0.2, (30, 12)).astype(F))
     net.run(20)
     net.save(tmp_path / "plain.snn")
     net.save(tmp_path / "running.snn", current_state=True)
-    assert snn.load(tmp_path / "plain.snn", backend=backend).param("exc", "wta_losers") == "reset"
-    copy = snn.load(tmp_path / "running.snn", backend=backend)
-    assert copy.param("exc", "wta_losers") == "reset"
-    a = net.run(50, record=["exc.spikes", "exc.v"])
-    b = copy.run(50, record=["exc.spikes", "exc.v"])
-    assert a["exc.spikes"].sum() > 0
+    plain, copy = snn.load(tmp_path / "plain.snn", backend=backend), snn.load(tmp_path / "running.snn", backend=backend)
+    for name, value in options.items():
+        assert plain.param("exc", name) == value and copy.param("exc", name) == value
+    a = net.run(steps, record=["exc.spikes", "exc.v"])
+    b = copy.run(steps, record=["exc.spikes", "exc.v"])
     for key in a:
         np.testing.assert_array_equal(b[key], a[key])
+    return a, tmp_path / "running.snn"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_losers_option_round_trips(backend, tmp_path):
+    a, _ = _saved_run_continues(backend, tmp_path, 1, 50, wta_losers="reset")
+    assert a["exc.spikes"].sum() > 0
 
 
 # -- wta_pick="random" ------------------------------------------------------------------
@@ -335,17 +352,11 @@ def test_random_pick_matches_numpy(backend, model, mode, k, losers):
     n = int(np.prod(shape))
     batch = 2
     seed = (5 << 32) + 11
-    params = dict(v_reset=0.25, v_th=1.0, t_ref=3e-3)
-    if model != "if":
-        params.update(v_rest=0.0)
-    if model == "alif":
-        params.update(tau_adapt=50e-3, delta_th=0.125)
+    params, full, groups = _reference_setup(model, mode, n)
     net = snn.Network(dt=DT, batch=batch, seed=seed, backend=backend)
     net.population("first", 2, model="lif")
     pop = net.population("maps", shape, model=model, wta=mode, wta_k=str(k), wta_losers=losers, **params)
     assert net.param(pop, "wta_pick") == "margin"
-    groups = [np.arange(n)] if mode == "population" else [np.arange(g, n, 6) for g in range(6)]
-    full = {**{k2: i.default for k2, i in snn.model_params(model).items() if i.kind == "number"}, **params}
     rng = np.random.default_rng(11)
     v = np.zeros((batch, n), F)
     a = np.zeros((batch, n), F)
@@ -492,23 +503,10 @@ def test_random_pick_round_trips(backend, losers, tmp_path):
     """A file saved with the current state continues the same draws (the
     step is saved; the stream is counter-based); a plain file keeps the
     option."""
-    net = snn.Network(dt=DT, seed=2, backend=backend, batch=2)
-    net.population("inp", 30, model="poisson", rate=200.0)
-    exc = net.population("exc", (3, 2, 2), model="if", v_reset=0.0, v_th=0.5, t_ref=2e-3, wta="position",
-                         wta_losers=losers, wta_pick="random")
-    net.connect("inp", exc, np.random.default_rng(0).uniform(0, 0.2, (30, 12)).astype(F))
-    net.run(20)
-    net.save(tmp_path / "plain.snn")
-    net.save(tmp_path / "running.snn", current_state=True)
-    assert snn.load(tmp_path / "plain.snn", backend=backend).param("exc", "wta_pick") == "random"
-    copy = snn.load(tmp_path / "running.snn", backend=backend)
-    assert copy.param("exc", "wta_pick") == "random"
-    a = net.run(200, record=["exc.spikes", "exc.v"])
-    b = copy.run(200, record=["exc.spikes", "exc.v"])
+    a, running = _saved_run_continues(backend, tmp_path, 2, 200, wta_losers=losers, wta_pick="random")
     assert a["exc.spikes"].sum() > 100
-    for key in a:
-        np.testing.assert_array_equal(b[key], a[key])
+    copy = snn.load(running, backend=backend)
     copy.set_param("exc", "wta_pick", "margin")  # the draws mattered
-    copy2 = snn.load(tmp_path / "running.snn", backend=backend)
-    copy2.set_param("exc", "wta_pick", "margin")
-    assert (copy2.run(200, record=["exc.spikes"])["exc.spikes"] != a["exc.spikes"]).any()
+    assert (copy.run(200, record=["exc.spikes"])["exc.spikes"] != a["exc.spikes"]).any()
+
+
