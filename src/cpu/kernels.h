@@ -215,14 +215,15 @@ inline int64_t wide_taps(const ConvShape& s, int64_t columns) { return s.kw + 2 
 inline int64_t wide_stride(const ConvShape& s) { return (int64_t(s.out_c) + 15) / 16 * 16; }
 
 struct Forward {
-    int64_t rows = 0, windows = 0, values = 0, wide = 0, bytes = 0;  // offsets and total, bytes
+    int64_t rows = 0, windows = 0, values = 0, wide = 0, taps = 0, bytes = 0;  // offsets and total, bytes
 };
 inline Forward forward(const ConvShape& s, bool graded) {
     Forward f;
     f.rows = 0;
     f.windows = round64(int64_t(s.in_c) * s.in_h * 8);
     f.values = f.windows + round64(int64_t(s.conv_w) * s.in_c * window_stride(s));  // (tiles of one column: the most)
-    f.wide = f.values + (graded ? round64(s.n_pre() * 4) : 0);
+    f.taps = f.values + (graded ? round64(s.n_pre() * 4) : 0);
+    f.wide = f.taps + 64 * 4;  // taps: 64 int32
     const int columns = s.out_c <= 32 ? columns_for(s, (s.out_c + 15) / 16) : 1;
     f.bytes = f.wide + (columns > 1 ? round64((int64_t(s.in_c) * s.kh * wide_taps(s, columns) * wide_stride(s) + 16) * 4) : 0);
     return f;

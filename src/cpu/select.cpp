@@ -13,7 +13,7 @@ bool cpu_has(const char* level) {
     __builtin_cpu_init();
     if (std::strcmp(level, "avx512") == 0)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512dq");
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("bmi2");
     if (std::strcmp(level, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
     return std::strcmp(level, "generic") == 0;
