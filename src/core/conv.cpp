@@ -1,6 +1,5 @@
 #include "core/conv.h"
 
-#include <algorithm>
 
 #include "core/conv_loops.h"
 
@@ -80,44 +79,6 @@ void pool(const ConvShape& s, const float* conv, const float* bias, float* out, 
                 o[y * s.out_w + x] = bias ? value + b : value;
             }
     }
-}
-
-// Window by window over chunks of channels (contiguous in dL/dconv), so one
-// window's cells stay in cache; each cell receives its additions in the
-// order of one channel at a time (windows ascending).
-constexpr int64_t kChannels = 64;
-
-void pool_backward(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv) {
-    const int64_t oc = s.out_c, row = grad_row(s);
-    const int64_t cells = int64_t(s.out_h) * s.out_w;
-    const float size = static_cast<float>(s.ph * s.pw);
-    float share[kChannels];
-    for (int64_t y = 0; y < s.out_h; ++y)
-        for (int64_t x = 0; x < s.out_w; ++x) {
-            const int64_t j = y * s.out_w + x;
-            float* first = g_conv + (y * s.psy) * row + (x * s.psx) * oc;
-            if (s.pool == Pool::None || s.pool == Pool::Max) {  // one cell per output
-                for (int64_t co = 0; co < oc; ++co) {
-                    const float g = g_out[co * cells + j];
-                    if (g == 0.0f) continue;
-                    const int k = s.pool == Pool::Max ? argmax[j * oc + co] : 0;
-                    first[(k / s.pw) * row + (k % s.pw) * oc + co] += g;
-                }
-                continue;
-            }
-            for (int64_t c0 = 0; c0 < oc; c0 += kChannels) {  // (a zero adds nothing: -0 cannot arise from +0 sums)
-                const int64_t n = std::min(kChannels, oc - c0);
-                for (int64_t c = 0; c < n; ++c) {
-                    const float g = g_out[(c0 + c) * cells + j];
-                    share[c] = s.pool == Pool::Avg ? g / size : g;
-                }
-                for (int64_t r = 0; r < s.ph; ++r)
-                    for (int64_t q = 0; q < s.pw; ++q) {
-                        float* cell = first + r * row + q * oc + c0;
-                        for (int64_t c = 0; c < n; ++c) cell[c] += share[c];
-                    }
-            }
-        }
 }
 
 }  // namespace snn::conv

@@ -65,8 +65,5 @@ inline int64_t grad_row(const ConvShape& s) { return (int64_t(s.conv_w) + 2 * (s
 inline int64_t grad_origin(const ConvShape& s) { return int64_t(s.kw - 1) * s.out_c; }
 inline int64_t grad_cells(const ConvShape& s) { return s.conv_h * grad_row(s); }
 
-// Backward of pool: adds dL/d(out) into dL/d(conv) (g_conv at grad_origin).
-void pool_backward(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv);
-
 }  // namespace conv
 }  // namespace snn

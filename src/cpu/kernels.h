@@ -171,7 +171,9 @@ struct KernelTable {
     // conv::pool, vectorised over channels (the same bits).
     void (*conv_pool)(const ConvShape& s, const float* conv, const float* bias, float* out, uint8_t* argmax);
     // Sets the cells of dL/dconv (g_conv at conv::grad_origin; the padding is
-    // left as it is) to conv::pool_backward of a zeroed dL/dconv: the same bits.
+    // left as it is) from dL/d(pooled): cells from +0, windows in ascending
+    // order adding their gradient to the argmax cell (max; none: the one
+    // cell), or to every cell divided by the window's size (avg) or whole (sum).
     void (*conv_pool_backward)(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv);
     // The kernel gradient of `count` values (ids ascending, all of one input
     // channel; values NULL: spikes), adding into grad [in_c][kh][kw reversed]
@@ -207,6 +209,10 @@ inline int columns_for(const ConvShape& s, int64_t vectors) {
         if ((p - 1) * s.sx + s.kw <= 8) return p;
     return 1;
 }
+// The tile width of a block of `vectors` channel vectors: several columns
+// only in layers of at most 32 channels (one block, whose widened kernel
+// forward() below sizes).
+inline int block_columns(const ConvShape& s, int64_t vectors) { return s.out_c <= 32 ? columns_for(s, vectors) : 1; }
 inline int64_t window_stride(const ConvShape& s) { return int64_t(s.in_h) + 2 * s.py + 8; }
 // Tiles of several columns read the kernel widened with zero taps: rows of
 // kw + 2 (P - 1) sx taps of out_c rounded up to whole vectors. (Only layers of
@@ -224,7 +230,7 @@ inline Forward forward(const ConvShape& s, bool graded) {
     f.values = f.windows + round64(int64_t(s.conv_w) * s.in_c * window_stride(s));  // (tiles of one column: the most)
     f.taps = f.values + (graded ? round64(s.n_pre() * 4) : 0);
     f.wide = f.taps + 64 * 4;  // taps: 64 int32
-    const int columns = s.out_c <= 32 ? columns_for(s, (s.out_c + 15) / 16) : 1;
+    const int columns = block_columns(s, (s.out_c + 15) / 16);
     f.bytes = f.wide + (columns > 1 ? round64((int64_t(s.in_c) * s.kh * wide_taps(s, columns) * wide_stride(s) + 16) * 4) : 0);
     return f;
 }

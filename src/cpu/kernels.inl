@@ -1065,13 +1065,9 @@ inline uint64_t compact(uint64_t m, int64_t kh, int64_t kw, uint64_t mask) {
     return c;
 #endif
 }
-using conv_work::columns_for;
+using conv_work::block_columns;
 using conv_work::gather_fits;
 using conv_work::window_stride;
-
-// Tile columns for a block of `vectors` channel vectors: several only for
-// layers of at most 32 channels (conv_work::forward sizes the wide kernel so).
-inline int block_columns(const ConvShape& s, int64_t vectors) { return s.out_c <= 32 ? columns_for(s, vectors) : 1; }
 
 // The windows of tiles `columns` wide: for tile column t, input row (ci, y)'s
 // bits from padded column t * columns * sx, at [t][ci][py + y].
@@ -1400,10 +1396,10 @@ void conv_pool(const ConvShape& s, const float* conv, const float* bias, float* 
 
 // dL/dconv from dL/d(pooled) (kernels.h, conv_pool_backward) by vectors of
 // 16 channels of one window. Where the windows tile the convolution (no
-// overlap, every cell in one window) each cell is written once: with max
-// pooling the gradient where the cell was the argmax, else +0 — what
-// conv::pool_backward adds to a zeroed dL/dconv. Otherwise the cells are
-// zeroed and the windows add in ascending order, as conv::pool_backward.
+// overlap, every cell in one window) each cell is written once: +0 plus, with
+// max pooling, the gradient where the cell was the argmax, else +0 (a sum
+// from +0 is never -0, so adding +0 changes nothing). Otherwise the cells are
+// zeroed and the windows add in ascending order.
 void conv_pool_backward(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv) {
     using namespace pool_vec;
     const int64_t oc = s.out_c, row = conv::grad_row(s), cells = int64_t(s.out_h) * s.out_w;
@@ -1450,7 +1446,7 @@ void conv_pool_backward(const ConvShape& s, const float* g_out, const uint8_t* a
                     float* cell = first + (q / ww) * row + (q % ww) * oc + c0;
                     const f16 share = one_cell ? (k == q ? g : f16{}) : g;
                     if (tiles) {
-                        store_part(cell, f16{} + share, n);  // (+0 + share: the sum conv::pool_backward forms)
+                        store_part(cell, f16{} + share, n);  // (+0 + share: the one addition the cell receives)
                     } else {
                         f16 sum;
                         load_part(sum, cell, n);
@@ -1563,19 +1559,20 @@ template <int V, bool kValues>
 void grad_by_taps(const ConvShape& s, int64_t ci, const TapView& r, const float* g_conv, int64_t ky0, int64_t ky1, int64_t o0, float* grad) {
     const int64_t oc = s.out_c, cw = s.conv_w, per_word = 64 / cw, grad_row = conv::grad_row(s);
     const uint64_t columns = cw >= 64 ? ~uint64_t(0) : (uint64_t(1) << cw) - 1;
+    // The output positions of `rows` rows from oy0 that tap (ky, kx) reached, as bits.
+    auto word_of = [&](int64_t ky, int64_t kx, int64_t oy0, int64_t rows) {
+        uint64_t word = 0;
+        for (int64_t j = 0; j < rows; ++j) {
+            const int64_t y = (oy0 + j) * s.sy - s.py + ky;
+            const uint64_t bits = y >= 0 && y < s.in_h ? (r.rows[y] >> kx) & columns : 0;
+            word |= bits << (j * cw);
+        }
+        return word;
+    };
     // One vector of channels: a tap's sum is one chain of dependent additions,
     // so two taps (kx, kx + 1) run side by side, each still summing its
     // positions in ascending order (the same bits).
     if (V == 1 && !kValues && s.kw >= 2) {
-        auto word_of = [&](int64_t ky, int64_t kx, int64_t oy0, int64_t rows) {
-            uint64_t word = 0;
-            for (int64_t j = 0; j < rows; ++j) {
-                const int64_t y = (oy0 + j) * s.sy - s.py + ky;
-                const uint64_t bits = y >= 0 && y < s.in_h ? (r.rows[y] >> kx) & columns : 0;
-                word |= bits << (j * cw);
-            }
-            return word;
-        };
         auto flush = [&](int64_t ky, int64_t kx, const dense::f16& acc) {
             float* out = grad + ((ci * s.kh + ky) * s.kw + (s.kw - 1 - kx)) * oc + o0;
             const int64_t n = std::min<int64_t>(16, oc - o0);
@@ -1610,15 +1607,8 @@ void grad_by_taps(const ConvShape& s, int64_t ci, const TapView& r, const float*
 #pragma GCC unroll 4
             for (int v = 0; v < V; ++v) acc[v] = dense::f16{};
             for (int64_t oy0 = 0; oy0 < s.conv_h; oy0 += per_word) {
-                uint64_t word = 0;
-                const int64_t rows = std::min<int64_t>(per_word, s.conv_h - oy0);
-                for (int64_t j = 0; j < rows; ++j) {
-                    const int64_t y = (oy0 + j) * s.sy - s.py + ky;
-                    const uint64_t bits = y >= 0 && y < s.in_h ? (r.rows[y] >> kx) & columns : 0;
-                    word |= bits << (j * cw);
-                }
                 const float* base = g_conv + oy0 * grad_row + o0;
-                for (uint64_t m = word; m != 0; m &= m - 1) {
+                for (uint64_t m = word_of(ky, kx, oy0, std::min<int64_t>(per_word, s.conv_h - oy0)); m != 0; m &= m - 1) {
                     const int64_t q = __builtin_ctzll(m);
                     const float* g = base + r.offset[q];
                     const float value = kValues ? r.plane[((oy0 + r.row[q]) * s.sy - s.py + ky) * s.in_w + r.column[q] + kx - s.px] : 1.0f;
