@@ -64,6 +64,18 @@ void pool(const ConvShape& s, const float* conv, const float* bias, float* out, 
 inline int64_t grad_row(const ConvShape& s) { return (int64_t(s.conv_w) + 2 * (s.kw - 1)) * s.out_c; }
 inline int64_t grad_origin(const ConvShape& s) { return int64_t(s.kw - 1) * s.out_c; }
 inline int64_t grad_cells(const ConvShape& s) { return s.conv_h * grad_row(s); }
+// The order of the kernel gradient's sums, per tap and output channel, over
+// one instance's step (then added in instance order): for spike inputs into
+// layers of at most 16 channels with stride 1 and max pooling over windows
+// that do not overlap (and rows and windows small enough for bit masks),
+// the windows in row-major order (a channel's gradient is nonzero in one
+// cell of a window at most); otherwise the output positions in row-major
+// order. Both add exactly the nonzero terms.
+inline bool grad_by_windows(const ConvShape& s) {
+    const int64_t bits = int64_t(s.kw) + s.pw - 1;  // a window's field, one row
+    return s.pool == Pool::Max && s.out_c <= 16 && s.sy == 1 && s.sx == 1 && s.psy == s.ph && s.psx == s.pw &&
+           s.in_w + 2 * int64_t(s.px) <= 64 && bits <= 32 && s.ph * bits <= 64 && s.ph * int64_t(s.pw) <= 16;
+}
 
 }  // namespace conv
 }  // namespace snn

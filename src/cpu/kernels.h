@@ -220,8 +220,16 @@ inline int64_t window_stride(const ConvShape& s) { return int64_t(s.in_h) + 2 * 
 inline int64_t wide_taps(const ConvShape& s, int64_t columns) { return s.kw + 2 * (columns - 1) * s.sx; }
 inline int64_t wide_stride(const ConvShape& s) { return (int64_t(s.out_c) + 15) / 16 * 16; }
 
+// conv_forward by tap masks (AVX-512, spikes) applies to layers of at most
+// 32 channels with column stride 1 and at most 1024 taps and 4096 output
+// positions; its bit strings: one per tap, a bit per output position.
+inline bool masks_fit(const ConvShape& s) {
+    return gather_fits(s) && s.sx == 1 && s.out_c <= 32 && int64_t(s.in_c) * s.kh * s.kw <= 1024 && int64_t(s.conv_h) * s.conv_w <= 4096;
+}
+inline int64_t mask_words(const ConvShape& s) { return (int64_t(s.conv_h) * s.conv_w + 63) / 64; }
+
 struct Forward {
-    int64_t rows = 0, windows = 0, values = 0, wide = 0, taps = 0, bytes = 0;  // offsets and total, bytes
+    int64_t rows = 0, windows = 0, values = 0, wide = 0, taps = 0, masks = 0, bytes = 0;  // offsets and total, bytes
 };
 inline Forward forward(const ConvShape& s, bool graded) {
     Forward f;
@@ -231,7 +239,8 @@ inline Forward forward(const ConvShape& s, bool graded) {
     f.taps = f.values + (graded ? round64(s.n_pre() * 4) : 0);
     f.wide = f.taps + 64 * 4;  // taps: 64 int32
     const int columns = block_columns(s, (s.out_c + 15) / 16);
-    f.bytes = f.wide + (columns > 1 ? round64((int64_t(s.in_c) * s.kh * wide_taps(s, columns) * wide_stride(s) + 16) * 4) : 0);
+    f.masks = f.wide + (columns > 1 ? round64((int64_t(s.in_c) * s.kh * wide_taps(s, columns) * wide_stride(s) + 16) * 4) : 0);
+    f.bytes = f.masks + (!graded && masks_fit(s) ? round64(int64_t(s.in_c) * s.kh * s.kw * mask_words(s) * 8) : 0);
     return f;
 }
 

@@ -1216,12 +1216,110 @@ void gather(const ConvShape& s, const float* kernel, View& r, float* conv) {
     }
 }
 
-// $SNN_CPU_CONV = "arrivals" or "outputs" forces a way (for tests and
-// measurements): 0 or 1; -1: by cost.
+#if defined(__AVX512F__)
+// By tap masks (AVX-512, spikes, few channels): the lanes of a register are
+// 16 consecutive output positions and each register one output channel. For
+// each tap in ascending (ci, ky, kx) order, the positions whose input at that
+// tap arrived (16 bits of the tap's bit string over the output positions)
+// add the tap's weight: a masked add of the broadcast weight. Every output
+// still sums its arrived taps in ascending order from +0, the gather's bits.
+// It visits every (tap, position) pair but has no loop over set bits (no
+// mispredicted exits, no index arithmetic per arrival): cheaper than tiles
+// where inputs are dense and channels few, as in a first layer.
+inline void build_masks(const ConvShape& s, const uint64_t* rows, uint64_t* bits) {
+    const int64_t nw = conv_work::mask_words(s), cw = s.conv_w;
+    const uint64_t columns = cw >= 64 ? ~uint64_t(0) : (uint64_t(1) << cw) - 1;
+    std::memset(bits, 0, static_cast<std::size_t>(int64_t(s.in_c) * s.kh * s.kw * nw) * sizeof(uint64_t));
+    for (int64_t ci = 0; ci < s.in_c; ++ci)
+        for (int64_t ky = 0; ky < s.kh; ++ky)
+            for (int64_t kx = 0; kx < s.kw; ++kx) {
+                uint64_t* b = bits + ((ci * s.kh + ky) * s.kw + kx) * nw;
+                for (int64_t oy = 0; oy < s.conv_h; ++oy) {
+                    const int64_t iy = oy * s.sy - s.py + ky;
+                    if (iy < 0 || iy >= s.in_h) continue;
+                    const uint64_t r = (rows[ci * s.in_h + iy] >> kx) & columns;  // output ox reads padded column ox + kx
+                    const int64_t at = oy * cw, word = at >> 6, shift = at & 63;
+                    b[word] |= r << shift;
+                    if (shift + cw > 64) b[word + 1] |= r >> (64 - shift);
+                }
+            }
+}
+
+// In place: r[i] becomes column i of the 16 x 16 matrix of rows r. (GCC 12
+// warns of the intrinsics' own undefined operands here: a false alarm.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+inline void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; ++i) {
+        t[i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0xDD);
+        t[8 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0xDD);
+    }
+    for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+    }
+}
+#pragma GCC diagnostic pop
+
+// Positions p0 .. p0 + 15 x channels c0 .. c0 + N - 1 (N: the group's
+// channels rounded up to 4; the extra ones read the next taps' weights and
+// are not stored).
+template <int N>
+void masked_block(const ConvShape& s, const float* kernel, const uint64_t* bits, int64_t p0, int64_t c0, float* conv) {
+    const int64_t oc = s.out_c, nw = conv_work::mask_words(s), kw = s.kw;
+    __m512 acc[16];
+    for (int c = 0; c < 16; ++c) acc[c] = _mm512_setzero_ps();
+    const uint16_t* b = reinterpret_cast<const uint16_t*>(bits) + p0 / 16;  // (little-endian words: 16 bits from p0)
+    const int64_t row_taps = int64_t(s.in_c) * s.kh;
+    for (int64_t row = 0; row < row_taps; ++row, b += kw * nw * 4) {
+        const float* w_row = kernel + (row * kw + kw - 1) * oc + c0;  // tap kx at w_row - kx * oc (reversed kx)
+        for (int64_t kx = 0; kx < kw; ++kx) {
+            const __mmask16 k = b[kx * nw * 4];
+            const float* w = w_row - kx * oc;
+#pragma GCC unroll 16
+            for (int c = 0; c < N; ++c) acc[c] = _mm512_mask_add_ps(acc[c], k, acc[c], _mm512_set1_ps(w[c]));
+        }
+    }
+    transpose16(acc);
+    const __mmask16 lanes = static_cast<__mmask16>((1u << std::min<int64_t>(16, oc - c0)) - 1);
+    const int64_t count = std::min<int64_t>(16, int64_t(s.conv_h) * s.conv_w - p0);
+    for (int64_t i = 0; i < count; ++i) _mm512_mask_storeu_ps(conv + (p0 + i) * oc + c0, lanes, acc[i]);
+}
+
+void by_masks(const ConvShape& s, const float* kernel, const uint64_t* rows, uint64_t* bits, float* conv) {
+    build_masks(s, rows, bits);
+    const int64_t positions = int64_t(s.conv_h) * s.conv_w;
+    for (int64_t c0 = 0; c0 < s.out_c; c0 += 16) {
+        const int64_t n = std::min<int64_t>(16, s.out_c - c0);
+        for (int64_t p0 = 0; p0 < positions; p0 += 16) {
+            if (n > 12) masked_block<16>(s, kernel, bits, p0, c0, conv);
+            else if (n > 8) masked_block<12>(s, kernel, bits, p0, c0, conv);
+            else if (n > 4) masked_block<8>(s, kernel, bits, p0, c0, conv);
+            else masked_block<4>(s, kernel, bits, p0, c0, conv);
+        }
+    }
+}
+#endif
+
+// $SNN_CPU_CONV = "arrivals", "outputs" or "masks" forces a way (for tests
+// and measurements): 0, 1 or 2 (masks where they apply, else outputs); -1: by cost.
 inline int forced_method() {
     const char* v = std::getenv("SNN_CPU_CONV");
     if (v == nullptr) return -1;
-    return std::strcmp(v, "arrivals") == 0 ? 0 : std::strcmp(v, "outputs") == 0 ? 1 : -1;
+    return std::strcmp(v, "arrivals") == 0 ? 0 : std::strcmp(v, "outputs") == 0 ? 1 : std::strcmp(v, "masks") == 0 ? 2 : -1;
 }
 
 // Rough costs in nanoseconds (fitted on a Zen 4 core), for the choice only:
@@ -1232,7 +1330,7 @@ inline int forced_method() {
 inline bool gather_pays(const ConvShape& s, int64_t count) {
     if (!gather_fits(s) || count == 0) return false;
     static const int forced = forced_method();
-    if (forced >= 0) return forced == 1;
+    if (forced >= 0) return forced >= 1;
     const double rows = double(s.kh) / s.sy;
     const double scatter = double(count) * rows * (std::ceil(double(s.kw) / s.sx * s.out_c / 16.0) + 36) * 0.28;
     double gather = 0;
@@ -1244,6 +1342,30 @@ inline bool gather_pays(const ConvShape& s, int64_t count) {
         gather += tiles * s.in_c * 3.5 * columns + pairs * (columns == 1 ? 1.0 : 0.35 * columns);
     }
     return gather < scatter;
+}
+
+// Whether tap masks beat output tiles (given that tiles beat arrivals), by
+// the same rough costs: per (tap, block of 16 positions, channel) a masked
+// add, per block and 16 channels a transpose and stores.
+inline bool masks_pay(const ConvShape& s, int64_t count, bool spikes) {
+#if defined(__AVX512F__)
+    if (!spikes || !conv_work::masks_fit(s)) return false;
+    static const int forced = forced_method();
+    if (forced >= 0) return forced == 2;
+    const double blocks = std::ceil(double(s.conv_h) * s.conv_w / 16), groups = std::ceil(s.out_c / 16.0);
+    const double channels = std::ceil(std::min<int64_t>(16, s.out_c) / 4.0) * 4;
+    const double masks = blocks * groups * (double(s.in_c) * s.kh * s.kw * channels + 100) * 0.3;
+    const double columns = block_columns(s, (s.out_c + 15) / 16), span = (columns - 1) * s.sx + s.kw;
+    const double tiles = std::ceil(s.conv_w / columns) * s.conv_h;
+    const double pairs = double(count) * s.kh / s.sy * span / (columns * s.sx);
+    const double gather = tiles * s.in_c * 3.5 * columns + pairs * (columns == 1 ? 1.0 : 0.35 * columns);
+    return masks < gather;
+#else
+    (void)s;
+    (void)count;
+    (void)spikes;
+    return false;
+#endif
 }
 }  // namespace conv_fwd
 
@@ -1271,6 +1393,9 @@ void conv_forward(const ConvShape& s, const float* kernel, const int32_t* ids, c
         r.rows[row] |= uint64_t(1) << (i - start + s.px);
         if (values) r.values[i] = values[k];
     }
+#if defined(__AVX512F__)
+    if (masks_pay(s, count, values == nullptr)) return by_masks(s, kernel, r.rows, reinterpret_cast<uint64_t*>(base + at.masks), conv);
+#endif
     if (values)
         gather<true>(s, kernel, r, conv);
     else
@@ -1631,6 +1756,113 @@ void grad_by_taps(const ConvShape& s, int64_t ci, const TapView& r, const float*
         }
 }
 
+// The kernel gradient by pooling windows, for spikes into layers of at most
+// 16 channels with stride 1 and max pooling over windows that do not
+// overlap (conv::grad_by_windows states the rule): in
+// each window a channel's dL/dconv is nonzero in one cell at most (its
+// argmax), so per window and tap a channel adds one term, dL/dconv of
+// that cell, where the input that cell's tap reads arrived. The terms of a
+// tap and channel come in ascending window order (row-major), from zero;
+// every level adds the same terms in that order. One register per tap of
+// the group, the window's gradient gp (the sum of its cells: one term is
+// nonzero) and the per-lane bit pattern u of the inputs its cell reads, so
+// each (window, tap) is one test and one masked add, without a loop over
+// set bits.
+namespace conv_grad {
+using dense::i16;
+constexpr int kWindowTaps = 25;  // taps summed at once (registers); fewer in a group: the rest test no bit
+
+// The bits of an image row of a window's receptive field: kw + pw - 1.
+inline int64_t window_bits(const ConvShape& s) { return int64_t(s.kw) + s.pw - 1; }
+
+
+// Kernel rows ky0 <= ky < ky1 (at most kWindowTaps taps, (ky1 - ky0) *
+// window_bits <= 32 and (ky1 - ky0 + ph - 1) * window_bits <= 64).
+// kCells: the cells of a window if known (2 x 2 pooling), else 0.
+template <int kCells>
+void windows_group(const ConvShape& s, const uint64_t* rows, const float* g_conv, int64_t ci, int64_t ky0, int64_t ky1, float* grad) {
+    const int64_t oc = s.out_c, W = window_bits(s), R = ky1 - ky0, span = R + s.ph - 1, grad_row = conv::grad_row(s);
+    const int64_t taps = R * s.kw, cells = kCells > 0 ? kCells : int64_t(s.ph) * s.pw;
+    const uint64_t row_mask = (uint64_t(1) << W) - 1;
+    // Tap t = (ky - ky0) * kw + kx reads bit (ky - ky0) * W + kx of u; as
+    // whole vectors, read from memory by each test (registers hold the sums).
+    alignas(64) i16 bit[kWindowTaps];
+    for (int t = 0; t < kWindowTaps; ++t) bit[t] = i16{} + (t < taps ? int32_t(uint32_t(1) << ((t / s.kw) * W + t % s.kw)) : 0);
+    int64_t cell_offset[16], cell_shift[16];  // a cell (dy, dx) of a window: its offset in g_conv, its field bit
+    for (int64_t a = 0; a < cells; ++a) {
+        cell_offset[a] = (a / s.pw) * grad_row + (a % s.pw) * oc;
+        cell_shift[a] = (a / s.pw) * W + a % s.pw;
+    }
+    const int64_t n = std::min<int64_t>(16, oc);
+#if defined(__AVX512F__)
+    const __mmask16 lanes = static_cast<__mmask16>((1u << n) - 1);
+    __m512 acc[kWindowTaps];  // (every index a constant: the sums stay in registers)
+#pragma GCC unroll 25
+    for (int t = 0; t < kWindowTaps; ++t) acc[t] = _mm512_setzero_ps();
+#else
+    f16 acc[kWindowTaps];
+    for (int t = 0; t < kWindowTaps; ++t) acc[t] = f16{};
+#endif
+    uint64_t field_rows[64];
+    for (int64_t wy = 0; wy < s.out_h; ++wy) {
+        const int64_t y0 = wy * s.ph, iy0 = y0 - s.py + ky0;  // input row of the field's first bit row
+        for (int64_t j = 0; j < span; ++j) field_rows[j] = iy0 + j >= 0 && iy0 + j < s.in_h ? rows[iy0 + j] : 0;
+        for (int64_t wx = 0; wx < s.out_w; ++wx) {
+            const int64_t x0 = wx * s.pw;  // padded input column of cell dx = 0, kx = 0
+            uint64_t field = 0;  // bit j * W + i: input (iy0 + j, x0 + i - px) arrived
+            for (int64_t j = 0; j < span; ++j) field |= ((field_rows[j] >> x0) & row_mask) << (j * W);
+            if (field == 0) continue;  // (adds nothing)
+            const float* g0 = g_conv + y0 * grad_row + x0 * oc;
+#if defined(__AVX512F__)
+            __m512 gp = _mm512_setzero_ps();
+            __m512i u = _mm512_setzero_si512();
+#pragma GCC unroll 4
+            for (int64_t a = 0; a < cells; ++a) {
+                const __m512 g = _mm512_maskz_loadu_ps(lanes, g0 + cell_offset[a]);
+                gp = _mm512_add_ps(gp, g);
+                u = _mm512_mask_mov_epi32(u, _mm512_cmp_ps_mask(g, _mm512_setzero_ps(), _CMP_NEQ_UQ),
+                                          _mm512_set1_epi32(static_cast<int32_t>(static_cast<uint32_t>(field >> cell_shift[a]))));
+            }
+#pragma GCC unroll 25
+            for (int t = 0; t < kWindowTaps; ++t)
+                acc[t] = _mm512_mask_add_ps(acc[t], _mm512_test_epi32_mask(u, reinterpret_cast<const __m512i&>(bit[t])), acc[t], gp);
+#else
+            f16 gp = f16{};
+            i16 u = i16{};
+            for (int64_t a = 0; a < cells; ++a) {
+                f16 g;
+                pool_vec::load_part(g, g0 + cell_offset[a], n);
+                gp = gp + g;
+                u = g != 0.0f ? i16{} + static_cast<int32_t>(static_cast<uint32_t>(field >> cell_shift[a])) : u;  // (NaN too, as _CMP_NEQ_UQ)
+            }
+            for (int t = 0; t < kWindowTaps; ++t) acc[t] = acc[t] + ((u & bit[t]) != 0 ? gp : f16{});
+#endif
+        }
+    }
+#pragma GCC unroll 25
+    for (int t = 0; t < kWindowTaps; ++t) {
+        if (t >= taps) break;
+        const int64_t ky = ky0 + t / s.kw, kx = t % s.kw;
+        float* out = grad + ((ci * s.kh + ky) * s.kw + (s.kw - 1 - kx)) * oc;
+        f16 sum, a;
+        std::memcpy(&a, &acc[t], sizeof a);
+        pool_vec::load_part(sum, out, n);
+        pool_vec::store_part(out, sum + a, n);
+    }
+}
+
+void grad_by_windows(const ConvShape& s, int64_t ci, const uint64_t* rows, const float* g_conv, int64_t ky0, int64_t ky1, float* grad) {
+    const int64_t W = window_bits(s);
+    const int64_t per_group = std::max<int64_t>(1, std::min({int64_t(kWindowTaps) / s.kw, 32 / W, 64 / W - (s.ph - 1)}));
+    for (int64_t k = ky0; k < ky1; k += per_group) {
+        if (s.ph * s.pw == 4)
+            windows_group<4>(s, rows, g_conv, ci, k, std::min(ky1, k + per_group), grad);
+        else
+            windows_group<0>(s, rows, g_conv, ci, k, std::min(ky1, k + per_group), grad);
+    }
+}
+}  // namespace conv_grad
+
 void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, int64_t ky0, int64_t ky1, const float* g_conv,
                       float* grad, void* work) {
     using namespace conv_grad;
@@ -1650,11 +1882,17 @@ void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* value
         }
         std::memset(r.rows, 0, static_cast<std::size_t>(s.in_h) * sizeof(uint64_t));
         const int64_t first = ci * s.in_h * s.in_w;
+        int64_t y = 0, start = 0;  // y = j / in_w (ids ascending)
         for (int64_t k = 0; k < count; ++k) {
-            const int64_t j = ids[k] - first, y = j / s.in_w;
-            r.rows[y] |= uint64_t(1) << (j - y * s.in_w + s.px);
+            const int64_t j = ids[k] - first;
+            while (j >= start + s.in_w) {
+                ++y;
+                start += s.in_w;
+            }
+            r.rows[y] |= uint64_t(1) << (j - start + s.px);
             if (values) r.plane[j] = values[k];
         }
+        if (!values && conv::grad_by_windows(s)) return grad_by_windows(s, ci, r.rows, g_conv, ky0, ky1, grad);
         for (int64_t o0 = 0; o0 < oc; o0 += 64) {
             const int64_t v = std::min<int64_t>(4, (oc - o0 + 15) / 16);
             if (values) {

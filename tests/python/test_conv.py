@@ -356,6 +356,56 @@ def test_wide_layers_give_the_dense_gradients_and_the_same_bits_everywhere(case)
     np.testing.assert_allclose(grads[1], want_in, rtol=1e-3, atol=1e-4 * np.abs(want_in).max())
 
 
+@pytest.mark.parametrize("case", range(2))
+def test_max_pooled_spike_layers_sum_their_kernel_gradient_by_windows(case):
+    """Spikes into a max-pooled layer of at most 16 channels (a first
+    layer): the kernel gradient sums, per tap and channel, the terms of the
+    pooling windows in order (conv::grad_by_windows), not of the output
+    positions. The same 0/1 inputs as currents take the order by positions:
+    both equal within float32 rounding, and the window order gives the same
+    bits on every backend, SIMD level and thread count (Decision 5)."""
+    (c, h, w), o, k, pad, pool = [((1, 16, 16), 12, (5, 5), (1, 1), (2, 2)), ((2, 13, 11), 5, (3, 4), (2, 0), (3, 3))][case]
+    r = np.random.default_rng(70 + case)
+    kernel = r.normal(0, 0.25, (o, c) + k).astype(np.float32)
+    bias = r.normal(0.0, 0.1, o).astype(np.float32)
+    steps, batch = 10, 3
+    x = (r.random((steps, batch, c * h * w)) < 0.35).astype(np.float32)
+    hid = (o, (h + 2 * pad[0] - k[0] + 1) // pool[0], (w + 2 * pad[1] - k[1] + 1) // pool[1])
+    w_out = r.normal(0, 0.4, (int(np.prod(hid)), 4)).astype(np.float32)
+    labels = r.integers(0, 4, batch)
+
+    def run(source, backend="cpu", threads=1, simd="auto"):
+        try:
+            context = snn.Context(backend=backend, threads=threads, simd=simd)
+        except snn.UnsupportedError:
+            return None  # this CPU lacks the level
+        net = snn.Network(dt=DT, batch=batch, context=context)
+        net.population("x", (c, h, w), source)
+        net.population("h", hid, "lif", tau_mem=10e-3, v_th=1.0, v_reset=0.0, v_rest=0.0, reset="subtract")
+        net.population("y", 4, "li", tau_mem=10e-3)
+        net.conv2d("x", "h", kernel, bias, padding=pad, pool="max", pool_size=pool, delay=0, name="conv")
+        net.connect("h", "y", weights=w_out, delay=0, name="fc")
+        trainer = snn.Trainer(net)
+        trainer.forward({"x": x})
+        trainer.loss("y", "ce_mean_v", labels)
+        trainer.backward()
+        return trainer
+
+    spikes = run("spike_source")
+    assert 0.05 < spikes.output("h").mean() < 0.7
+    got = spikes.grad("conv")
+    currents = run("current_source")
+    np.testing.assert_array_equal(currents.output("h"), spikes.output("h"))
+    want = currents.grad("conv")
+    assert not np.array_equal(got, want)  # (the orders differ somewhere)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6 * np.abs(want).max())
+    for variant in (("reference", 1), ("reference", 2), ("cpu", 2), ("cpu", 1, "generic"), ("cpu", 3, "avx2"),
+                    ("cpu", 2, "avx512")):
+        other = run("spike_source", *variant)
+        if other is not None:
+            np.testing.assert_array_equal(other.grad("conv"), got, err_msg=str(variant))
+
+
 def test_max_pooling_gradient_matches_finite_differences():
     """current_source -> conv2d (max pool, bias) -> LI: the loss is
     piecewise smooth in the weights; small steps stay on one piece."""
@@ -503,7 +553,7 @@ def test_errors_are_clear():
         net.set_weights(c, np.zeros(5, np.float32))
 
 
-@pytest.mark.parametrize("method", ["arrivals", "outputs"])
+@pytest.mark.parametrize("method", ["arrivals", "outputs", "masks"])
 def test_both_ways_of_the_cpu_delivery_give_the_same_bits(method):
     """The cpu backend convolves either by arrivals or by output tiles,
     whichever is cheaper for the step's count ($SNN_CPU_CONV forces one):
@@ -512,7 +562,8 @@ def test_both_ways_of_the_cpu_delivery_give_the_same_bits(method):
         pytest.skip("already forced")
     tests = ["test_one_step_is_numpys_convolution", "test_backends_agree_bit_for_bit_over_many_steps",
              "test_wide_delivery_adds_in_ascending_presynaptic_order", "test_training_gives_the_same_bits_everywhere",
-             "test_wide_layers_give_the_dense_gradients_and_the_same_bits_everywhere"]
+             "test_wide_layers_give_the_dense_gradients_and_the_same_bits_everywhere",
+             "test_max_pooled_spike_layers_sum_their_kernel_gradient_by_windows"]
     env = dict(os.environ, SNN_CPU_CONV=method)
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k", " or ".join(tests)],
                           env=env, capture_output=True, text=True)
