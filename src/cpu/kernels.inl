@@ -1027,6 +1027,50 @@ struct RowOps {
 // masks, and is stored once). Both add each output's terms in ascending
 // presynaptic order from zero, so they give the same bits; the cheaper one
 // for the arrival count runs.
+#if defined(__AVX512F__)
+// In place: r[i] becomes column i of the 16 x 16 matrix of rows r. (GCC 12
+// warns of the intrinsics' own undefined operands here: a false alarm.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+inline void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; ++i) {
+        t[i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0xDD);
+        t[8 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0xDD);
+    }
+    for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+    }
+}
+#pragma GCC diagnostic pop
+#endif
+
+// The presynaptic ids (ascending, from `first`) as bits x + px of rows
+// (rows[(i - first) / in_w], zeroed by the caller). The row by a product
+// with the reciprocal in double: (j + 0.5) / in_w is never within rounding
+// of an integer, so the truncation is exact, and no division or data-
+// dependent branch runs per id.
+inline void set_row_bits(const ConvShape& s, const int32_t* ids, int64_t count, int64_t first, uint64_t* rows) {
+    const double per_row = 1.0 / s.in_w;
+    for (int64_t k = 0; k < count; ++k) {
+        const int64_t j = ids[k] - first, y = static_cast<int64_t>((static_cast<double>(j) + 0.5) * per_row);
+        rows[y] |= uint64_t(1) << (j - y * s.in_w + s.px);
+    }
+}
+
 namespace conv_fwd {
 using dense::f16;
 using dense::f16u;
@@ -1245,34 +1289,6 @@ inline void build_masks(const ConvShape& s, const uint64_t* rows, uint64_t* bits
             }
 }
 
-// In place: r[i] becomes column i of the 16 x 16 matrix of rows r. (GCC 12
-// warns of the intrinsics' own undefined operands here: a false alarm.)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-inline void transpose16(__m512 r[16]) {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; ++i) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; ++i) {
-        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; ++i) {
-        t[i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0x88);
-        t[4 + i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0xDD);
-        t[8 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0x88);
-        t[12 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0xDD);
-    }
-    for (int i = 0; i < 8; ++i) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
-        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
-    }
-}
-#pragma GCC diagnostic pop
 
 // Positions p0 .. p0 + 15 x channels c0 .. c0 + N - 1 (N: the group's
 // channels rounded up to 4; the extra ones read the next taps' weights and
@@ -1383,16 +1399,9 @@ void conv_forward(const ConvShape& s, const float* kernel, const int32_t* ids, c
            reinterpret_cast<float*>(base + at.values), reinterpret_cast<float*>(base + at.wide), 0, 0,
            reinterpret_cast<int32_t*>(base + at.taps), 0};
     std::memset(r.rows, 0, static_cast<std::size_t>(int64_t(s.in_c) * s.in_h) * sizeof(uint64_t));
-    int64_t row = 0, start = 0;  // row = i / in_w (ids ascending)
-    for (int64_t k = 0; k < count; ++k) {
-        const int64_t i = ids[k];
-        while (i >= start + s.in_w) {
-            ++row;
-            start += s.in_w;
-        }
-        r.rows[row] |= uint64_t(1) << (i - start + s.px);
-        if (values) r.values[i] = values[k];
-    }
+    set_row_bits(s, ids, count, 0, r.rows);
+    if (values)
+        for (int64_t k = 0; k < count; ++k) r.values[ids[k]] = values[k];
 #if defined(__AVX512F__)
     if (masks_pay(s, count, values == nullptr)) return by_masks(s, kernel, r.rows, reinterpret_cast<uint64_t*>(base + at.masks), conv);
 #endif
@@ -1468,17 +1477,16 @@ void conv_pool(const ConvShape& s, const float* conv, const float* bias, float* 
                     if (bias) value = _mm512_add_ps(value, reinterpret_cast<const __m512&>(b));
                     if (argmax) _mm_mask_storeu_epi8(argmax + j * oc + c0, lanes, _mm512_maskz_cvtepi32_epi8(0xFFFF, best));
                     // Channels-first out: 16 windows' vectors are kept, then written a
-                    // channel at a time (a gather down the tile, one store of 16 windows).
+                    // channel at a time (transposed: one store of 16 windows).
                     const int64_t slot = j % 16;
                     _mm512_store_ps(tile + 16 * slot, value);
                     if (slot == 15 || j == cells - 1) {
                         const int64_t j0 = j - slot;
                         const __mmask16 windows = static_cast<__mmask16>((2u << slot) - 1);
-                        const __m512i down = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                                                _mm512_set1_epi32(16));
-                        for (int64_t l = 0; l < n; ++l)
-                            _mm512_mask_storeu_ps(out + (c0 + l) * cells + j0, windows,
-                                                  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), windows, down, tile + l, 4));
+                        __m512 t[16];
+                        for (int r = 0; r < 16; ++r) t[r] = _mm512_load_ps(tile + 16 * r);  // (rows past the slot: unused)
+                        transpose16(t);
+                        for (int64_t l = 0; l < n; ++l) _mm512_mask_storeu_ps(out + (c0 + l) * cells + j0, windows, t[l]);
                     }
                     continue;
                 }
@@ -1535,24 +1543,32 @@ void conv_pool_backward(const ConvShape& s, const float* g_out, const uint8_t* a
     const bool tiles = s.psy == wh && s.psx == ww && int64_t(s.out_h) * wh == s.conv_h && int64_t(s.out_w) * ww == s.conv_w;
     if (!tiles)
         for (int64_t oy = 0; oy < s.conv_h; ++oy) fill(g_conv + oy * row, 0.0f, int64_t(s.conv_w) * oc);
-    for (int64_t y = 0; y < s.out_h; ++y)
-        for (int64_t x = 0; x < s.out_w; ++x) {
-            const int64_t j = y * s.out_w + x;
-            float* first = g_conv + (y * s.psy) * row + (x * s.psx) * oc;
-            for (int64_t c0 = 0; c0 < oc; c0 += 16) {
-                const int64_t n = std::min<int64_t>(16, oc - c0);
-                f16 g;
-                i16 k;
+    int64_t offset[256];  // cell q of a window: its offset from the window's first cell (at most 256 cells)
+    for (int32_t q = 0; q < window; ++q) offset[q] = (q / ww) * row + (q % ww) * oc;
+    for (int64_t c0 = 0; c0 < oc; c0 += 16) {
+        const int64_t n = std::min<int64_t>(16, oc - c0);
+        for (int64_t j0 = 0; j0 < cells; j0 += 16) {  // 16 windows' gradients of 16 channels at a time
+            const int64_t m = std::min<int64_t>(16, cells - j0);
 #if defined(__AVX512F__)
-                {  // (gathers: 16 scalar stores read back as a vector would stall on store forwarding)
-                    const __mmask16 lanes = static_cast<__mmask16>((1u << n) - 1);
-                    const __m512i at = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(c0)),
-                                                                                               _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)),
-                                                                             _mm512_set1_epi32(static_cast<int32_t>(cells))),
-                                                        _mm512_set1_epi32(static_cast<int32_t>(j)));
-                    const __m512 gv = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes, at, g_out, 4);
-                    const __m512i kv = argmax ? _mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_maskz_loadu_epi8(lanes, argmax + j * oc + c0)) : _mm512_setzero_si512();
-                    std::memcpy(&g, &gv, sizeof g);
+            __m512 t[16];  // channel rows of g_out, transposed: t[w] = window j0 + w's channels
+            const __mmask16 windows = static_cast<__mmask16>((1u << m) - 1);
+            for (int64_t l = 0; l < 16; ++l) t[l] = l < n ? _mm512_maskz_loadu_ps(windows, g_out + (c0 + l) * cells + j0) : _mm512_setzero_ps();
+            transpose16(t);
+#endif
+            int64_t y = j0 / s.out_w, x = j0 - y * s.out_w;
+            for (int64_t w = 0; w < m; ++w) {
+                const int64_t j = j0 + w;
+                float* first = g_conv + (y * s.psy) * row + (x * s.psx) * oc + c0;
+                if (++x == s.out_w) {
+                    x = 0;
+                    ++y;
+                }
+                f16 g;
+                i16 k = i16{};
+#if defined(__AVX512F__)
+                std::memcpy(&g, &t[w], sizeof g);
+                if (argmax) {
+                    const __m512i kv = _mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << n) - 1), argmax + j * oc + c0));
                     std::memcpy(&k, &kv, sizeof k);
                 }
 #else
@@ -1561,14 +1577,14 @@ void conv_pool_backward(const ConvShape& s, const float* g_out, const uint8_t* a
                     alignas(64) int32_t kl[16] = {};
                     for (int64_t l = 0; l < n; ++l) gl[l] = g_out[(c0 + l) * cells + j];
                     if (argmax)
-                        for (int64_t l = 0; l < n; ++l) kl[l] = argmax[j * oc + c0 + l];
+                        for (int64_t l = 0; l < n; ++l) kl[l] = argmax[j * oc + l + c0];
                     std::memcpy(&g, gl, sizeof g);
                     std::memcpy(&k, kl, sizeof k);
                 }
 #endif
                 if (s.pool == Pool::Avg) g = g / size;
                 for (int32_t q = 0; q < window; ++q) {
-                    float* cell = first + (q / ww) * row + (q % ww) * oc + c0;
+                    float* cell = first + offset[q];
                     const f16 share = one_cell ? (k == q ? g : f16{}) : g;
                     if (tiles) {
                         store_part(cell, f16{} + share, n);  // (+0 + share: the one addition the cell receives)
@@ -1580,6 +1596,7 @@ void conv_pool_backward(const ConvShape& s, const float* g_out, const uint8_t* a
                 }
             }
         }
+    }
 }
 
 // The kernel gradient of one instance's values of one input channel
@@ -1875,23 +1892,17 @@ void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* value
                   reinterpret_cast<int32_t*>(base + at.offset), reinterpret_cast<uint8_t*>(base + at.row),
                   reinterpret_cast<uint8_t*>(base + at.column)};
         const int64_t cw = s.conv_w, per_word = 64 / cw;
-        for (int64_t q = 0; q < per_word * cw; ++q) {  // (64 entries: cheaper to redo than to key)
-            r.offset[q] = static_cast<int32_t>((q / cw) * conv::grad_row(s) + (q % cw) * oc);
-            r.row[q] = static_cast<uint8_t>(q / cw);
-            r.column[q] = static_cast<uint8_t>(q % cw);
-        }
+        for (int64_t row = 0, q = 0; row < per_word; ++row)  // (64 entries: cheaper to redo than to key)
+            for (int64_t column = 0; column < cw; ++column, ++q) {
+                r.offset[q] = static_cast<int32_t>(row * conv::grad_row(s) + column * oc);
+                r.row[q] = static_cast<uint8_t>(row);
+                r.column[q] = static_cast<uint8_t>(column);
+            }
         std::memset(r.rows, 0, static_cast<std::size_t>(s.in_h) * sizeof(uint64_t));
         const int64_t first = ci * s.in_h * s.in_w;
-        int64_t y = 0, start = 0;  // y = j / in_w (ids ascending)
-        for (int64_t k = 0; k < count; ++k) {
-            const int64_t j = ids[k] - first;
-            while (j >= start + s.in_w) {
-                ++y;
-                start += s.in_w;
-            }
-            r.rows[y] |= uint64_t(1) << (j - start + s.px);
-            if (values) r.plane[j] = values[k];
-        }
+        set_row_bits(s, ids, count, first, r.rows);
+        if (values)
+            for (int64_t k = 0; k < count; ++k) r.plane[ids[k] - first] = values[k];
         if (!values && conv::grad_by_windows(s)) return grad_by_windows(s, ci, r.rows, g_conv, ky0, ky1, grad);
         for (int64_t o0 = 0; o0 < oc; o0 += 64) {
             const int64_t v = std::min<int64_t>(4, (oc - o0 + 15) / 16);
