@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -67,6 +68,16 @@ const float* float_target(const snn_tensor& x, std::initializer_list<int64_t> sh
 }
 
 }  // namespace
+
+// The instances of a conv2d connection's backward group: about 512 KiB of
+// their dL/dconv, so that it stays in cache from the unpooling to the
+// kernel and presynaptic gradients. $SNN_CONV_GROUP sets it (for tests:
+// any group gives the same bits).
+int64_t conv_group(const ConvShape& g) {
+    static const char* forced = std::getenv("SNN_CONV_GROUP");
+    if (forced != nullptr && std::atoi(forced) > 0) return std::atoi(forced);
+    return (int64_t(512) << 10) / (conv::grad_cells(g) * int64_t(sizeof(float)));
+}
 
 // Runs body(for_each) with for_each(count, f) calling f(i) for i in
 // [0, count) on the context's pool when it is free (Decision 8), else in
@@ -289,6 +300,7 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
     carried_ = false;  // until this pass completes
     steps_ = steps;
     batch_ = batch;
+    forward_chunks_ = std::min<int64_t>(batch, int64_t(4) * network_.context().threads());
     use_past_ = carry;
     const std::size_t T = static_cast<std::size_t>(steps), B = static_cast<std::size_t>(batch);
     for (PopPlan& p : pops_) {
@@ -353,22 +365,25 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             const float* w = network_.connection(c.id).weights.data();
             c.kernel.resize(static_cast<std::size_t>(conv::kernel_alloc(g)));
             conv::transpose_kernel(g, w, c.kernel.data());
-            c.conv_sums.assign(B * static_cast<std::size_t>(g.conv_cells()), 0.0f);
+            const std::size_t group = static_cast<std::size_t>(std::clamp<int64_t>(conv_group(g), 1, batch));
+            const std::size_t slots = std::max(group, static_cast<std::size_t>(forward_chunks_));
+            c.group = static_cast<int64_t>(group);
+            c.conv_sums.assign(static_cast<std::size_t>(forward_chunks_) * static_cast<std::size_t>(g.conv_cells()), 0.0f);
             if (g.pool == Pool::Max) c.argmax.assign(T * B * n, 0);
-            c.g_conv.assign(B * static_cast<std::size_t>(conv::grad_cells(g)) + 16, 0.0f);  // (conv_weight_grad reads whole vectors)
+            c.g_conv.assign(group * static_cast<std::size_t>(conv::grad_cells(g)) + 16, 0.0f);  // (conv_weight_grad reads whole vectors)
             c.grad_kernel.assign(static_cast<std::size_t>(g.kernel_size()), 0.0f);
-            c.ids.assign(B * static_cast<std::size_t>(c.n_pre), 0);
-            if (pops_[static_cast<std::size_t>(c.pre)].graded_source) c.values.assign(B * static_cast<std::size_t>(c.n_pre), 0.0f);
-            c.counts.assign(B, 0);
+            c.ids.assign(slots * static_cast<std::size_t>(c.n_pre), 0);
+            if (pops_[static_cast<std::size_t>(c.pre)].graded_source) c.values.assign(slots * static_cast<std::size_t>(c.n_pre), 0.0f);
+            c.counts.assign(slots, 0);
             c.work_words = cpu::conv_work::bytes(g, pops_[static_cast<std::size_t>(c.pre)].graded_source) / 8;
-            c.work.assign(std::max<std::size_t>(B, static_cast<std::size_t>(network_.context().threads())) * c.work_words, 0);
+            c.work.assign(std::max<std::size_t>(slots, static_cast<std::size_t>(network_.context().threads())) * c.work_words, 0);
             if (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads) {
                 const std::size_t stride = static_cast<std::size_t>(conv::input_grad_stride(g));
                 c.kernel_in.resize(static_cast<std::size_t>(g.out_c) * stride);
                 conv::kernel_for_input_grad(g, w, c.kernel_in.data());
-                c.g_pre.assign(B * static_cast<std::size_t>(c.n_pre), 0.0f);
-                c.column.assign(B * stride, 0.0f);
-                c.nonzero.assign(B * static_cast<std::size_t>(g.out_c + 16), 0);  // (+16: conv_input_grad stores whole vectors)
+                c.g_pre.assign(group * static_cast<std::size_t>(c.n_pre), 0.0f);
+                c.column.assign(group * stride, 0.0f);
+                c.nonzero.assign(group * static_cast<std::size_t>(g.out_c + 16), 0);  // (+16: conv_input_grad stores whole vectors)
             }
         }
         if (!c.sparse && !c.conv && (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads)) {  // W transposed, for dL/d(pre output)
@@ -425,18 +440,21 @@ void Trainer::step_forward(int64_t t, ForEach& for_each) {
     for (int32_t id : order_) {
         PopPlan& p = pops_[static_cast<std::size_t>(id)];
         if (p.source) continue;
-        // By instance: each writes its own rows.
-        auto update = [&](int64_t b) {
-            deliver_instance(p, t, b);
-            forward_instance(p, t, b);
+        // By chunks of instances: each instance writes its own rows; a chunk
+        // reuses one slot of the conv scratch.
+        auto update = [&](int64_t chunk) {
+            for (int64_t b = chunk * batch_ / forward_chunks_; b < (chunk + 1) * batch_ / forward_chunks_; ++b) {
+                deliver_instance(p, t, b, chunk);
+                forward_instance(p, t, b);
+            }
         };
-        for_each(batch_, update);
+        for_each(forward_chunks_, update);
     }
 }
 
 // Phase 1 of step t for instance b of population p:
 // connections in ascending id, each arriving row added in ascending order.
-void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b) {
+void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b, int64_t slot) {
     const Graph& g = network_.graph();
     const int64_t n = p.n;
     for (int32_t cid : p.incoming) {
@@ -445,7 +463,7 @@ void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b) {
         const PopPlan& pre = pops_[static_cast<std::size_t>(c.pre)];
         float* target = (c.exp ? c.I.data() : p.discrete ? p.input.data() : p.v.data()) + b * n;
         if (c.conv) {  // (its biases arrive in every step)
-            deliver_conv(c, pre, t, b, target);
+            deliver_conv(c, pre, t, b, slot, target);
             continue;
         }
         if (tp < 0 && !use_past_) continue;
@@ -508,13 +526,14 @@ void Trainer::deliver_instance(PopPlan& p, int64_t t, int64_t b) {
 // Phase 1 of a conv2d connection in step t for instance b (core/conv.h):
 // the values that arrive (none before the first step, unless carried over)
 // convolved from zero in ascending order, pooled, biased, added once.
-void Trainer::deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b, float* target) {
+void Trainer::deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b, int64_t slot, float* target) {
     const ConvShape& g = c.shape;
     const int64_t tp = t - c.delay;
-    float* scratch = c.conv_sums.data() + b * g.conv_cells();
-    const int32_t count = tp >= 0 || use_past_ ? arrivals_of(c, pre, tp, b) : 0;
-    kernels_.conv_forward(g, c.kernel.data(), c.ids.data() + b * c.n_pre, pre.graded_source ? c.values.data() + b * c.n_pre : nullptr,
-                          count, scratch, c.work.data() + b * c.work_words);
+    float* scratch = c.conv_sums.data() + slot * g.conv_cells();
+    const int32_t count = tp >= 0 || use_past_ ? arrivals_of(c, pre, tp, b, slot) : 0;
+    kernels_.conv_forward(g, c.kernel.data(), c.ids.data() + slot * c.n_pre,
+                          pre.graded_source ? c.values.data() + slot * c.n_pre : nullptr, count, scratch,
+                          c.work.data() + slot * c.work_words);
     uint8_t* argmax = g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * c.n_post : nullptr;
     if (count == 0 && !g.bias) {  // nothing is added; backward sees pool(conv(0)), whose ties go to the first cell
         if (argmax) std::fill_n(argmax, c.n_post, uint8_t(0));
@@ -525,15 +544,16 @@ void Trainer::deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b
     kernels_.add(target, out, c.n_post);
 }
 
-// The presynaptic values of step tp (this pass's tape, or before it the
-// previous pass's) that are nonzero, into c.ids (and c.values) of instance b.
-int32_t Trainer::arrivals_of(ConnPlan& c, const PopPlan& pre, int64_t tp, int64_t b) {
+// The presynaptic values of instance b in step tp (this pass's tape, or
+// before it the previous pass's) that are nonzero, into slot `slot` of
+// c.ids (and c.values) and c.counts.
+int32_t Trainer::arrivals_of(ConnPlan& c, const PopPlan& pre, int64_t tp, int64_t b, int64_t slot) {
     const int64_t past = pre.depth + tp;
-    int32_t* ids = c.ids.data() + b * c.n_pre;
+    int32_t* ids = c.ids.data() + slot * c.n_pre;
     int32_t count = 0;
     if (pre.graded_source) {
         const float* x = tp >= 0 ? pre.graded.data() + (tp * batch_ + b) * c.n_pre : pre.past_graded.data() + (past * batch_ + b) * c.n_pre;
-        float* values = c.values.data() + b * c.n_pre;
+        float* values = c.values.data() + slot * c.n_pre;
         for (int64_t i = 0; i < c.n_pre; ++i)
             if (x[i] != 0.0f) {
                 ids[count] = static_cast<int32_t>(i);
@@ -544,7 +564,7 @@ int32_t Trainer::arrivals_of(ConnPlan& c, const PopPlan& pre, int64_t tp, int64_
         for (int64_t word = 0; word < pre.words; ++word)
             for (uint64_t m = bits[word]; m != 0; m &= m - 1) ids[count++] = static_cast<int32_t>(word * 64 + __builtin_ctzll(m));
     }
-    c.counts[static_cast<std::size_t>(b)] = count;
+    c.counts[static_cast<std::size_t>(slot)] = count;
     return count;
 }
 
@@ -1061,52 +1081,58 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
     }
     if (tp < 0) return;
     const bool to_pre = !pre.source || options_.input_grads;
-    auto unpool = [&](int64_t b) {
-        float* gc = c.g_conv.data() + b * cells + origin;  // (the padding stays 0)
-        kernels_.conv_pool_backward(g, c.arrival.data() + b * n, g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * n : nullptr, gc);
-    };
-    for_each(batch_, unpool);
-    // The values that arrived in step t (kept by instance), then the kernel
-    // gradient by groups of its rows (input channel ci, kernel row ky; each
-    // channel's ids are a run of them), one group per thread, instance by
-    // instance so that an instance's dL/dconv stays in cache for the group.
-    // Each tap's sums are its own, added in instance order: the grouping
-    // changes no bits.
-    auto arrived = [&](int64_t b) { arrivals_of(c, pre, tp, b); };
-    for_each(batch_, arrived);
+    // By groups of c.group instances (their dL/dconv stays in cache), in
+    // order: unpool, then the kernel gradient, then dL/d(presynaptic
+    // output). Each tap's sums are its own, added in instance order.
     const int64_t plane = int64_t(g.in_h) * g.in_w, units = int64_t(g.in_c) * g.kh;
     const int64_t groups = std::min<int64_t>(units, network_.context().threads());
-    auto kernel_grad = [&](int64_t group) {
-        const int64_t u0 = group * units / groups, u1 = (group + 1) * units / groups;
-        for (int64_t b = 0; b < batch_; ++b) {
-            const int32_t* ids = c.ids.data() + b * c.n_pre;
-            const int32_t* end = ids + c.counts[static_cast<std::size_t>(b)];
-            const int32_t* first = std::lower_bound(ids, end, static_cast<int32_t>((u0 / g.kh) * plane));
-            for (int64_t u = u0; u < u1;) {  // the group's rows of channel ci
-                const int64_t ci = u / g.kh, ky1 = std::min<int64_t>(g.kh, u1 - ci * g.kh);
-                const int32_t* last = std::lower_bound(first, end, static_cast<int32_t>((ci + 1) * plane));
-                if (first != last) {
-                    const float* values = pre.graded_source ? c.values.data() + b * c.n_pre + (first - ids) : nullptr;
-                    kernels_.conv_weight_grad(g, first, values, last - first, u - ci * g.kh, ky1, c.g_conv.data() + b * cells + origin,
-                                              c.grad_kernel.data(), c.work.data() + group * c.work_words);
+    for (int64_t b0 = 0; b0 < batch_; b0 += c.group) {
+        const int64_t members = std::min<int64_t>(c.group, batch_ - b0);
+        // dL/dconv of each member, and the values that arrived in step tp.
+        auto unpool = [&](int64_t k) {
+            const int64_t b = b0 + k;
+            float* gc = c.g_conv.data() + k * cells + origin;  // (the padding stays 0)
+            kernels_.conv_pool_backward(g, c.arrival.data() + b * n, g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * n : nullptr,
+                                        gc);
+            arrivals_of(c, pre, tp, b, k);
+        };
+        for_each(members, unpool);
+        // The kernel gradient by groups of its rows (input channel ci, kernel
+        // row ky; each channel's ids are a run of them), one group per
+        // thread, member by member.
+        auto kernel_grad = [&](int64_t group) {
+            const int64_t u0 = group * units / groups, u1 = (group + 1) * units / groups;
+            for (int64_t k = 0; k < members; ++k) {
+                const int32_t* ids = c.ids.data() + k * c.n_pre;
+                const int32_t* end = ids + c.counts[static_cast<std::size_t>(k)];
+                const int32_t* first = std::lower_bound(ids, end, static_cast<int32_t>((u0 / g.kh) * plane));
+                for (int64_t u = u0; u < u1;) {  // the group's rows of channel ci
+                    const int64_t ci = u / g.kh, ky1 = std::min<int64_t>(g.kh, u1 - ci * g.kh);
+                    const int32_t* last = std::lower_bound(first, end, static_cast<int32_t>((ci + 1) * plane));
+                    if (first != last) {
+                        const float* values = pre.graded_source ? c.values.data() + k * c.n_pre + (first - ids) : nullptr;
+                        kernels_.conv_weight_grad(g, first, values, last - first, u - ci * g.kh, ky1, c.g_conv.data() + k * cells + origin,
+                                                  c.grad_kernel.data(), c.work.data() + group * c.work_words);
+                    }
+                    first = last;
+                    u = (ci + 1) * g.kh;
                 }
-                first = last;
-                u = (ci + 1) * g.kh;
             }
-        }
-    };
-    for_each(groups, kernel_grad);
-    if (!to_pre) return;
-    auto presynaptic = [&](int64_t b) {
-        float* gp = c.g_pre.data() + b * c.n_pre;  // channels-last
-        kernels_.fill(gp, 0.0f, c.n_pre);
-        kernels_.conv_input_grad(g, c.kernel_in.data(), c.g_conv.data() + b * cells + origin, gp,
-                                 c.column.data() + b * conv::input_grad_stride(g), c.nonzero.data() + b * (g.out_c + 16));
-        float* out = pre.g_out.data() + (tp * batch_ + b) * c.n_pre;
-        for (int64_t ci = 0; ci < g.in_c; ++ci)
-            for (int64_t q = 0; q < plane; ++q) out[ci * plane + q] += gp[q * g.in_c + ci];
-    };
-    for_each(batch_, presynaptic);
+        };
+        for_each(groups, kernel_grad);
+        if (!to_pre) continue;
+        auto presynaptic = [&](int64_t k) {
+            const int64_t b = b0 + k;
+            float* gp = c.g_pre.data() + k * c.n_pre;  // channels-last
+            kernels_.fill(gp, 0.0f, c.n_pre);
+            kernels_.conv_input_grad(g, c.kernel_in.data(), c.g_conv.data() + k * cells + origin, gp,
+                                     c.column.data() + k * conv::input_grad_stride(g), c.nonzero.data() + k * (g.out_c + 16));
+            float* out = pre.g_out.data() + (tp * batch_ + b) * c.n_pre;
+            for (int64_t ci = 0; ci < g.in_c; ++ci)
+                for (int64_t q = 0; q < plane; ++q) out[ci * plane + q] += gp[q * g.in_c + ci];
+        };
+        for_each(members, presynaptic);
+    }
 }
 
 // leaky, step t of instance b (docs/models.md): with v the last step's

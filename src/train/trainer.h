@@ -141,24 +141,28 @@ private:
         pvector<float> grad_product; // [blocks][n_pre][64]: the weight gradient of one backward pass
         // Conv2d: the kernel as [in_c][kh][kw][out_c] (delivery) and as
         // [out_c][kh][kw][in_c], padded (dL/d(presynaptic output),
-        // conv::kernel_for_input_grad, with scratch per instance: column
-        // [B][input_grad_stride], nonzero [B][out_c]); per instance the
-        // channels-last convolution [B][conv_cells] and its gradient with
-        // padded rows [B][conv::grad_cells] (+ 16 floats); the
-        // tape of max-pooling choices [T][B][n_post]; the kernel gradient of
-        // one backward pass, as [in_c][kh][kw][out_c]; dL/d(presynaptic
-        // output) channels-last, [B][n_pre].
+        // conv::kernel_for_input_grad); the tape of max-pooling choices
+        // [T][B][n_post]; the kernel gradient of one backward pass, as
+        // [in_c][kh][kw][out_c]. Scratch by slot, so that it stays in cache
+        // (a slot is reused, not one per instance): in the forward pass one
+        // slot per chunk of instances (the trainer's forward_chunks_), the
+        // channels-last convolution [slot][conv_cells]; in the backward pass
+        // one per instance of a group of `group` instances, its gradient
+        // with padded rows [slot][conv::grad_cells] (+ 16 floats),
+        // dL/d(presynaptic output) channels-last [slot][n_pre], column
+        // [slot][input_grad_stride] and nonzero [slot][out_c + 16].
         pvector<float> kernel, kernel_in, conv_sums;
         pvector<uint8_t> argmax;
         pvector<float> g_conv, grad_kernel, g_pre, column;
         pvector<int32_t> nonzero;
-        // The arriving values of each instance: ids ascending and values
-        // (graded sources), [B][n_pre], and their counts [B].
+        int64_t group = 1;  // instances whose dL/dconv is held at once (about 512 KiB of it)
+        // The arriving values of a slot's instance: ids ascending and values
+        // (graded sources), [slot][n_pre], and their counts [slot].
         pvector<int32_t> ids;
         pvector<float> values;
         pvector<int32_t> counts;
         // The conv kernels' scratch (cpu/kernels.h, conv_work), one slice per
-        // instance (forward) or per thread (kernel gradient), max(B, threads) x work_words.
+        // forward slot or per thread (kernel gradient), max(slots, threads) x work_words.
         pvector<uint64_t> work;
         int64_t work_words = 0;
     };
@@ -184,7 +188,7 @@ private:
     void step_forward(int64_t t, ForEach& for_each);
     template <class ForEach>
     void step_backward(int64_t t, ForEach& for_each);
-    void deliver_instance(PopPlan& p, int64_t t, int64_t b);
+    void deliver_instance(PopPlan& p, int64_t t, int64_t b, int64_t slot);
     void keep_past();
     void forward_instance(PopPlan& p, int64_t t, int64_t b);
     template <class ForEach>
@@ -195,8 +199,8 @@ private:
     void to_pre_dense(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& for_each);
     template <class ForEach>
     void sparse_backward(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& for_each);
-    void deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b, float* target);
-    int32_t arrivals_of(ConnPlan& c, const PopPlan& pre, int64_t tp, int64_t b);
+    void deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b, int64_t slot, float* target);
+    int32_t arrivals_of(ConnPlan& c, const PopPlan& pre, int64_t tp, int64_t b, int64_t slot);
     template <class ForEach>
     void conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_each);
     void backward_instance(PopPlan& p, int64_t t, int64_t b);
@@ -223,6 +227,7 @@ private:
     pvector<ParamPlan> params_;  // trained neuron parameters
     int64_t steps_ = 0;
     int32_t batch_ = 0;
+    int64_t forward_chunks_ = 1;  // the forward pass's pieces of the batch (each instance's results are its own)
     bool forward_done_ = false;
     bool carried_ = false;  // carry_state: the running state holds the end of a previous pass
     bool use_past_ = false;

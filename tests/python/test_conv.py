@@ -406,6 +406,54 @@ def test_max_pooled_spike_layers_sum_their_kernel_gradient_by_windows(case):
             np.testing.assert_array_equal(other.grad("conv"), got, err_msg=str(variant))
 
 
+GROUP_SCRIPT = """
+import sys
+import numpy as np
+import snn
+r = np.random.default_rng(90)
+steps, batch = 8, 7
+net = snn.Network(dt=1e-3, batch=batch, context=snn.Context(backend="cpu", threads=int(sys.argv[2])))
+net.population("x", (1, 14, 14), "spike_source")
+net.population("h1", (6, 5, 5), "lif", tau_mem=10e-3, v_th=1.0, v_reset=0.0, v_rest=0.0, reset="subtract")
+net.population("h2", (8, 3, 3), "lif", tau_mem=10e-3, v_th=1.0, v_reset=0.0, v_rest=0.0, reset="subtract")
+net.population("y", 3, "li", tau_mem=10e-3)
+net.conv2d("x", "h1", r.normal(0, 0.4, (6, 1, 5, 5)).astype(np.float32), r.normal(0, 0.1, 6).astype(np.float32),
+           pool="max", pool_size=2, delay=0, name="c1")
+net.conv2d("h1", "h2", r.normal(0, 0.4, (8, 6, 3, 3)).astype(np.float32), None, pool="max", pool_size=1, delay=0, name="c2")
+net.connect("h2", "y", weights=r.normal(0, 0.5, (72, 3)).astype(np.float32), delay=0, name="fc")
+trainer = snn.Trainer(net, input_grads=True)
+trainer.forward({"x": (r.random((steps, batch, 196)) < 0.3).astype(np.float32)})
+trainer.loss("y", "ce_mean_v", r.integers(0, 3, batch))
+trainer.backward()
+np.savez(sys.argv[1], h1=trainer.output("h1"), h2=trainer.output("h2"), c1=trainer.grad("c1"), c2=trainer.grad("c2"),
+         fc=trainer.grad("fc"), x=trainer.input_grad("x"))
+"""
+
+
+def test_backward_groups_of_instances_give_the_same_bits(tmp_path):
+    """The trainer's conv2d backward runs the batch in groups of instances
+    (their dL/dconv held in cache; $SNN_CONV_GROUP sets the size): every
+    group size and thread count gives the same bits as the whole batch at
+    once."""
+    script = tmp_path / "groups.py"
+    script.write_text(GROUP_SCRIPT)
+    results = []
+    for group, threads in (("", 1), ("1", 1), ("3", 1), ("2", 2), ("4", 3)):
+        env = dict(os.environ)
+        env.pop("SNN_CONV_GROUP", None)
+        if group:
+            env["SNN_CONV_GROUP"] = group
+        out = tmp_path / f"g{group}_{threads}.npz"
+        done = subprocess.run([sys.executable, str(script), str(out), str(threads)], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        results.append(dict(np.load(out)))
+    whole = results[0]
+    assert whole["h1"].mean() > 0.05 and whole["h2"].mean() > 0.02 and np.abs(whole["c1"]).max() > 0 and np.abs(whole["x"]).max() > 0
+    for other in results[1:]:
+        for name in whole:
+            np.testing.assert_array_equal(other[name], whole[name], err_msg=name)
+
+
 def test_max_pooling_gradient_matches_finite_differences():
     """current_source -> conv2d (max pool, bias) -> LI: the loss is
     piecewise smooth in the weights; small steps stay on one piece."""
