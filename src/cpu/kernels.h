@@ -157,6 +157,9 @@ struct KernelTable {
     void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
                     uint32_t batch, uint64_t step);
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);
+    // The same from spikes as bits (bit j % 64 of word j / 64); ids must
+    // have room for n + 16 (whole vectors are stored past the count).
+    int32_t (*compact_bits)(const uint64_t* __restrict bits, int32_t* __restrict ids, int64_t n);
     void (*train_forward)(const TrainNeurons& s);
     void (*train_backward)(const TrainNeurons& s);
     // Conv2d connections (their scratch: ConvWork below). conv_forward overwrites the channels-last
@@ -175,13 +178,13 @@ struct KernelTable {
     // order adding their gradient to the argmax cell (max; none: the one
     // cell), or to every cell divided by the window's size (avg) or whole (sum).
     void (*conv_pool_backward)(const ConvShape& s, const float* g_out, const uint8_t* argmax, float* g_conv);
-    // The kernel gradient of `count` values (ids ascending, all of one input
-    // channel; values NULL: spikes), adding into grad [in_c][kh][kw reversed]
-    // [out_c]: for each tap of kernel rows ky0 <= ky < ky1, the sum over the
-    // values from zero in ascending order of value * g_conv of the output it
-    // reached. g_conv: the trainer's padded layout (conv::grad_row), readable
-    // 16 floats past its end.
-    void (*conv_weight_grad)(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, int64_t ky0, int64_t ky1,
+    // The kernel gradient of one instance's `count` values (ids ascending;
+    // values NULL: spikes), adding into grad [in_c][kh][kw reversed][out_c]:
+    // for each tap of the kernel rows u0 <= u < u1 (u = ci * kh + ky), the
+    // sum from zero of value * g_conv of the output it reached, in the order
+    // conv::grad_by_windows states. g_conv: the trainer's padded layout
+    // (conv::grad_row), readable 16 floats past its end.
+    void (*conv_weight_grad)(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, int64_t u0, int64_t u1,
                              const float* g_conv, float* grad, void* work);
     // dL/d(presynaptic values), channels-last, adding, from g_conv in the
     // padded layout (conv::grad_row): kernel_in as

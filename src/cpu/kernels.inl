@@ -813,6 +813,31 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
     return count;
 }
 
+int32_t compact_bits(const uint64_t* __restrict bits, int32_t* __restrict ids, int64_t n) {
+    int32_t count = 0;
+    const int64_t words = (n + 63) / 64;
+    for (int64_t word = 0; word < words; ++word) {
+        uint64_t m = bits[word];
+        if (word == words - 1 && n % 64 != 0) m &= (uint64_t(1) << (n % 64)) - 1;
+#if defined(__AVX512F__)
+        // Each 16 neurons' ids compressed into one register and stored whole
+        // (the lanes past the count are overwritten by the next store): no
+        // branch on how many spiked.
+        if (m == 0) continue;
+        const __m512i lanes = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                               _mm512_set1_epi32(static_cast<int32_t>(word * 64)));
+        for (int q = 0; q < 4; ++q) {
+            const auto k = static_cast<__mmask16>(m >> (16 * q));
+            _mm512_storeu_si512(ids + count, _mm512_maskz_compress_epi32(k, _mm512_add_epi32(lanes, _mm512_set1_epi32(16 * q))));
+            count += __builtin_popcount(k);
+        }
+#else
+        for (; m != 0; m &= m - 1) ids[count++] = static_cast<int32_t>(word * 64 + __builtin_ctzll(m));
+#endif
+    }
+    return count;
+}
+
 // Training: elementwise loops the compiler vectorises (selects, no
 // branches); the float operations and their order are those of the
 // reference step (train_forward) and of docs/training.md (train_backward).
@@ -1421,6 +1446,10 @@ using dense::i16;
 // The first n <= 16 floats at p (the others: zero), and back.
 inline void load_part(f16& out, const float* p, int64_t n) {
 #if defined(__AVX512F__)
+    if (n == 16) {  // (a plain load: masked ones are slower)
+        out = *reinterpret_cast<const f16u*>(p);
+        return;
+    }
     const __m512 x = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
     std::memcpy(&out, &x, sizeof out);
 #else
@@ -1435,6 +1464,10 @@ inline void load_part(f16& out, const float* p, int64_t n) {
 }
 inline void store_part(float* p, const f16& x, int64_t n) {
 #if defined(__AVX512F__)
+    if (n == 16) {
+        *reinterpret_cast<f16u*>(p) = x;
+        return;
+    }
     _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), reinterpret_cast<const __m512&>(x));
 #else
     if (n == 16)
@@ -1880,24 +1913,12 @@ void grad_by_windows(const ConvShape& s, int64_t ci, const uint64_t* rows, const
 }
 }  // namespace conv_grad
 
-void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, int64_t ky0, int64_t ky1, const float* g_conv,
-                      float* grad, void* work) {
-    using namespace conv_grad;
-    if (count == 0) return;
-    const int64_t oc = s.out_c, ci = ids[0] / (int64_t(s.in_h) * s.in_w);
+namespace conv_grad {
+// One input channel's part: its values' ids (ascending) and kernel rows ky0 <= ky < ky1.
+void channel_grad(const ConvShape& s, const TapView& r, int64_t ci, const int32_t* ids, const float* values, int64_t count, int64_t ky0,
+                  int64_t ky1, const float* g_conv, float* grad) {
+    const int64_t oc = s.out_c;
     if (by_taps_fits(s)) {
-        const conv_work::WeightGrad at = conv_work::weight_grad(s, values != nullptr);
-        char* base = static_cast<char*>(work);
-        TapView r{reinterpret_cast<uint64_t*>(base + at.rows), reinterpret_cast<float*>(base + at.plane),
-                  reinterpret_cast<int32_t*>(base + at.offset), reinterpret_cast<uint8_t*>(base + at.row),
-                  reinterpret_cast<uint8_t*>(base + at.column)};
-        const int64_t cw = s.conv_w, per_word = 64 / cw;
-        for (int64_t row = 0, q = 0; row < per_word; ++row)  // (64 entries: cheaper to redo than to key)
-            for (int64_t column = 0; column < cw; ++column, ++q) {
-                r.offset[q] = static_cast<int32_t>(row * conv::grad_row(s) + column * oc);
-                r.row[q] = static_cast<uint8_t>(row);
-                r.column[q] = static_cast<uint8_t>(column);
-            }
         std::memset(r.rows, 0, static_cast<std::size_t>(s.in_h) * sizeof(uint64_t));
         const int64_t first = ci * s.in_h * s.in_w;
         set_row_bits(s, ids, count, first, r.rows);
@@ -1934,6 +1955,39 @@ void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* value
                     (unit ? grad_pick<kGradTaps, kGradVectors, false, true> : grad_pick<kGradTaps, kGradVectors, false, false>)(
                         r, v, s, ids, values, count, g_conv, ky, f0, o0, g);
             }
+    }
+}
+}  // namespace conv_grad
+
+void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, int64_t u0, int64_t u1, const float* g_conv,
+                      float* grad, void* work) {
+    using namespace conv_grad;
+    if (count == 0) return;
+    const conv_work::WeightGrad at = conv_work::weight_grad(s, values != nullptr);
+    char* base = static_cast<char*>(work);
+    TapView r{reinterpret_cast<uint64_t*>(base + at.rows), reinterpret_cast<float*>(base + at.plane),
+              reinterpret_cast<int32_t*>(base + at.offset), reinterpret_cast<uint8_t*>(base + at.row),
+              reinterpret_cast<uint8_t*>(base + at.column)};
+    if (by_taps_fits(s)) {  // bit q of a word of output rows: its row, column and offset in g_conv
+        const int64_t cw = s.conv_w, per_word = 64 / cw;
+        for (int64_t row = 0, q = 0; row < per_word; ++row)
+            for (int64_t column = 0; column < cw; ++column, ++q) {
+                r.offset[q] = static_cast<int32_t>(row * conv::grad_row(s) + column * s.out_c);
+                r.row[q] = static_cast<uint8_t>(row);
+                r.column[q] = static_cast<uint8_t>(column);
+            }
+    }
+    // The values of each input channel are a run of the ids.
+    const int64_t plane = int64_t(s.in_h) * s.in_w;
+    const int32_t* end = ids + count;
+    const int32_t* first = std::lower_bound(ids, end, static_cast<int32_t>((u0 / s.kh) * plane));
+    for (int64_t u = u0; u < u1;) {
+        const int64_t ci = u / s.kh, ky1 = std::min<int64_t>(s.kh, u1 - ci * s.kh);
+        const int32_t* last = std::lower_bound(first, end, static_cast<int32_t>((ci + 1) * plane));
+        if (first != last)
+            channel_grad(s, r, ci, first, values ? values + (first - ids) : nullptr, last - first, u - ci * s.kh, ky1, g_conv, grad);
+        first = last;
+        u = (ci + 1) * s.kh;
     }
 }
 
@@ -2024,7 +2078,7 @@ const KernelTable& table() {
 #else
                                nullptr,
 #endif
-                               poisson, compact, train_forward, train_backward, conv_forward, conv_pool, conv_pool_backward, conv_weight_grad,
+                               poisson, compact, compact_bits, train_forward, train_backward, conv_forward, conv_pool, conv_pool_backward, conv_weight_grad,
                                conv_input_grad};
     return t;
 }

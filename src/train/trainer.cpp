@@ -372,7 +372,7 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             if (g.pool == Pool::Max) c.argmax.assign(T * B * n, 0);
             c.g_conv.assign(group * static_cast<std::size_t>(conv::grad_cells(g)) + 16, 0.0f);  // (conv_weight_grad reads whole vectors)
             c.grad_kernel.assign(static_cast<std::size_t>(g.kernel_size()), 0.0f);
-            c.ids.assign(slots * static_cast<std::size_t>(c.n_pre), 0);
+            c.ids.assign(slots * static_cast<std::size_t>(c.n_pre) + 16, 0);  // (+16: compact_bits stores whole vectors)
             if (pops_[static_cast<std::size_t>(c.pre)].graded_source) c.values.assign(slots * static_cast<std::size_t>(c.n_pre), 0.0f);
             c.counts.assign(slots, 0);
             c.work_words = cpu::conv_work::bytes(g, pops_[static_cast<std::size_t>(c.pre)].graded_source) / 8;
@@ -561,8 +561,7 @@ int32_t Trainer::arrivals_of(ConnPlan& c, const PopPlan& pre, int64_t tp, int64_
             }
     } else {
         const uint64_t* bits = tp >= 0 ? pre.bits.data() + (tp * batch_ + b) * pre.words : pre.past_bits.data() + (past * batch_ + b) * pre.words;
-        for (int64_t word = 0; word < pre.words; ++word)
-            for (uint64_t m = bits[word]; m != 0; m &= m - 1) ids[count++] = static_cast<int32_t>(word * 64 + __builtin_ctzll(m));
+        count = kernels_.compact_bits(bits, ids, c.n_pre);
     }
     c.counts[static_cast<std::size_t>(slot)] = count;
     return count;
@@ -1098,26 +1097,13 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
         };
         for_each(members, unpool);
         // The kernel gradient by groups of its rows (input channel ci, kernel
-        // row ky; each channel's ids are a run of them), one group per
-        // thread, member by member.
+        // row ky), one group per thread, member by member.
         auto kernel_grad = [&](int64_t group) {
             const int64_t u0 = group * units / groups, u1 = (group + 1) * units / groups;
-            for (int64_t k = 0; k < members; ++k) {
-                const int32_t* ids = c.ids.data() + k * c.n_pre;
-                const int32_t* end = ids + c.counts[static_cast<std::size_t>(k)];
-                const int32_t* first = std::lower_bound(ids, end, static_cast<int32_t>((u0 / g.kh) * plane));
-                for (int64_t u = u0; u < u1;) {  // the group's rows of channel ci
-                    const int64_t ci = u / g.kh, ky1 = std::min<int64_t>(g.kh, u1 - ci * g.kh);
-                    const int32_t* last = std::lower_bound(first, end, static_cast<int32_t>((ci + 1) * plane));
-                    if (first != last) {
-                        const float* values = pre.graded_source ? c.values.data() + k * c.n_pre + (first - ids) : nullptr;
-                        kernels_.conv_weight_grad(g, first, values, last - first, u - ci * g.kh, ky1, c.g_conv.data() + k * cells + origin,
-                                                  c.grad_kernel.data(), c.work.data() + group * c.work_words);
-                    }
-                    first = last;
-                    u = (ci + 1) * g.kh;
-                }
-            }
+            for (int64_t k = 0; k < members; ++k)
+                kernels_.conv_weight_grad(g, c.ids.data() + k * c.n_pre, pre.graded_source ? c.values.data() + k * c.n_pre : nullptr,
+                                          c.counts[static_cast<std::size_t>(k)], u0, u1, c.g_conv.data() + k * cells + origin,
+                                          c.grad_kernel.data(), c.work.data() + group * c.work_words);
         };
         for_each(groups, kernel_grad);
         if (!to_pre) continue;
