@@ -372,7 +372,7 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             if (g.pool == Pool::Max) c.argmax.assign(T * B * n, 0);
             c.g_conv.assign(group * static_cast<std::size_t>(conv::grad_cells(g)) + 16, 0.0f);  // (conv_weight_grad reads whole vectors)
             c.grad_kernel.assign(static_cast<std::size_t>(g.kernel_size()), 0.0f);
-            c.ids.assign(slots * static_cast<std::size_t>(c.n_pre) + 16, 0);  // (+16: compact_bits stores whole vectors)
+            c.ids.assign(slots * static_cast<std::size_t>(ids_stride(c)), 0);
             if (pops_[static_cast<std::size_t>(c.pre)].graded_source) c.values.assign(slots * static_cast<std::size_t>(c.n_pre), 0.0f);
             c.counts.assign(slots, 0);
             c.work_words = cpu::conv_work::bytes(g, pops_[static_cast<std::size_t>(c.pre)].graded_source) / 8;
@@ -531,7 +531,7 @@ void Trainer::deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b
     const int64_t tp = t - c.delay;
     float* scratch = c.conv_sums.data() + slot * g.conv_cells();
     const int32_t count = tp >= 0 || use_past_ ? arrivals_of(c, pre, tp, b, slot) : 0;
-    kernels_.conv_forward(g, c.kernel.data(), c.ids.data() + slot * c.n_pre,
+    kernels_.conv_forward(g, c.kernel.data(), c.ids.data() + slot * ids_stride(c),
                           pre.graded_source ? c.values.data() + slot * c.n_pre : nullptr, count, scratch,
                           c.work.data() + slot * c.work_words);
     uint8_t* argmax = g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * c.n_post : nullptr;
@@ -549,7 +549,7 @@ void Trainer::deliver_conv(ConnPlan& c, const PopPlan& pre, int64_t t, int64_t b
 // c.ids (and c.values) and c.counts.
 int32_t Trainer::arrivals_of(ConnPlan& c, const PopPlan& pre, int64_t tp, int64_t b, int64_t slot) {
     const int64_t past = pre.depth + tp;
-    int32_t* ids = c.ids.data() + slot * c.n_pre;
+    int32_t* ids = c.ids.data() + slot * ids_stride(c);
     int32_t count = 0;
     if (pre.graded_source) {
         const float* x = tp >= 0 ? pre.graded.data() + (tp * batch_ + b) * c.n_pre : pre.past_graded.data() + (past * batch_ + b) * c.n_pre;
@@ -1101,7 +1101,7 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
         auto kernel_grad = [&](int64_t group) {
             const int64_t u0 = group * units / groups, u1 = (group + 1) * units / groups;
             for (int64_t k = 0; k < members; ++k)
-                kernels_.conv_weight_grad(g, c.ids.data() + k * c.n_pre, pre.graded_source ? c.values.data() + k * c.n_pre : nullptr,
+                kernels_.conv_weight_grad(g, c.ids.data() + k * ids_stride(c), pre.graded_source ? c.values.data() + k * c.n_pre : nullptr,
                                           c.counts[static_cast<std::size_t>(k)], u0, u1, c.g_conv.data() + k * cells + origin,
                                           c.grad_kernel.data(), c.work.data() + group * c.work_words);
         };

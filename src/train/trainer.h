@@ -156,8 +156,10 @@ private:
         pvector<float> g_conv, grad_kernel, g_pre, column;
         pvector<int32_t> nonzero;
         int64_t group = 1;  // instances whose dL/dconv is held at once (about 512 KiB of it)
-        // The arriving values of a slot's instance: ids ascending and values
-        // (graded sources), [slot][n_pre], and their counts [slot].
+        // The arriving values of a slot's instance: ids ascending,
+        // [slot][ids_stride] (n_pre + 16: compact_bits stores whole vectors
+        // past the count), values (graded sources) [slot][n_pre], and their
+        // counts [slot].
         pvector<int32_t> ids;
         pvector<float> values;
         pvector<int32_t> counts;
@@ -178,6 +180,7 @@ private:
         pvector<float> grad, moment1, moment2, scratch;  // [n]
     };
 
+    static int64_t ids_stride(const ConnPlan& c) { return c.n_pre + 16; }
     void check_unchanged() const;
     PopPlan& plan_of(int32_t population);
     const PopPlan& plan_of(int32_t population) const;
