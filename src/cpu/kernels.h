@@ -157,6 +157,8 @@ struct KernelTable {
     void (*poisson)(uint8_t* __restrict spikes, const float* __restrict probability, int64_t n, uint64_t seed, uint32_t stream,
                     uint32_t batch, uint64_t step);
     int32_t (*compact)(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64_t n);
+    // out[c * rows + r] += in[r * cols + c] (channels-last to channels-first).
+    void (*add_transposed)(float* __restrict out, const float* __restrict in, int64_t rows, int64_t cols);
     // The same from spikes as bits (bit j % 64 of word j / 64); ids must
     // have room for n + 16 (whole vectors are stored past the count).
     int32_t (*compact_bits)(const uint64_t* __restrict bits, int32_t* __restrict ids, int64_t n);

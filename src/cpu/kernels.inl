@@ -4,6 +4,37 @@
 
 namespace {
 
+#if defined(__AVX512F__)
+// In place: r[i] becomes column i of the 16 x 16 matrix of rows r. (GCC 12
+// warns of the intrinsics' own undefined operands here: a false alarm.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+inline void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; ++i) {
+        t[i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0x88);
+        t[4 + i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0xDD);
+        t[8 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0x88);
+        t[12 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0xDD);
+    }
+    for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+    }
+}
+#pragma GCC diagnostic pop
+#endif
+
 void fill(float* x, float value, int64_t n) {
     for (int64_t j = 0; j < n; ++j) x[j] = value;
 }
@@ -813,6 +844,27 @@ int32_t compact(const uint8_t* __restrict spikes, int32_t* __restrict ids, int64
     return count;
 }
 
+void add_transposed(float* __restrict out, const float* __restrict in, int64_t rows, int64_t cols) {
+    int64_t r0 = 0;
+#if defined(__AVX512F__)
+    // 16 rows x 16 columns at a time, transposed in registers.
+    for (; r0 + 16 <= rows; r0 += 16)
+        for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+            const int64_t n = std::min<int64_t>(16, cols - c0);
+            const __mmask16 lanes = static_cast<__mmask16>((1u << n) - 1);
+            __m512 t[16];
+            for (int r = 0; r < 16; ++r) t[r] = _mm512_maskz_loadu_ps(lanes, in + (r0 + r) * cols + c0);
+            transpose16(t);
+            for (int64_t c = 0; c < n; ++c) {
+                float* o = out + (c0 + c) * rows + r0;
+                _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), t[c]));
+            }
+        }
+#endif
+    for (int64_t c = 0; c < cols; ++c)
+        for (int64_t r = r0; r < rows; ++r) out[c * rows + r] += in[r * cols + c];
+}
+
 int32_t compact_bits(const uint64_t* __restrict bits, int32_t* __restrict ids, int64_t n) {
     int32_t count = 0;
     const int64_t words = (n + 63) / 64;
@@ -1052,36 +1104,6 @@ struct RowOps {
 // masks, and is stored once). Both add each output's terms in ascending
 // presynaptic order from zero, so they give the same bits; the cheaper one
 // for the arrival count runs.
-#if defined(__AVX512F__)
-// In place: r[i] becomes column i of the 16 x 16 matrix of rows r. (GCC 12
-// warns of the intrinsics' own undefined operands here: a false alarm.)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-inline void transpose16(__m512 r[16]) {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; ++i) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; ++i) {
-        u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
-        u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
-        u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
-        u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; ++i) {
-        t[i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0x88);
-        t[4 + i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0xDD);
-        t[8 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0x88);
-        t[12 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0xDD);
-    }
-    for (int i = 0; i < 8; ++i) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
-        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
-    }
-}
-#pragma GCC diagnostic pop
-#endif
 
 // The presynaptic ids (ascending, from `first`) as bits x + px of rows
 // (rows[(i - first) / in_w], zeroed by the caller). The row by a product
@@ -2078,7 +2100,7 @@ const KernelTable& table() {
 #else
                                nullptr,
 #endif
-                               poisson, compact, compact_bits, train_forward, train_backward, conv_forward, conv_pool, conv_pool_backward, conv_weight_grad,
+                               poisson, compact, add_transposed, compact_bits, train_forward, train_backward, conv_forward, conv_pool, conv_pool_backward, conv_weight_grad,
                                conv_input_grad};
     return t;
 }

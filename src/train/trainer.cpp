@@ -311,7 +311,8 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
         if (p.spiking && !p.source && p.m.size() != T * B * n) p.m.assign(T * B * n, 0.0f);
         if (p.source && options_.input_grads) p.g_out.assign(T * B * n, 0.0f);
         if (!p.source) {
-            p.g_out.assign(T * B * n, 0.0f);
+            // Zero unless a backward pass left it so (or nothing was added since).
+            if (p.g_out.size() != T * B * n || p.has_grad) p.g_out.assign(T * B * n, 0.0f);
             p.has_grad = false;
             if (!carry) {
                 p.v.resize(B * n);
@@ -913,11 +914,8 @@ void Trainer::backward() {
             conv::add_untransposed(c.shape, c.grad_kernel.data(), c.grad.data());
             std::fill(c.grad_kernel.begin(), c.grad_kernel.end(), 0.0f);
         }
-    for (PopPlan& p : pops_) {
-        if (p.source) continue;
-        std::fill(p.g_out.begin(), p.g_out.end(), 0.0f);
-        p.has_grad = false;
-    }
+    for (PopPlan& p : pops_)
+        if (!p.source) p.has_grad = false;  // (its g_out was zeroed row by row as it was read)
     backward_done_ = true;
 }
 
@@ -1113,9 +1111,7 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
             kernels_.fill(gp, 0.0f, c.n_pre);
             kernels_.conv_input_grad(g, c.kernel_in.data(), c.g_conv.data() + k * cells + origin, gp,
                                      c.column.data() + k * conv::input_grad_stride(g), c.nonzero.data() + k * (g.out_c + 16));
-            float* out = pre.g_out.data() + (tp * batch_ + b) * c.n_pre;
-            for (int64_t ci = 0; ci < g.in_c; ++ci)
-                for (int64_t q = 0; q < plane; ++q) out[ci * plane + q] += gp[q * g.in_c + ci];
+            kernels_.add_transposed(pre.g_out.data() + (tp * batch_ + b) * c.n_pre, gp, plane, g.in_c);
         };
         for_each(members, presynaptic);
     }
@@ -1226,6 +1222,10 @@ void Trainer::backward_instance(PopPlan& p, int64_t t, int64_t b) {
         kernels_.multiply_add(gI, gm, c.coefficients.current_gain.data(), n);
         std::copy(gI, gI + n, arrival);
     }
+    // Nothing adds to this row of g_out after it is read (the steps run in
+    // reverse, the populations in reverse update order): zeroed here, while
+    // in cache, it is ready for the next pass.
+    kernels_.fill(p.g_out.data() + (t * batch_ + b) * n, 0.0f, n);
 }
 
 void Trainer::read_input_grad(int32_t population, float* out, int64_t count) const {

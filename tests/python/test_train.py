@@ -747,3 +747,38 @@ def test_dlpack_inputs_are_read_without_a_copy():
     assert np.shares_memory(snn._lib.as_array(DLPackOnly(x["cur"])), x["cur"])
     # Outputs are NumPy arrays, which speak DLPack: torch.from_dlpack(out) shares their memory.
     assert hasattr(a.output("hid"), "__dlpack__")
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
+def test_passes_do_not_leak_gradients_into_each_other(backend):
+    """The gradients reaching each population are zeroed as the backward
+    pass reads them, and a forward pass clears what a loss added without a
+    backward pass: repeated passes, and a loss left behind, give the
+    gradients of one clean pass bit for bit."""
+    steps, batch = 20, 3
+    x = inputs(steps, batch, seed=9)
+    labels = np.array([0, 2, 1])
+
+    def clean():
+        trainer = snn.Trainer(build(batch, backend=backend))
+        trainer.forward(x)
+        trainer.loss("out", "ce_mean_v", labels)
+        trainer.backward()
+        return [trainer.grad(name).copy() for name in ("w1", "w2", "w3", "w4", "w5")]
+
+    want = clean()
+    assert all(np.abs(g).max() > 0 for g in want)
+    trainer = snn.Trainer(build(batch, backend=backend))
+    trainer.forward(x)
+    trainer.loss("out", "ce_mean_v", np.array([3, 3, 3]))  # left behind: the next forward pass drops it
+    trainer.forward(x)
+    trainer.loss("out", "ce_mean_v", labels)
+    trainer.backward()
+    for _ in range(2):  # and again after a backward pass
+        got = [trainer.grad(name).copy() for name in ("w1", "w2", "w3", "w4", "w5")]
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+        trainer.zero_grad()
+        trainer.forward(x)
+        trainer.loss("out", "ce_mean_v", labels)
+        trainer.backward()
