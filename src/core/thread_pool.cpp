@@ -1,9 +1,15 @@
 #include "core/thread_pool.h"
 
+#include <chrono>
+
 namespace snn {
 
 namespace {
-constexpr int kSpinIterations = 2000;  // tens of microseconds (a step's spacing) before sleeping
+// How long an idle worker spins for the next job before it sleeps: longer
+// than the serial gaps between the jobs of one pass (a training step's
+// phases), whose wake-ups from sleep would cost tens of microseconds each,
+// and short beside a frame's spacing.
+constexpr auto kSpin = std::chrono::microseconds(200);
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -67,7 +73,11 @@ void ThreadPool::worker_loop() {
     uint64_t seen = 0;
     for (;;) {
         // Spin for a while for the next job, then sleep.
-        for (int spins = 0; generation_.load(std::memory_order_acquire) == seen && spins < kSpinIterations; ++spins) cpu_relax();
+        const auto until = std::chrono::steady_clock::now() + kSpin;
+        for (int spins = 0; generation_.load(std::memory_order_acquire) == seen; ++spins) {
+            cpu_relax();
+            if (spins % 64 == 63 && std::chrono::steady_clock::now() > until) break;
+        }
         Body body;
         void* context;
         int64_t count;
