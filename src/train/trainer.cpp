@@ -957,18 +957,30 @@ void Trainer::step_backward(int64_t t, ForEach& for_each) {
                 sparse_backward(c, pre, tp, for_each);
                 continue;
             }
+            // Pieces of columns, or for a narrow output (a readout) of rows
+            // (words of presynaptic neurons): each piece sums the instances in
+            // order into its own part of the gradient.
             constexpr int64_t kColumns = 256;  // columns of the weight gradient per piece of work
+            const int64_t column_pieces = (n + kColumns - 1) / kColumns;
+            const int64_t row_pieces = column_pieces > 1 ? 1 : std::min<int64_t>(pre.words, 4 * network_.context().threads());
             auto weight_grad = [&](int64_t piece) {
-                const int64_t j0 = piece * kColumns, width = std::min(kColumns, n - j0);
+                const int64_t j0 = (piece % column_pieces) * kColumns, width = std::min(kColumns, n - j0);
+                const int64_t r = piece / column_pieces, w0 = r * pre.words / row_pieces, w1 = (r + 1) * pre.words / row_pieces;
                 for (int64_t b = 0; b < batch_; ++b) {
                     const float* ga = c.arrival.data() + b * n + j0;
                     const uint64_t* bits = pre.bits.data() + (tp * batch_ + b) * pre.words;
-                    for (int64_t word = 0; word < pre.words; ++word)
-                        for (uint64_t m = bits[word]; m != 0; m &= m - 1)
-                            kernels_.add(c.grad.data() + (word * 64 + __builtin_ctzll(m)) * n + j0, ga, width);
+                    for (int64_t word = w0; word < w1; ++word)
+                        for (uint64_t m = bits[word]; m != 0; m &= m - 1) {
+                            float* row = c.grad.data() + (word * 64 + __builtin_ctzll(m)) * n + j0;
+                            if (width <= 16) {  // short rows: inline, without a kernel call per spike (the same additions)
+                                for (int64_t j = 0; j < width; ++j) row[j] += ga[j];
+                            } else {
+                                kernels_.add(row, ga, width);
+                            }
+                        }
                 }
             };
-            for_each((n + kColumns - 1) / kColumns, weight_grad);
+            for_each(column_pieces * row_pieces, weight_grad);
             if (!pre.source || options_.input_grads) to_pre_dense(c, pre, tp, for_each);
         }
     }
