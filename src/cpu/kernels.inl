@@ -1118,6 +1118,47 @@ inline void set_row_bits(const ConvShape& s, const int32_t* ids, int64_t count, 
     }
 }
 
+// Vectors of up to 16 floats (the conv kernels' channel tails).
+namespace pool_vec {
+using dense::f16;
+using dense::f16u;
+using dense::i16;
+
+// The first n <= 16 floats at p (the others: zero), and back.
+inline void load_part(f16& out, const float* p, int64_t n) {
+#if defined(__AVX512F__)
+    if (n == 16) {  // (a plain load: masked ones are slower)
+        out = *reinterpret_cast<const f16u*>(p);
+        return;
+    }
+    const __m512 x = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+    std::memcpy(&out, &x, sizeof out);
+#else
+    if (n == 16) {
+        out = *reinterpret_cast<const f16u*>(p);
+        return;
+    }
+    alignas(64) float t[16] = {};
+    std::memcpy(t, p, static_cast<std::size_t>(n) * sizeof(float));
+    std::memcpy(&out, t, sizeof out);
+#endif
+}
+inline void store_part(float* p, const f16& x, int64_t n) {
+#if defined(__AVX512F__)
+    if (n == 16) {
+        *reinterpret_cast<f16u*>(p) = x;
+        return;
+    }
+    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), reinterpret_cast<const __m512&>(x));
+#else
+    if (n == 16)
+        *reinterpret_cast<f16u*>(p) = x;
+    else
+        std::memcpy(p, &x, static_cast<std::size_t>(n) * sizeof(float));
+#endif
+}
+}  // namespace pool_vec
+
 namespace conv_fwd {
 using dense::f16;
 using dense::f16u;
@@ -1185,23 +1226,32 @@ inline void build_windows(const ConvShape& s, int64_t columns, View& r) {
 // 0 <= kx < kw; other columns add zeros (exact: a sum from +0 is never -0),
 // so the loop has no branch per column.
 template <int P, int V, bool kValues>
-void gather_tile(const ConvShape& s, const float* kernel, const View& r, int64_t oy, int64_t t, int64_t o0, float* conv) {
+// Input channels ci_lo <= ci < ci_hi (all by default); for ci_lo > 0 (tiles
+// of one column) the sums start from those in conv.
+void gather_tile(const ConvShape& s, const float* kernel, const View& r, int64_t oy, int64_t t, int64_t o0, float* conv, int64_t ci_lo = 0,
+                 int64_t ci_hi = -1) {
     const int64_t oc = s.out_c, kw = s.kw, stride = window_stride(s), shift = t * P * s.sx;
     const uint64_t rows_mask = s.kh >= 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * s.kh)) - 1;
     const uint8_t* windows = r.windows + t * s.in_c * stride + oy * s.sy;  // (byte ky: y + py = oy * sy + ky)
+    if (ci_hi < 0) ci_hi = s.in_c;
     f16 acc[P][V];
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p)
 #pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) acc[p][v] = f16{};
+        for (int v = 0; v < V; ++v) {
+            if (ci_lo > 0 && P == 1)  // (the sums of the channels before ci_lo)
+                pool_vec::load_part(acc[p][v], conv + (oy * s.conv_w + t) * oc + o0 + 16 * v, std::min<int64_t>(16, oc - o0 - 16 * v));
+            else
+                acc[p][v] = f16{};
+        }
     const int64_t row_taps = P == 1 ? kw : r.wide_taps, ts = P == 1 ? oc : r.wide_stride;  // ts: floats per tap
     const int64_t row_stride = row_taps * ts, column_step = s.sx * ts, last = kw - 1 + (P - 1) * int64_t(s.sx);
     if (P == 1 && !kValues && r.per_word > 1) {  // bits in ascending (ci, ky, u): the same order
         const int64_t cells = s.kh * kw;
         uint64_t mask = 0;
         for (int64_t ky = 0; ky < s.kh; ++ky) mask |= ((uint64_t(1) << kw) - 1) << (8 * ky);
-        for (int64_t ci0 = 0; ci0 < s.in_c; ci0 += r.per_word) {
-            const int64_t group = std::min<int64_t>(r.per_word, s.in_c - ci0);
+        for (int64_t ci0 = ci_lo; ci0 < ci_hi; ci0 += r.per_word) {
+            const int64_t group = std::min<int64_t>(r.per_word, ci_hi - ci0);
             uint64_t word = 0;
             for (int64_t g = 0; g < group; ++g) {
                 uint64_t m;
@@ -1272,6 +1322,21 @@ inline void widen_kernel(const ConvShape& s, const float* kernel, int64_t column
 template <int P, int V, bool kValues>
 void gather_block(const ConvShape& s, const float* kernel, const View& r, int64_t o0, float* conv) {
     const int64_t tiles = (s.conv_w + P - 1) / P;
+    if (P == 1 && !kValues && r.per_word > 1) {
+        // By groups of input channels whose kernel rows take about 48 KiB
+        // (whole field words), each group over every tile before the next:
+        // the tile's sums carried in conv between groups (stored and
+        // reloaded, exact), while the group's kernel stays near in cache.
+        // About 10 % faster than all channels per tile for 12 x 5 x 5 x 64
+        // spikes on Zen 4.
+        const int64_t per_channel = int64_t(s.kh) * s.kw * s.out_c * int64_t(sizeof(float));
+        const int64_t group = std::max<int64_t>(1, (int64_t(48) << 10) / (per_channel * r.per_word)) * r.per_word;
+        for (int64_t c0 = 0; c0 < s.in_c; c0 += group)
+            for (int64_t oy = 0; oy < s.conv_h; ++oy)
+                for (int64_t t = 0; t < tiles; ++t)
+                    gather_tile<P, V, kValues>(s, kernel, r, oy, t, o0, conv, c0, std::min<int64_t>(s.in_c, c0 + group));
+        return;
+    }
     for (int64_t oy = 0; oy < s.conv_h; ++oy)
         for (int64_t t = 0; t < tiles; ++t) gather_tile<P, V, kValues>(s, kernel, r, oy, t, o0, conv);
 }
@@ -1460,46 +1525,6 @@ void conv_forward(const ConvShape& s, const float* kernel, const int32_t* ids, c
 
 // Pooling (kernels.h, conv_pool; the operations of conv::pool) by vectors of
 // 16 channels of one window, written out channels-first lane by lane.
-namespace pool_vec {
-using dense::f16;
-using dense::f16u;
-using dense::i16;
-
-// The first n <= 16 floats at p (the others: zero), and back.
-inline void load_part(f16& out, const float* p, int64_t n) {
-#if defined(__AVX512F__)
-    if (n == 16) {  // (a plain load: masked ones are slower)
-        out = *reinterpret_cast<const f16u*>(p);
-        return;
-    }
-    const __m512 x = _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
-    std::memcpy(&out, &x, sizeof out);
-#else
-    if (n == 16) {
-        out = *reinterpret_cast<const f16u*>(p);
-        return;
-    }
-    alignas(64) float t[16] = {};
-    std::memcpy(t, p, static_cast<std::size_t>(n) * sizeof(float));
-    std::memcpy(&out, t, sizeof out);
-#endif
-}
-inline void store_part(float* p, const f16& x, int64_t n) {
-#if defined(__AVX512F__)
-    if (n == 16) {
-        *reinterpret_cast<f16u*>(p) = x;
-        return;
-    }
-    _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), reinterpret_cast<const __m512&>(x));
-#else
-    if (n == 16)
-        *reinterpret_cast<f16u*>(p) = x;
-    else
-        std::memcpy(p, &x, static_cast<std::size_t>(n) * sizeof(float));
-#endif
-}
-}  // namespace pool_vec
-
 void conv_pool(const ConvShape& s, const float* conv, const float* bias, float* out, uint8_t* argmax) {
     using namespace pool_vec;
     const int64_t oc = s.out_c, cw = s.conv_w, cells = int64_t(s.out_h) * s.out_w;
