@@ -241,11 +241,14 @@ WIDE = [  # more channels than one vector of 16 floats: the gradient kernels' re
     # tail), rows wider than the cpu's gather of 64 columns, stride 2 taps
     ((2, 5, 70), 70, (3, 3), (1, 1), (1, 1), None, None, None, False),
     ((3, 7, 9), 70, (3, 5), (1, 2), (1, 2), None, None, None, False),
+    # the cpu's tiles of one column by groups of input channels (about 48 KiB
+    # of kernel rows each: here 6 of 14), the sums carried between groups
+    ((14, 6, 7), 64, (5, 5), (1, 1), (2, 2), None, None, None, False),
 ]
 
 
 @pytest.mark.parametrize("backend", ["reference", "cpu"])
-@pytest.mark.parametrize("case", [0, 1, 3, 4])
+@pytest.mark.parametrize("case", [0, 1, 3, 4, 5])
 @pytest.mark.parametrize("source", ["spike_source", "current_source"])
 def test_wide_delivery_adds_in_ascending_presynaptic_order(backend, case, source):
     """With more output channels than one vector (rows of whole vectors and
