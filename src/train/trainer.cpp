@@ -28,6 +28,23 @@ struct InputReader {
             default: return static_cast<const uint8_t*>(tensor.data)[k] != 0 ? 1.0f : 0.0f;
         }
     }
+    // Row (t, b)'s nonzero entries as bits (n of them, into whole words),
+    // without a branch per entry (spikes are unpredictable).
+    void row_bits(int64_t t, int64_t b, int64_t n, uint64_t* words) const {
+        const int64_t base = t * stride[0] + b * stride[1], step = stride[2];
+        for (int64_t i0 = 0; i0 < n; i0 += 64) {
+            const int64_t m = std::min<int64_t>(64, n - i0);
+            uint64_t word = 0;
+            if (tensor.dtype == SNN_DTYPE_FLOAT32) {
+                const float* x = static_cast<const float*>(tensor.data) + base + i0 * step;
+                for (int64_t j = 0; j < m; ++j) word |= uint64_t(x[j * step] != 0.0f) << j;
+            } else {
+                const uint8_t* x = static_cast<const uint8_t*>(tensor.data) + base + i0 * step;
+                for (int64_t j = 0; j < m; ++j) word |= uint64_t(x[j * step] != 0) << j;
+            }
+            words[i0 / 64] = word;
+        }
+    }
 };
 
 InputReader reader_of(const snn_tensor& x, int64_t steps, int64_t batch, int64_t n, const char* what) {
@@ -416,9 +433,7 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
                                        static_cast<long long>(t), static_cast<long long>(b), static_cast<long long>(i));
                     }
                 } else {
-                    uint64_t* row = p.bits.data() + (t * batch + b) * p.words;
-                    for (int64_t i = 0; i < p.n; ++i)
-                        if (in.at(t, b, i) != 0.0f) row[i >> 6] |= uint64_t(1) << (i & 63);
+                    in.row_bits(t, b, p.n, p.bits.data() + (t * batch + b) * p.words);
                 }
             }
     }
