@@ -1088,20 +1088,21 @@ template <class ForEach>
 void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_each) {
     const ConvShape& g = c.shape;
     const int64_t tp = t - c.delay, n = c.n_post, cells = conv::grad_cells(g), origin = conv::grad_origin(g);
-    if (g.bias) {
+    if (g.bias) {  // by blocks of channels among the threads, each summing the instances in order
         const int64_t plane = int64_t(g.out_h) * g.out_w;
         float* grad = c.grad.data() + g.kernel_size();
         constexpr int64_t kLanes = 8;  // channels summed side by side (independent chains; each its own order)
-        for (int64_t b = 0; b < batch_; ++b) {
-            const float* ga = c.arrival.data() + b * n;
-            for (int64_t c0 = 0; c0 < g.out_c; c0 += kLanes) {
-                const int64_t m = std::min<int64_t>(kLanes, g.out_c - c0);
+        auto bias_grad = [&](int64_t block) {
+            const int64_t c0 = block * kLanes, m = std::min<int64_t>(kLanes, g.out_c - c0);
+            for (int64_t b = 0; b < batch_; ++b) {
+                const float* ga = c.arrival.data() + b * n;
                 float sums[kLanes] = {};
                 for (int64_t j = 0; j < plane; ++j)
                     for (int64_t k = 0; k < m; ++k) sums[k] += ga[(c0 + k) * plane + j];
                 for (int64_t k = 0; k < m; ++k) grad[c0 + k] += sums[k];
             }
-        }
+        };
+        for_each((g.out_c + kLanes - 1) / kLanes, bias_grad);
     }
     if (tp < 0) return;
     const bool to_pre = !pre.source || options_.input_grads;
