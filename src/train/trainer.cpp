@@ -86,14 +86,14 @@ const float* float_target(const snn_tensor& x, std::initializer_list<int64_t> sh
 
 }  // namespace
 
-// The instances of a conv2d connection's backward group: about 512 KiB of
-// their dL/dconv, so that it stays in cache from the unpooling to the
-// kernel and presynaptic gradients. $SNN_CONV_GROUP sets it (for tests:
-// any group gives the same bits).
+// The instances of a conv2d connection's backward group: about 384 KiB of
+// their dL/dconv (two groups in flight), so that it stays in cache from the
+// unpooling to the kernel and presynaptic gradients. $SNN_CONV_GROUP sets
+// it (for tests: any group gives the same bits).
 int64_t conv_group(const ConvShape& g) {
     static const char* forced = std::getenv("SNN_CONV_GROUP");
     if (forced != nullptr && std::atoi(forced) > 0) return std::atoi(forced);
-    return (int64_t(512) << 10) / (conv::grad_cells(g) * int64_t(sizeof(float)));
+    return (int64_t(384) << 10) / (conv::grad_cells(g) * int64_t(sizeof(float)));
 }
 
 // Runs body(for_each) with for_each(count, f) calling f(i) for i in
@@ -384,11 +384,11 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             c.kernel.resize(static_cast<std::size_t>(conv::kernel_alloc(g)));
             conv::transpose_kernel(g, w, c.kernel.data());
             const std::size_t group = static_cast<std::size_t>(std::clamp<int64_t>(conv_group(g), 1, batch));
-            const std::size_t slots = std::max(group, static_cast<std::size_t>(forward_chunks_));
+            const std::size_t slots = std::max(2 * group, static_cast<std::size_t>(forward_chunks_));  // (backward: two buffers)
             c.group = static_cast<int64_t>(group);
             c.conv_sums.assign(static_cast<std::size_t>(forward_chunks_) * static_cast<std::size_t>(g.conv_cells()), 0.0f);
             if (g.pool == Pool::Max) c.argmax.assign(T * B * n, 0);
-            c.g_conv.assign(group * static_cast<std::size_t>(conv::grad_cells(g)) + 16, 0.0f);  // (conv_weight_grad reads whole vectors)
+            c.g_conv.assign(2 * group * static_cast<std::size_t>(conv::grad_cells(g)) + 16, 0.0f);  // (conv_weight_grad reads whole vectors)
             c.grad_kernel.assign(static_cast<std::size_t>(g.kernel_size()), 0.0f);
             c.ids.assign(slots * static_cast<std::size_t>(ids_stride(c)), 0);
             if (pops_[static_cast<std::size_t>(c.pre)].graded_source) c.values.assign(slots * static_cast<std::size_t>(c.n_pre), 0.0f);
@@ -399,9 +399,9 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
                 const std::size_t stride = static_cast<std::size_t>(conv::input_grad_stride(g));
                 c.kernel_in.resize(static_cast<std::size_t>(g.out_c) * stride);
                 conv::kernel_for_input_grad(g, w, c.kernel_in.data());
-                c.g_pre.assign(group * static_cast<std::size_t>(c.n_pre), 0.0f);
-                c.column.assign(group * stride, 0.0f);
-                c.nonzero.assign(group * static_cast<std::size_t>(g.out_c + 16), 0);  // (+16: conv_input_grad stores whole vectors)
+                c.g_pre.assign(2 * group * static_cast<std::size_t>(c.n_pre), 0.0f);
+                c.column.assign(2 * group * stride, 0.0f);
+                c.nonzero.assign(2 * group * static_cast<std::size_t>(g.out_c + 16), 0);  // (+16: conv_input_grad stores whole vectors)
             }
         }
         if (!c.sparse && !c.conv && (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads)) {  // W transposed, for dL/d(pre output)
@@ -1106,42 +1106,48 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
     }
     if (tp < 0) return;
     const bool to_pre = !pre.source || options_.input_grads;
-    // By groups of c.group instances (their dL/dconv stays in cache), in
-    // order: unpool, then the kernel gradient, then dL/d(presynaptic
-    // output). Each tap's sums are its own, added in instance order.
+    // By groups of c.group instances, whose dL/dconv stays in cache, in two
+    // buffers: one job of the pool per group unpools group q (dL/dconv and
+    // the values that arrived in step tp, into buffer q % 2) while the
+    // kernel gradient and dL/d(presynaptic output) of group q - 1 read the
+    // other buffer; one barrier per group. The kernel gradient runs by
+    // pieces of its rows (input channel ci, kernel row ky), one piece per
+    // thread, each summing its taps' terms member by member in instance
+    // order: the bits do not depend on the grouping or the threads.
     const int64_t plane = int64_t(g.in_h) * g.in_w, units = int64_t(g.in_c) * g.kh;
-    const int64_t groups = std::min<int64_t>(units, network_.context().threads());
-    for (int64_t b0 = 0; b0 < batch_; b0 += c.group) {
-        const int64_t members = std::min<int64_t>(c.group, batch_ - b0);
-        // dL/dconv of each member, and the values that arrived in step tp.
-        auto unpool = [&](int64_t k) {
-            const int64_t b = b0 + k;
-            float* gc = c.g_conv.data() + k * cells + origin;  // (the padding stays 0)
+    const int64_t pieces = std::min<int64_t>(units, network_.context().threads());
+    const int64_t group_count = (batch_ + c.group - 1) / c.group;
+    for (int64_t q = 0; q <= group_count; ++q) {
+        const int64_t b_new = q * c.group, fresh = q < group_count ? std::min<int64_t>(c.group, batch_ - b_new) : 0;
+        const int64_t b_old = (q - 1) * c.group, old = q > 0 ? std::min<int64_t>(c.group, batch_ - b_old) : 0;
+        const int64_t slot_new = (q % 2) * c.group, slot_old = ((q + 1) % 2) * c.group;
+        const int64_t jobs = (old > 0 ? pieces + (to_pre ? old : 0) : 0) + fresh;
+        auto job = [&](int64_t j) {
+            if (old > 0 && j < pieces) {  // the kernel gradient of group q - 1, rows of piece j
+                const int64_t u0 = j * units / pieces, u1 = (j + 1) * units / pieces;
+                for (int64_t k = slot_old; k < slot_old + old; ++k)
+                    kernels_.conv_weight_grad(g, c.ids.data() + k * ids_stride(c), pre.graded_source ? c.values.data() + k * c.n_pre : nullptr,
+                                              c.counts[static_cast<std::size_t>(k)], u0, u1, c.g_conv.data() + k * cells + origin,
+                                              c.grad_kernel.data(), c.work.data() + j * c.work_words);
+                return;
+            }
+            if (old > 0) j -= pieces;
+            if (old > 0 && to_pre && j < old) {  // dL/d(presynaptic output) of member j of group q - 1
+                const int64_t k = slot_old + j;
+                float* gp = c.g_pre.data() + k * c.n_pre;  // channels-last
+                kernels_.fill(gp, 0.0f, c.n_pre);
+                kernels_.conv_input_grad(g, c.kernel_in.data(), c.g_conv.data() + k * cells + origin, gp,
+                                         c.column.data() + k * conv::input_grad_stride(g), c.nonzero.data() + k * (g.out_c + 16));
+                kernels_.add_transposed(pre.g_out.data() + (tp * batch_ + b_old + j) * c.n_pre, gp, plane, g.in_c);
+                return;
+            }
+            if (old > 0 && to_pre) j -= old;
+            const int64_t k = slot_new + j, b = b_new + j;  // unpool member j of group q
             kernels_.conv_pool_backward(g, c.arrival.data() + b * n, g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * n : nullptr,
-                                        gc);
+                                        c.g_conv.data() + k * cells + origin);  // (the padding stays 0)
             arrivals_of(c, pre, tp, b, k);
         };
-        for_each(members, unpool);
-        // The kernel gradient by groups of its rows (input channel ci, kernel
-        // row ky), one group per thread, member by member.
-        auto kernel_grad = [&](int64_t group) {
-            const int64_t u0 = group * units / groups, u1 = (group + 1) * units / groups;
-            for (int64_t k = 0; k < members; ++k)
-                kernels_.conv_weight_grad(g, c.ids.data() + k * ids_stride(c), pre.graded_source ? c.values.data() + k * c.n_pre : nullptr,
-                                          c.counts[static_cast<std::size_t>(k)], u0, u1, c.g_conv.data() + k * cells + origin,
-                                          c.grad_kernel.data(), c.work.data() + group * c.work_words);
-        };
-        for_each(groups, kernel_grad);
-        if (!to_pre) continue;
-        auto presynaptic = [&](int64_t k) {
-            const int64_t b = b0 + k;
-            float* gp = c.g_pre.data() + k * c.n_pre;  // channels-last
-            kernels_.fill(gp, 0.0f, c.n_pre);
-            kernels_.conv_input_grad(g, c.kernel_in.data(), c.g_conv.data() + k * cells + origin, gp,
-                                     c.column.data() + k * conv::input_grad_stride(g), c.nonzero.data() + k * (g.out_c + 16));
-            kernels_.add_transposed(pre.g_out.data() + (tp * batch_ + b) * c.n_pre, gp, plane, g.in_c);
-        };
-        for_each(members, presynaptic);
+        for_each(jobs, job);
     }
 }
 
