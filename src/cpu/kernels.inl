@@ -1782,13 +1782,47 @@ void grad_by_taps(const ConvShape& s, int64_t ci, const TapView& r, const float*
     const int64_t oc = s.out_c, cw = s.conv_w, per_word = 64 / cw, grad_row = conv::grad_row(s);
     const uint64_t columns = cw >= 64 ? ~uint64_t(0) : (uint64_t(1) << cw) - 1;
     // The output positions of `rows` rows from oy0 that tap (ky, kx) reached, as bits.
+    auto row_bits = [&](int64_t ky, int64_t oy) {
+        const int64_t y = oy * s.sy - s.py + ky;
+        return y >= 0 && y < s.in_h ? r.rows[y] : uint64_t(0);
+    };
+#if defined(__BMI2__)
+    // With BMI2, per kernel row ky: the input rows of each word's output rows
+    // stacked (in_w + 2 px) bits apart, in chunks of up to 64 bits, so that a
+    // tap kx's word is one shift and one pext per chunk instead of a loop
+    // over rows (rows past a row's kw - 1 + conv_w bits are never selected).
+    const int64_t span = s.in_w + 2 * int64_t(s.px), per_chunk = 64 / span, words = (s.conv_h + per_word - 1) / per_word;
+    const int64_t chunks_per_word = (per_word + per_chunk - 1) / per_chunk;
+    const bool stacked = words * chunks_per_word <= 16;
+    uint64_t stack[16], select[16];
+    int64_t built_ky = -1;
+    auto build = [&](int64_t ky) {
+        for (int64_t w = 0; w < words; ++w)
+            for (int64_t c = 0; c < chunks_per_word; ++c) {
+                const int64_t j0 = c * per_chunk, n = std::max<int64_t>(0, std::min(per_chunk, std::min(per_word, s.conv_h - w * per_word) - j0));
+                uint64_t st = 0, sel = 0;
+                for (int64_t j = 0; j < n; ++j) {
+                    st |= row_bits(ky, w * per_word + j0 + j) << (j * span);
+                    sel |= columns << (j * span);
+                }
+                stack[w * chunks_per_word + c] = st;
+                select[w * chunks_per_word + c] = sel;
+            }
+        built_ky = ky;
+    };
+#endif
     auto word_of = [&](int64_t ky, int64_t kx, int64_t oy0, int64_t rows) {
         uint64_t word = 0;
-        for (int64_t j = 0; j < rows; ++j) {
-            const int64_t y = (oy0 + j) * s.sy - s.py + ky;
-            const uint64_t bits = y >= 0 && y < s.in_h ? (r.rows[y] >> kx) & columns : 0;
-            word |= bits << (j * cw);
+#if defined(__BMI2__)
+        if (stacked) {
+            if (ky != built_ky) build(ky);
+            const int64_t w = oy0 / per_word;
+            for (int64_t c = 0; c < chunks_per_word; ++c)
+                word |= _pext_u64(stack[w * chunks_per_word + c] >> kx, select[w * chunks_per_word + c]) << (c * per_chunk * cw);
+            return word;
         }
+#endif
+        for (int64_t j = 0; j < rows; ++j) word |= ((row_bits(ky, oy0 + j) >> kx) & columns) << (j * cw);
         return word;
     };
     // One vector of channels: a tap's sum is one chain of dependent additions,
