@@ -166,9 +166,10 @@ struct KernelTable {
     void (*train_backward)(const TrainNeurons& s);
     // Conv2d connections (their scratch: ConvWork below). conv_forward overwrites the channels-last
     // convolution with the arrived values (ids ascending; values NULL:
-    // spikes) convolved from zero: the sums of core/conv_loops.h, by arrivals
-    // or by outputs, whichever is cheaper for the count (the same bits;
-    // $SNN_CPU_CONV = "arrivals" or "outputs" forces one, for tests).
+    // spikes) convolved from zero: the sums of core/conv_loops.h, by arrivals,
+    // by outputs or (AVX-512, spikes, few channels) by tap masks, whichever is
+    // cheaper for the count (the same bits; $SNN_CPU_CONV = "arrivals",
+    // "outputs" or "masks" forces one, for tests).
     // kernel: conv::transpose_kernel's layout, allocated conv::kernel_alloc
     // floats (whole vectors are read past the last tap).
     void (*conv_forward)(const ConvShape& s, const float* kernel, const int32_t* ids, const float* values, int64_t count,
