@@ -86,16 +86,6 @@ const float* float_target(const snn_tensor& x, std::initializer_list<int64_t> sh
 
 }  // namespace
 
-// The instances of a conv2d connection's backward group: about 384 KiB of
-// their dL/dconv (two groups in flight), so that it stays in cache from the
-// unpooling to the kernel and presynaptic gradients. $SNN_CONV_GROUP sets
-// it (for tests: any group gives the same bits).
-int64_t conv_group(const ConvShape& g) {
-    static const char* forced = std::getenv("SNN_CONV_GROUP");
-    if (forced != nullptr && std::atoi(forced) > 0) return std::atoi(forced);
-    return (int64_t(384) << 10) / (conv::grad_cells(g) * int64_t(sizeof(float)));
-}
-
 // Runs body(for_each) with for_each(count, f) calling f(i) for i in
 // [0, count) on the context's pool when it is free (Decision 8), else in
 // order on this thread.
@@ -383,25 +373,25 @@ void Trainer::forward(int64_t steps, int32_t batch, int32_t count, const int32_t
             const float* w = network_.connection(c.id).weights.data();
             c.kernel.resize(static_cast<std::size_t>(conv::kernel_alloc(g)));
             conv::transpose_kernel(g, w, c.kernel.data());
-            const std::size_t group = static_cast<std::size_t>(std::clamp<int64_t>(conv_group(g), 1, batch));
-            const std::size_t slots = std::max(2 * group, static_cast<std::size_t>(forward_chunks_));  // (backward: two buffers)
-            c.group = static_cast<int64_t>(group);
+            const std::size_t parts = static_cast<std::size_t>(std::min<int64_t>(batch, kConvParts));
+            const std::size_t slots = std::max(parts, static_cast<std::size_t>(forward_chunks_));
+            c.parts = static_cast<int64_t>(parts);
             c.conv_sums.assign(static_cast<std::size_t>(forward_chunks_) * static_cast<std::size_t>(g.conv_cells()), 0.0f);
             if (g.pool == Pool::Max) c.argmax.assign(T * B * n, 0);
-            c.g_conv.assign(2 * group * static_cast<std::size_t>(conv::grad_cells(g)) + 16, 0.0f);  // (conv_weight_grad reads whole vectors)
-            c.grad_kernel.assign(static_cast<std::size_t>(g.kernel_size()), 0.0f);
+            c.g_conv.assign(parts * static_cast<std::size_t>(conv::grad_cells(g)) + 16, 0.0f);  // (conv_weight_grad reads whole vectors)
+            c.grad_kernel.assign(parts * static_cast<std::size_t>(g.kernel_size()), 0.0f);
             c.ids.assign(slots * static_cast<std::size_t>(ids_stride(c)), 0);
             if (pops_[static_cast<std::size_t>(c.pre)].graded_source) c.values.assign(slots * static_cast<std::size_t>(c.n_pre), 0.0f);
             c.counts.assign(slots, 0);
             c.work_words = cpu::conv_work::bytes(g, pops_[static_cast<std::size_t>(c.pre)].graded_source) / 8;
-            c.work.assign(std::max<std::size_t>(slots, static_cast<std::size_t>(network_.context().threads())) * c.work_words, 0);
+            c.work.assign(slots * c.work_words, 0);
             if (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads) {
                 const std::size_t stride = static_cast<std::size_t>(conv::input_grad_stride(g));
                 c.kernel_in.resize(static_cast<std::size_t>(g.out_c) * stride);
                 conv::kernel_for_input_grad(g, w, c.kernel_in.data());
-                c.g_pre.assign(2 * group * static_cast<std::size_t>(c.n_pre), 0.0f);
-                c.column.assign(2 * group * stride, 0.0f);
-                c.nonzero.assign(2 * group * static_cast<std::size_t>(g.out_c + 16), 0);  // (+16: conv_input_grad stores whole vectors)
+                c.g_pre.assign(parts * static_cast<std::size_t>(c.n_pre), 0.0f);
+                c.column.assign(parts * stride, 0.0f);
+                c.nonzero.assign(parts * static_cast<std::size_t>(g.out_c + 16), 0);  // (+16: conv_input_grad stores whole vectors)
             }
         }
         if (!c.sparse && !c.conv && (!pops_[static_cast<std::size_t>(c.pre)].source || options_.input_grads)) {  // W transposed, for dL/d(pre output)
@@ -926,6 +916,8 @@ void Trainer::backward() {
     }
     for (ConnPlan& c : conns_)
         if (c.conv) {  // the kernel gradient, into the weights' order
+            const int64_t size = c.shape.kernel_size();  // the parts' sums, added in part order
+            for (int64_t q = 1; q < c.parts; ++q) kernels_.add(c.grad_kernel.data(), c.grad_kernel.data() + q * size, size);
             conv::add_untransposed(c.shape, c.grad_kernel.data(), c.grad.data());
             std::fill(c.grad_kernel.begin(), c.grad_kernel.end(), 0.0f);
         }
@@ -1106,49 +1098,33 @@ void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_e
     }
     if (tp < 0) return;
     const bool to_pre = !pre.source || options_.input_grads;
-    // By groups of c.group instances, whose dL/dconv stays in cache, in two
-    // buffers: one job of the pool per group unpools group q (dL/dconv and
-    // the values that arrived in step tp, into buffer q % 2) while the
-    // kernel gradient and dL/d(presynaptic output) of group q - 1 read the
-    // other buffer; one barrier per group. The kernel gradient runs by
-    // pieces of its rows (input channel ci, kernel row ky), one piece per
-    // thread, each summing its taps' terms member by member in instance
-    // order: the bits do not depend on the grouping or the threads.
+    // By parts of the batch (c.parts runs of consecutive instances, a number
+    // fixed by the batch size alone), each on one thread with its own
+    // scratch and its own sums of the kernel gradient: per instance in
+    // order, dL/dconv (while it stays in cache) gives the kernel gradient
+    // (every tap, into the part's sums) and dL/d(presynaptic output). No
+    // data passes between threads, and the bits do not depend on them: the
+    // parts' sums are added in part order after the last step.
     const int64_t plane = int64_t(g.in_h) * g.in_w, units = int64_t(g.in_c) * g.kh;
-    const int64_t pieces = std::min<int64_t>(units, network_.context().threads());
-    const int64_t group_count = (batch_ + c.group - 1) / c.group;
-    for (int64_t q = 0; q <= group_count; ++q) {
-        const int64_t b_new = q * c.group, fresh = q < group_count ? std::min<int64_t>(c.group, batch_ - b_new) : 0;
-        const int64_t b_old = (q - 1) * c.group, old = q > 0 ? std::min<int64_t>(c.group, batch_ - b_old) : 0;
-        const int64_t slot_new = (q % 2) * c.group, slot_old = ((q + 1) % 2) * c.group;
-        const int64_t jobs = (old > 0 ? pieces + (to_pre ? old : 0) : 0) + fresh;
-        auto job = [&](int64_t j) {
-            if (old > 0 && j < pieces) {  // the kernel gradient of group q - 1, rows of piece j
-                const int64_t u0 = j * units / pieces, u1 = (j + 1) * units / pieces;
-                for (int64_t k = slot_old; k < slot_old + old; ++k)
-                    kernels_.conv_weight_grad(g, c.ids.data() + k * ids_stride(c), pre.graded_source ? c.values.data() + k * c.n_pre : nullptr,
-                                              c.counts[static_cast<std::size_t>(k)], u0, u1, c.g_conv.data() + k * cells + origin,
-                                              c.grad_kernel.data(), c.work.data() + j * c.work_words);
-                return;
-            }
-            if (old > 0) j -= pieces;
-            if (old > 0 && to_pre && j < old) {  // dL/d(presynaptic output) of member j of group q - 1
-                const int64_t k = slot_old + j;
-                float* gp = c.g_pre.data() + k * c.n_pre;  // channels-last
-                kernels_.fill(gp, 0.0f, c.n_pre);
-                kernels_.conv_input_grad(g, c.kernel_in.data(), c.g_conv.data() + k * cells + origin, gp,
-                                         c.column.data() + k * conv::input_grad_stride(g), c.nonzero.data() + k * (g.out_c + 16));
-                kernels_.add_transposed(pre.g_out.data() + (tp * batch_ + b_old + j) * c.n_pre, gp, plane, g.in_c);
-                return;
-            }
-            if (old > 0 && to_pre) j -= old;
-            const int64_t k = slot_new + j, b = b_new + j;  // unpool member j of group q
+    auto part = [&](int64_t q) {
+        float* gc = c.g_conv.data() + q * cells + origin;  // (the padding stays 0)
+        float* sums = c.grad_kernel.data() + q * g.kernel_size();
+        const int32_t* ids = c.ids.data() + q * ids_stride(c);
+        for (int64_t b = q * batch_ / c.parts; b < (q + 1) * batch_ / c.parts; ++b) {
             kernels_.conv_pool_backward(g, c.arrival.data() + b * n, g.pool == Pool::Max ? c.argmax.data() + (t * batch_ + b) * n : nullptr,
-                                        c.g_conv.data() + k * cells + origin);  // (the padding stays 0)
-            arrivals_of(c, pre, tp, b, k);
-        };
-        for_each(jobs, job);
-    }
+                                        gc);
+            const int32_t count = arrivals_of(c, pre, tp, b, q);
+            kernels_.conv_weight_grad(g, ids, pre.graded_source ? c.values.data() + q * c.n_pre : nullptr, count, 0, units, gc, sums,
+                                      c.work.data() + q * c.work_words);
+            if (!to_pre) continue;
+            float* gp = c.g_pre.data() + q * c.n_pre;  // channels-last
+            kernels_.fill(gp, 0.0f, c.n_pre);
+            kernels_.conv_input_grad(g, c.kernel_in.data(), gc, gp, c.column.data() + q * conv::input_grad_stride(g),
+                                     c.nonzero.data() + q * (g.out_c + 16));
+            kernels_.add_transposed(pre.g_out.data() + (tp * batch_ + b) * c.n_pre, gp, plane, g.in_c);
+        }
+    };
+    for_each(c.parts, part);
 }
 
 // leaky, step t of instance b (docs/models.md): with v the last step's

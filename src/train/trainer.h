@@ -142,20 +142,20 @@ private:
         // Conv2d: the kernel as [in_c][kh][kw][out_c] (delivery) and as
         // [out_c][kh][kw][in_c], padded (dL/d(presynaptic output),
         // conv::kernel_for_input_grad); the tape of max-pooling choices
-        // [T][B][n_post]; the kernel gradient of one backward pass, as
-        // [in_c][kh][kw][out_c]. Scratch by slot, so that it stays in cache
-        // (a slot is reused, not one per instance): in the forward pass one
-        // slot per chunk of instances (the trainer's forward_chunks_), the
-        // channels-last convolution [slot][conv_cells]; in the backward pass
-        // one per instance of a group of `group` instances, its gradient
-        // with padded rows [slot][conv::grad_cells] (+ 16 floats),
-        // dL/d(presynaptic output) channels-last [slot][n_pre], column
-        // [slot][input_grad_stride] and nonzero [slot][out_c + 16].
+        // [T][B][n_post]; the kernel gradient of one backward pass, per part
+        // of the batch, as [part][in_c][kh][kw][out_c]. Scratch by slot, so
+        // that it stays in cache (a slot is reused, not one per instance): in
+        // the forward pass one slot per chunk of instances (the trainer's
+        // forward_chunks_), the channels-last convolution [slot][conv_cells];
+        // in the backward pass one per part, dL/dconv with padded rows
+        // [slot][conv::grad_cells] (+ 16 floats), dL/d(presynaptic output)
+        // channels-last [slot][n_pre], column [slot][input_grad_stride] and
+        // nonzero [slot][out_c + 16].
         pvector<float> kernel, kernel_in, conv_sums;
         pvector<uint8_t> argmax;
         pvector<float> g_conv, grad_kernel, g_pre, column;
         pvector<int32_t> nonzero;
-        int64_t group = 1;  // instances whose dL/dconv is held at once (about 512 KiB of it)
+        int64_t parts = 1;  // the backward pass's parts of the batch (kConvParts at most)
         // The arriving values of a slot's instance: ids ascending,
         // [slot][ids_stride] (n_pre + 16: compact_bits stores whole vectors
         // past the count), values (graded sources) [slot][n_pre], and their
@@ -181,6 +181,10 @@ private:
     };
 
     static int64_t ids_stride(const ConnPlan& c) { return c.n_pre + 16; }
+    // A conv2d connection's backward pass splits the batch into this many
+    // parts (fewer for a smaller batch), each with its own kernel-gradient
+    // sums: a constant, so that the bits do not depend on the thread count.
+    static constexpr int64_t kConvParts = 8;
     void check_unchanged() const;
     PopPlan& plan_of(int32_t population);
     const PopPlan& plan_of(int32_t population) const;
