@@ -2040,6 +2040,9 @@ void channel_grad(const ConvShape& s, const TapView& r, int64_t ci, const int32_
 }
 }  // namespace conv_grad
 
+// The instance's ids split into runs of one input channel each, and each
+// channel's kernel rows in [u0, u1) by windows, by taps or by tiles
+// (channel_grad); the tap table of the by-taps way built once per call.
 void conv_weight_grad(const ConvShape& s, const int32_t* ids, const float* values, int64_t count, int64_t u0, int64_t u1, const float* g_conv,
                       float* grad, void* work) {
     using namespace conv_grad;

@@ -1074,8 +1074,8 @@ void Trainer::sparse_backward(ConnPlan& c, PopPlan& pre, int64_t tp, ForEach& fo
 // A conv2d connection's share of step t's backward pass: dL/d(arrival)
 // back through the pooling (per instance), the biases' gradient (every
 // step: they arrive in every step), and from the values that arrived
-// (step t - delay) the kernel gradient, split by input channels, each
-// summing the instances in order, and dL/d(presynaptic output).
+// (step t - delay) the kernel gradient, by parts of the batch (each part
+// summing its instances in order), and dL/d(presynaptic output).
 template <class ForEach>
 void Trainer::conv_backward(ConnPlan& c, PopPlan& pre, int64_t t, ForEach& for_each) {
     const ConvShape& g = c.shape;

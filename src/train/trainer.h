@@ -164,7 +164,7 @@ private:
         pvector<float> values;
         pvector<int32_t> counts;
         // The conv kernels' scratch (cpu/kernels.h, conv_work), one slice per
-        // forward slot or per thread (kernel gradient), max(slots, threads) x work_words.
+        // slot (forward chunk or backward part) x work_words.
         pvector<uint64_t> work;
         int64_t work_words = 0;
     };
