@@ -1455,12 +1455,8 @@ inline int forced_method() {
 // vectors (a load, add and store each) and a fixed cost; by outputs: a
 // mispredicted loop exit per tile and input channel, and per arrival in a
 // tile's window the loads and adds of the tile's columns.
-inline bool gather_pays(const ConvShape& s, int64_t count) {
-    if (!gather_fits(s) || count == 0) return false;
-    static const int forced = forced_method();
-    if (forced >= 0) return forced >= 1;
+inline double gather_cost(const ConvShape& s, int64_t count) {
     const double rows = double(s.kh) / s.sy;
-    const double scatter = double(count) * rows * (std::ceil(double(s.kw) / s.sx * s.out_c / 16.0) + 36) * 0.28;
     double gather = 0;
     for (int64_t o0 = 0; o0 < s.out_c; o0 += 16 * kMaxVectors) {
         const int64_t vectors = std::min<int64_t>(kMaxVectors, (s.out_c - o0 + 15) / 16);
@@ -1469,7 +1465,16 @@ inline bool gather_pays(const ConvShape& s, int64_t count) {
         const double pairs = double(count) * rows * span / (columns * s.sx);  // (arrival, tile) pairs
         gather += tiles * s.in_c * 3.5 * columns + pairs * (columns == 1 ? 1.0 : 0.35 * columns);
     }
-    return gather < scatter;
+    return gather;
+}
+
+inline bool gather_pays(const ConvShape& s, int64_t count) {
+    if (!gather_fits(s) || count == 0) return false;
+    static const int forced = forced_method();
+    if (forced >= 0) return forced >= 1;
+    const double rows = double(s.kh) / s.sy;
+    const double scatter = double(count) * rows * (std::ceil(double(s.kw) / s.sx * s.out_c / 16.0) + 36) * 0.28;
+    return gather_cost(s, count) < scatter;
 }
 
 // Whether tap masks beat output tiles (given that tiles beat arrivals), by
@@ -1483,11 +1488,7 @@ inline bool masks_pay(const ConvShape& s, int64_t count, bool spikes) {
     const double blocks = std::ceil(double(s.conv_h) * s.conv_w / 16), groups = std::ceil(s.out_c / 16.0);
     const double channels = std::ceil(std::min<int64_t>(16, s.out_c) / 4.0) * 4;
     const double masks = blocks * groups * (double(s.in_c) * s.kh * s.kw * channels + 100) * 0.3;
-    const double columns = block_columns(s, (s.out_c + 15) / 16), span = (columns - 1) * s.sx + s.kw;
-    const double tiles = std::ceil(s.conv_w / columns) * s.conv_h;
-    const double pairs = double(count) * s.kh / s.sy * span / (columns * s.sx);
-    const double gather = tiles * s.in_c * 3.5 * columns + pairs * (columns == 1 ? 1.0 : 0.35 * columns);
-    return masks < gather;
+    return masks < gather_cost(s, count);
 #else
     (void)s;
     (void)count;
